@@ -1,0 +1,91 @@
+"""Every error the engine and its ports raise, as one hierarchy.
+
+    ScenestateError
+    ├── InvalidIntent            bad input: names the field and the reason
+    │   ├── UnknownNode
+    │   └── UnknownAction
+    ├── NotFound                 a scene, branch or stream that does not exist
+    ├── ConcurrencyConflict      the stream moved on past the expected version
+    └── StoreError               the event store refused or could not read
+        ├── PayloadTooLarge      an event over the size limit; nothing written
+        ├── UnknownEventType     a stored event no decoder knows; names its position
+        └── CorruptEvent         a stored event that does not decode; names its position
+
+The API maps each class to one HTTP status; the CLI prints the message.
+"""
+
+from __future__ import annotations
+
+
+class ScenestateError(Exception):
+    """Base of every error scenestate raises on purpose."""
+
+
+class InvalidIntent(ScenestateError):
+    """An intent that cannot be accepted; `field` is a dotted path into it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class UnknownNode(InvalidIntent):
+    def __init__(self, field: str, node_id: str) -> None:
+        super().__init__(field, f"no node {node_id!r} in this scene")
+        self.node_id = node_id
+
+
+class UnknownAction(InvalidIntent):
+    def __init__(self, field: str, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(field, f"unknown action {name!r}; known actions: {', '.join(known)}")
+        self.name = name
+
+
+class NotFound(ScenestateError):
+    """Something that was named does not exist."""
+
+
+class ConcurrencyConflict(ScenestateError):
+    """An append whose expected version is no longer the head of its stream."""
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream} is at version {actual}, not the expected {expected}; "
+            "reload the scene and try again"
+        )
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreError(ScenestateError):
+    """The event store refused a write or could not read what it holds."""
+
+
+class PayloadTooLarge(StoreError):
+    def __init__(self, index: int, event_type: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"event {index} ({event_type}) is {size} bytes, over the {limit}-byte limit; "
+            "nothing was written"
+        )
+        self.size = size
+        self.limit = limit
+
+
+class UnknownEventType(StoreError):
+    def __init__(self, position: int | None, event_type: str, version: int) -> None:
+        where = f"position {position}" if position is not None else "an unsequenced position"
+        super().__init__(
+            f"event at {where} has type {event_type!r} version {version}, "
+            "which this build cannot read"
+        )
+        self.position = position
+        self.event_type = event_type
+
+
+class CorruptEvent(StoreError):
+    def __init__(self, position: int | None, event_type: str, reason: str) -> None:
+        super().__init__(f"event at position {position} ({event_type}) does not decode: {reason}")
+        self.position = position
+        self.event_type = event_type

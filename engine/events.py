@@ -1,0 +1,149 @@
+"""The events of a scene stream: a msgspec tagged union, and the envelope around each one.
+
+Payloads say what happened to the scene; the envelope says where it sits in the log
+(stream, version, global position) and why it happened (studio, actor, intent,
+execution, transform). Each payload type has a schema version (`SCHEMA_VERSIONS`);
+stored events of older versions are upcast on read by `engine.codec`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypeAlias
+
+import msgspec
+
+PropValue: TypeAlias = str | int | float | bool | None
+
+
+class Event(msgspec.Struct, frozen=True, tag_field="type", tag=True, forbid_unknown_fields=True):
+    """Base of every event payload; the class name is the `type` tag."""
+
+
+class SceneCreated(Event, frozen=True):
+    title: str
+    root: str = "root"
+
+
+class NodeAdded(Event, frozen=True):
+    node: str
+    kind: str
+    parent: str
+    order: str
+    props: dict[str, PropValue] = {}
+
+
+class NodeRemoved(Event, frozen=True):
+    node: str
+
+
+class NodeMoved(Event, frozen=True):
+    node: str
+    parent: str
+    order: str
+
+
+class PropertySet(Event, frozen=True):
+    node: str
+    prop: str
+    value: PropValue
+
+
+class ArtifactBound(Event, frozen=True):
+    node: str
+    slot: str
+    artifact: str
+
+
+class ArtifactUnbound(Event, frozen=True):
+    node: str
+    slot: str
+    artifact: str
+
+
+class IntentAccepted(Event, frozen=True):
+    """The record of what was asked, kept so audits can quote the request itself."""
+
+    kind: str
+    summary: str
+    text: str | None = None
+    audio: str | None = None
+
+
+class RegenerationRequested(Event, frozen=True):
+    node: str
+
+
+AnyEvent: TypeAlias = (
+    SceneCreated
+    | NodeAdded
+    | NodeRemoved
+    | NodeMoved
+    | PropertySet
+    | ArtifactBound
+    | ArtifactUnbound
+    | IntentAccepted
+    | RegenerationRequested
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        SceneCreated,
+        NodeAdded,
+        NodeRemoved,
+        NodeMoved,
+        PropertySet,
+        ArtifactBound,
+        ArtifactUnbound,
+        IntentAccepted,
+        RegenerationRequested,
+    )
+}
+
+# The current schema version of each payload type; a type not listed is at version 1.
+# NodeAdded v1 placed a node by integer `index` among its siblings; v2 uses a
+# fractional `order` key so that concurrent branches can insert without renumbering.
+SCHEMA_VERSIONS: dict[str, int] = {"NodeAdded": 2}
+
+
+def schema_version(event_type: str) -> int:
+    return SCHEMA_VERSIONS.get(event_type, 1)
+
+
+class EventMetadata(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Why an event happened: the causation and correlation of every change."""
+
+    studio: str
+    actor: str
+    intent_id: str
+    execution_id: str
+    transform: str
+    transform_version: int
+    idempotency_key: str | None = None
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """An event decided but not yet appended."""
+
+    event_id: str
+    payload: AnyEvent
+    metadata: EventMetadata
+    recorded_at: datetime
+
+
+class RecordedEvent(msgspec.Struct, frozen=True):
+    """An event as the store holds it.
+
+    `position` is the global position; on PostgreSQL it is assigned by the
+    sequencer shortly after commit and is None until then (see adapters.store).
+    """
+
+    event_id: str
+    scene: str
+    branch: str
+    version: int
+    position: int | None
+    recorded_at: datetime
+    metadata: EventMetadata
+    payload: AnyEvent

@@ -1,0 +1,186 @@
+"""Intake: what people and programs ask for, validated and normalised into typed intents.
+
+Four kinds arrive: a text prompt, a speech note (transcript and an optional audio
+artifact), a direct edit of one prop, and a structured action. `parse_intent`
+turns JSON (or a mapping) into one of them, filling the id and received time when
+the caller left them out, and refuses bad input with an `InvalidIntent` that names
+the field and the reason. Checks that need the scene (does the node exist?) happen
+later, in `engine.decisions.decide`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, TypeAlias, cast
+
+import msgspec
+
+from engine.errors import InvalidIntent, UnknownAction
+from engine.events import PropValue
+
+Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+BranchName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._/-]{0,63}$")]
+ArtifactId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+PromptText = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+Title = Annotated[str, msgspec.Meta(max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Action(msgspec.Struct, frozen=True, tag_field="name", forbid_unknown_fields=True):
+    """Base of the structured actions; `name` is the tag."""
+
+
+class CreateScene(Action, frozen=True, tag="create_scene"):
+    title: Title = ""
+
+
+class AddNode(Action, frozen=True, tag="add_node"):
+    kind: Name
+    parent: Id = "root"
+    node: Id | None = None
+    after: Id | None = None
+    props: dict[Name, PropValue] = {}
+
+
+class RemoveNode(Action, frozen=True, tag="remove_node"):
+    node: Id
+
+
+class MoveNode(Action, frozen=True, tag="move_node"):
+    node: Id
+    parent: Id
+    after: Id | None = None
+
+
+class SetProperty(Action, frozen=True, tag="set_property"):
+    node: Id
+    prop: Name
+    value: PropValue
+
+
+class BindArtifact(Action, frozen=True, tag="bind_artifact"):
+    node: Id
+    slot: Name
+    artifact: ArtifactId
+
+
+class RegenerateNode(Action, frozen=True, tag="regenerate_node"):
+    node: Id
+
+
+AnyAction: TypeAlias = (
+    CreateScene | AddNode | RemoveNode | MoveNode | SetProperty | BindArtifact | RegenerateNode
+)
+ACTION_NAMES = (
+    "create_scene",
+    "add_node",
+    "remove_node",
+    "move_node",
+    "set_property",
+    "bind_artifact",
+    "regenerate_node",
+)
+
+
+class Intent(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", forbid_unknown_fields=True
+):
+    """What every intent carries, whatever its kind."""
+
+    id: Id
+    studio: Id
+    actor: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    scene: Id
+    branch: BranchName = "main"
+    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    received_at: datetime
+
+
+class TextPrompt(Intent, frozen=True, kw_only=True, tag="text_prompt"):
+    text: PromptText
+
+
+class SpeechNote(Intent, frozen=True, kw_only=True, tag="speech_note"):
+    transcript: PromptText
+    audio: ArtifactId | None = None
+
+
+class DirectEdit(Intent, frozen=True, kw_only=True, tag="direct_edit"):
+    node: Id
+    prop: Name
+    value: PropValue
+
+
+class StructuredAction(Intent, frozen=True, kw_only=True, tag="structured_action"):
+    action: AnyAction
+
+
+AnyIntent: TypeAlias = TextPrompt | SpeechNote | DirectEdit | StructuredAction
+INTENT_KINDS = ("text_prompt", "speech_note", "direct_edit", "structured_action")
+
+MAX_INTENT_BYTES = 256 * 1024
+_FIELD_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def parse_intent(
+    raw: bytes | str | Mapping[str, Any],
+    *,
+    now: Callable[[], datetime],
+    new_id: Callable[[], str],
+    defaults: Mapping[str, Any] | None = None,
+) -> AnyIntent:
+    """Validate raw input into a typed intent.
+
+    `defaults` fill fields the input left out (the API sets `studio` and `actor`
+    from the authenticated key); `id` and `received_at` are filled from `new_id`
+    and `now` when missing.
+    """
+    data = _as_mapping(raw)
+    merged: dict[str, Any] = {**(defaults or {}), **data}
+    merged.setdefault("id", new_id())
+    merged.setdefault("received_at", now())
+    _check_kind(merged)
+    try:
+        return cast(AnyIntent, msgspec.convert(merged, AnyIntent, strict=False))
+    except msgspec.ValidationError as exc:
+        raise _invalid(str(exc)) from None
+
+
+def _as_mapping(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    if len(raw) > MAX_INTENT_BYTES:
+        raise InvalidIntent("(body)", f"intent of {len(raw)} bytes is over {MAX_INTENT_BYTES}")
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidIntent("(body)", f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidIntent("(body)", "an intent must be a JSON object")
+    return data
+
+
+def _check_kind(data: Mapping[str, Any]) -> None:
+    kind = data.get("kind")
+    if kind not in INTENT_KINDS:
+        raise InvalidIntent("kind", f"expected one of {', '.join(INTENT_KINDS)}, got {kind!r}")
+    action = data.get("action")
+    if kind == "structured_action" and isinstance(action, Mapping):
+        name = action.get("name")
+        if name not in ACTION_NAMES:
+            raise UnknownAction("action.name", str(name), ACTION_NAMES)
+
+
+def _invalid(message: str) -> InvalidIntent:
+    """Turn msgspec's 'reason - at `$.a.b`' into an InvalidIntent naming `a.b`."""
+    match = _FIELD_AT.match(message)
+    assert match is not None  # the pattern matches every string
+    path = (match.group("path") or "").lstrip(".")
+    path = re.sub(r"\[(\d+)\]", r".\1", path) or "(body)"
+    reason = match.group("reason")
+    if reason.startswith("Object missing required field"):
+        missing = reason.split("`")[1]
+        return InvalidIntent(f"{path}.{missing}".lstrip(".").removeprefix("(body)."), "required")
+    return InvalidIntent(path, reason)

@@ -1,0 +1,105 @@
+"""What the engine needs from the outside world, as protocols that adapters implement.
+
+The engine never imports an adapter; `api.bootstrap` builds adapters from
+configuration and hands them to `engine.service.SceneService`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+from engine.events import NewEvent, RecordedEvent
+
+
+class StreamId(msgspec.Struct, frozen=True, order=True):
+    """One branch of one scene: the unit of optimistic concurrency."""
+
+    scene: str
+    branch: str = "main"
+
+    def __str__(self) -> str:
+        return f"{self.scene}@{self.branch}"
+
+
+class AppendResult(msgspec.Struct, frozen=True):
+    """Where an append landed. `duplicate` is true when an idempotency key repeated
+    and nothing new was written; the versions are then those of the first append.
+    Positions are None on stores that assign them after commit (PostgreSQL)."""
+
+    scene: str
+    branch: str
+    first_version: int
+    last_version: int
+    first_position: int | None = None
+    last_position: int | None = None
+    duplicate: bool = False
+
+
+class StoredSnapshot(msgspec.Struct, frozen=True):
+    scene: str
+    branch: str
+    version: int
+    schema: int
+    data: bytes
+
+
+class EventStore(Protocol):
+    """An append-only log of scene streams with one global order.
+
+    Contract (held by tests/adapters/store_contract.py on every adapter):
+    - `append` is atomic; it raises ConcurrencyConflict unless the stream's head is
+      `expected_version`; a repeated `idempotency_key` returns the first result and
+      writes nothing; an event over the size limit raises PayloadTooLarge and nothing
+      is written.
+    - `read_all` and `subscribe` deliver every committed event exactly once in global
+      position order, with no gaps and no skips, however many writers commit at once.
+    - reading an event no decoder knows raises UnknownEventType naming its position.
+    """
+
+    async def append(
+        self,
+        stream: StreamId,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        idempotency_key: str | None = None,
+    ) -> AppendResult: ...
+
+    async def find_append(self, idempotency_key: str) -> AppendResult | None: ...
+
+    async def head_version(self, stream: StreamId) -> int: ...
+
+    async def read_stream(
+        self, stream: StreamId, after_version: int = 0, up_to_version: int | None = None
+    ) -> list[RecordedEvent]: ...
+
+    async def head_position(self) -> int: ...
+
+    async def read_all(self, after_position: int, limit: int = 1000) -> list[RecordedEvent]: ...
+
+    def subscribe(
+        self, after_position: int, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]: ...
+
+    async def save_snapshot(self, snapshot: StoredSnapshot) -> None: ...
+
+    async def load_snapshot(
+        self, stream: StreamId, up_to_version: int | None = None
+    ) -> StoredSnapshot | None: ...
+
+    async def list_scenes(self, studio: str | None = None) -> list[str]: ...
+
+    async def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdSource(Protocol):
+    """Where fresh ids come from (uuid4 in production, a counter in tests)."""
+
+    def new_id(self) -> str: ...

@@ -1,0 +1,163 @@
+"""Stage 5, state merge: pure reducers that fold recorded events into scene state.
+
+`apply(state, event)` has no clock, no randomness and no I/O, and never fails on
+an event that `engine.decisions.decide` produced. Every value it writes carries
+the `Provenance` of the event that wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import immutables
+import msgspec
+
+from engine.events import (
+    ArtifactBound,
+    ArtifactUnbound,
+    IntentAccepted,
+    NodeAdded,
+    NodeMoved,
+    NodeRemoved,
+    PropertySet,
+    RecordedEvent,
+    RegenerationRequested,
+    SceneCreated,
+)
+from engine.scene import EMPTY_CHILDREN, Binding, Node, Prop, Provenance, SceneState
+
+_replace = msgspec.structs.replace
+
+
+def provenance_of(event: RecordedEvent) -> Provenance:
+    meta = event.metadata
+    return Provenance(
+        event.branch,
+        event.version,
+        meta.intent_id,
+        meta.execution_id,
+        meta.actor,
+        meta.transform,
+        meta.transform_version,
+    )
+
+
+def apply(state: SceneState, event: RecordedEvent) -> SceneState:
+    """The state after `event`; unknown payload types only advance the version."""
+    handler = _HANDLERS.get(type(event.payload))
+    if handler is not None:
+        state = handler(state, event.payload, provenance_of(event))
+    return _replace(state, version=event.version)
+
+
+def fold(state: SceneState, events: Iterable[RecordedEvent]) -> SceneState:
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+def _scene_created(state: SceneState, event: SceneCreated, prov: Provenance) -> SceneState:
+    root = Node(event.root, "scene", None, "", prov, prov)
+    root = _replace(root, props=root.props.set("title", Prop(event.title, prov)))
+    return _replace(
+        state,
+        created=True,
+        title=event.title,
+        root=event.root,
+        nodes=state.nodes.set(root.id, root),
+    )
+
+
+def _node_added(state: SceneState, event: NodeAdded, prov: Provenance) -> SceneState:
+    props = immutables.Map({k: Prop(v, prov) for k, v in event.props.items()})
+    node = Node(event.node, event.kind, event.parent, event.order, prov, prov, props=props)
+    return _replace(
+        state,
+        nodes=state.nodes.set(node.id, node),
+        children=_link(state.children, event.parent, node.id, event.order),
+    )
+
+
+def _node_removed(state: SceneState, event: NodeRemoved, prov: Provenance) -> SceneState:
+    node = state.nodes.get(event.node)
+    if node is None:
+        return state
+    children = state.children
+    if node.parent is not None:
+        children = _unlink(children, node.parent, node.id)
+    if node.id in children:
+        children = children.delete(node.id)
+    return _replace(state, nodes=state.nodes.delete(node.id), children=children)
+
+
+def _node_moved(state: SceneState, event: NodeMoved, prov: Provenance) -> SceneState:
+    node = state.nodes.get(event.node)
+    if node is None:
+        return state
+    children = state.children
+    if node.parent is not None:
+        children = _unlink(children, node.parent, node.id)
+    children = _link(children, event.parent, node.id, event.order)
+    moved = _replace(node, parent=event.parent, order=event.order, placed=prov)
+    return _replace(state, nodes=state.nodes.set(node.id, moved), children=children)
+
+
+def _property_set(state: SceneState, event: PropertySet, prov: Provenance) -> SceneState:
+    node = state.nodes.get(event.node)
+    if node is None:
+        return state
+    updated = _replace(node, props=node.props.set(event.prop, Prop(event.value, prov)))
+    title = event.value if node.id == state.root and event.prop == "title" else state.title
+    return _replace(state, nodes=state.nodes.set(node.id, updated), title=str(title or ""))
+
+
+def _artifact_bound(state: SceneState, event: ArtifactBound, prov: Provenance) -> SceneState:
+    node = state.nodes.get(event.node)
+    if node is None:
+        return state
+    kept = tuple(b for b in node.slots.get(event.slot, ()) if b.artifact != event.artifact)
+    slots = node.slots.set(event.slot, (*kept, Binding(event.artifact, prov)))
+    return _replace(state, nodes=state.nodes.set(node.id, _replace(node, slots=slots)))
+
+
+def _artifact_unbound(state: SceneState, event: ArtifactUnbound, prov: Provenance) -> SceneState:
+    node = state.nodes.get(event.node)
+    if node is None:
+        return state
+    kept = tuple(b for b in node.slots.get(event.slot, ()) if b.artifact != event.artifact)
+    slots = node.slots.set(event.slot, kept) if kept else node.slots.delete(event.slot)
+    return _replace(state, nodes=state.nodes.set(node.id, _replace(node, slots=slots)))
+
+
+def _unchanged(state: SceneState, event: Any, prov: Provenance) -> SceneState:
+    return state
+
+
+def _link(
+    children: immutables.Map[str, immutables.Map[str, str]], parent: str, child: str, order: str
+) -> immutables.Map[str, immutables.Map[str, str]]:
+    return children.set(parent, children.get(parent, EMPTY_CHILDREN).set(child, order))
+
+
+def _unlink(
+    children: immutables.Map[str, immutables.Map[str, str]], parent: str, child: str
+) -> immutables.Map[str, immutables.Map[str, str]]:
+    siblings = children.get(parent)
+    if siblings is None or child not in siblings:
+        return children
+    remaining = siblings.delete(child)
+    return children.set(parent, remaining) if remaining else children.delete(parent)
+
+
+_HANDLERS: dict[type, Callable[[SceneState, Any, Provenance], SceneState]] = {
+    SceneCreated: _scene_created,
+    NodeAdded: _node_added,
+    NodeRemoved: _node_removed,
+    NodeMoved: _node_moved,
+    PropertySet: _property_set,
+    ArtifactBound: _artifact_bound,
+    ArtifactUnbound: _artifact_unbound,
+    IntentAccepted: _unchanged,
+    RegenerationRequested: _unchanged,
+}

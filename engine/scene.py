@@ -1,0 +1,109 @@
+"""Scene graph state: immutable, structurally shared, with provenance on every value.
+
+A `SceneState` is the fold of one stream's events. Nodes live in an
+`immutables.Map` (a HAMT), so a new state after one event shares all but a few
+paths with the old one and holding many versions or branches at once is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import immutables
+import msgspec
+
+from engine.events import PropValue
+
+
+class Provenance(msgspec.Struct, frozen=True, array_like=True):
+    """Who and what set a value: the event's stream coordinates and its metadata."""
+
+    branch: str
+    version: int
+    intent_id: str
+    execution_id: str
+    actor: str
+    transform: str
+    transform_version: int
+
+
+class Prop(msgspec.Struct, frozen=True, array_like=True):
+    value: PropValue
+    provenance: Provenance
+
+
+class Binding(msgspec.Struct, frozen=True, array_like=True):
+    """One artifact (by sha256) bound into a slot, and who bound it."""
+
+    artifact: str
+    provenance: Provenance
+
+
+EMPTY_PROPS: immutables.Map[str, Prop] = immutables.Map()
+EMPTY_SLOTS: immutables.Map[str, tuple[Binding, ...]] = immutables.Map()
+EMPTY_CHILDREN: immutables.Map[str, str] = immutables.Map()
+
+
+class Node(msgspec.Struct, frozen=True):
+    """One element of the scene. `placed` is the provenance of its parent and order."""
+
+    id: str
+    kind: str
+    parent: str | None
+    order: str
+    created: Provenance
+    placed: Provenance
+    props: immutables.Map[str, Prop] = EMPTY_PROPS
+    slots: immutables.Map[str, tuple[Binding, ...]] = EMPTY_SLOTS
+
+    def value(self, prop: str, default: PropValue = None) -> PropValue:
+        held = self.props.get(prop)
+        return default if held is None else held.value
+
+    def artifact(self, slot: str) -> str | None:
+        """The slot's current artifact: the one bound last."""
+        bindings = self.slots.get(slot)
+        return bindings[-1].artifact if bindings else None
+
+
+class SceneState(msgspec.Struct, frozen=True):
+    """The state of one branch of one scene at `version`.
+
+    `children` maps a parent id to its children's ids and order keys; it is derived
+    from `nodes` and kept so that siblings can be listed without a scan.
+    """
+
+    scene: str
+    branch: str = "main"
+    version: int = 0
+    created: bool = False
+    title: str = ""
+    root: str = "root"
+    nodes: immutables.Map[str, Node] = msgspec.field(default_factory=immutables.Map)
+    children: immutables.Map[str, immutables.Map[str, str]] = msgspec.field(
+        default_factory=immutables.Map
+    )
+
+    def node(self, node_id: str) -> Node | None:
+        return self.nodes.get(node_id)
+
+    def child_ids(self, parent: str) -> list[str]:
+        """Children in display order: by fractional order key, ties broken by id."""
+        kids = self.children.get(parent, EMPTY_CHILDREN)
+        return [node_id for order, node_id in sorted((o, n) for n, o in kids.items())]
+
+    def descendants(self, node_id: str) -> Iterator[str]:
+        """Every node below `node_id`, parents before their children."""
+        stack = list(reversed(self.child_ids(node_id)))
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(self.child_ids(current)))
+
+    def is_ancestor(self, ancestor: str, node_id: str) -> bool:
+        current = self.nodes.get(node_id)
+        while current is not None and current.parent is not None:
+            if current.parent == ancestor:
+                return True
+            current = self.nodes.get(current.parent)
+        return False

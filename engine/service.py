@@ -1,0 +1,174 @@
+"""The engine service: load a scene, decide an intent, append with the expected version.
+
+It runs the stages for one command and talks to the outside only through the
+ports it is given. On a concurrency conflict it reloads and decides again, a
+bounded number of times, so an intent that still applies lands after a race and
+one that no longer applies is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from engine.decisions import decide
+from engine.errors import ConcurrencyConflict
+from engine.events import EventMetadata, NewEvent, RecordedEvent
+from engine.intents import AnyIntent
+from engine.ports import AppendResult, Clock, EventStore, IdSource, StoredSnapshot, StreamId
+from engine.reducers import apply, fold
+from engine.scene import SceneState
+from engine.snapshots import SNAPSHOT_SCHEMA, decode_snapshot, encode_snapshot
+
+EXECUTION_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-4d8b-9a57-2f3d4c1b8e01")
+
+
+class Receipt(msgspec.Struct, frozen=True):
+    """What the caller gets back for an accepted intent."""
+
+    intent_id: str
+    execution_id: str
+    scene: str
+    branch: str
+    first_version: int
+    last_version: int
+    position: int | None
+    duplicate: bool = False
+
+
+def execution_id_for(intent_id: str) -> str:
+    """The correlation id of everything an intent sets in motion, derived from its id."""
+    return str(uuid.uuid5(EXECUTION_NAMESPACE, intent_id))
+
+
+class SceneService:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        ids: IdSource,
+        *,
+        snapshot_every: int = 200,
+        max_attempts: int = 4,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.snapshot_every = snapshot_every
+        self.max_attempts = max_attempts
+
+    async def load(
+        self, scene: str, branch: str = "main", version: int | None = None
+    ) -> SceneState:
+        """The state of a branch at `version` (default: its head): snapshot plus tail."""
+        stream = StreamId(scene, branch)
+        state = await self._from_snapshot(stream, version)
+        tail = await self.store.read_stream(stream, state.version, version)
+        return fold(state, tail)
+
+    async def submit(self, intent: AnyIntent) -> Receipt:
+        """Decide and append `intent`; repeat keys return the first receipt."""
+        key = _scoped_key(intent)
+        if key is not None:
+            earlier = await self.store.find_append(key)
+            if earlier is not None:
+                return await self._earlier_receipt(earlier)
+        stream = StreamId(intent.scene, intent.branch)
+        for attempt in range(1, self.max_attempts + 1):
+            state = await self.load(intent.scene, intent.branch)
+            events = self._new_events(state, intent)
+            try:
+                result = await self.store.append(stream, events, state.version, key)
+            except ConcurrencyConflict:
+                if attempt == self.max_attempts:
+                    raise
+                continue
+            if not result.duplicate:
+                await self._maybe_snapshot(state, events, result)
+            return _receipt(intent, result)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _earlier_receipt(self, earlier: AppendResult) -> Receipt:
+        """The receipt of the first append under a repeated key, naming its own intent."""
+        stream = StreamId(earlier.scene, earlier.branch)
+        first = await self.store.read_stream(
+            stream, earlier.first_version - 1, earlier.first_version
+        )
+        meta = first[0].metadata
+        return Receipt(
+            intent_id=meta.intent_id,
+            execution_id=meta.execution_id,
+            scene=earlier.scene,
+            branch=earlier.branch,
+            first_version=earlier.first_version,
+            last_version=earlier.last_version,
+            position=earlier.last_position,
+            duplicate=True,
+        )
+
+    def _new_events(self, state: SceneState, intent: AnyIntent) -> list[NewEvent]:
+        decision = decide(state, intent)
+        metadata = EventMetadata(
+            studio=intent.studio,
+            actor=intent.actor,
+            intent_id=intent.id,
+            execution_id=execution_id_for(intent.id),
+            transform=decision.transform,
+            transform_version=decision.transform_version,
+            idempotency_key=intent.idempotency_key,
+        )
+        now = self.clock.now()
+        return [NewEvent(self.ids.new_id(), payload, metadata, now) for payload in decision.events]
+
+    async def _from_snapshot(self, stream: StreamId, version: int | None) -> SceneState:
+        empty = SceneState(scene=stream.scene, branch=stream.branch)
+        snapshot = await self.store.load_snapshot(stream, version)
+        if snapshot is None:
+            return empty
+        state = decode_snapshot(snapshot.data, snapshot.schema)
+        return empty if state is None else state
+
+    async def _maybe_snapshot(
+        self, before: SceneState, events: list[NewEvent], result: AppendResult
+    ) -> None:
+        every = self.snapshot_every
+        if every <= 0 or before.version // every == result.last_version // every:
+            return
+        state = before
+        for offset, new in enumerate(events, start=1):
+            recorded = RecordedEvent(
+                new.event_id,
+                result.scene,
+                result.branch,
+                before.version + offset,
+                None,
+                new.recorded_at,
+                new.metadata,
+                new.payload,
+            )
+            state = apply(state, recorded)
+        await self.store.save_snapshot(
+            StoredSnapshot(
+                state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, encode_snapshot(state)
+            )
+        )
+
+
+def _scoped_key(intent: AnyIntent) -> str | None:
+    if intent.idempotency_key is None:
+        return None
+    return f"{intent.studio}:{intent.idempotency_key}"
+
+
+def _receipt(intent: AnyIntent, result: AppendResult) -> Receipt:
+    return Receipt(
+        intent_id=intent.id,
+        execution_id=execution_id_for(intent.id),
+        scene=result.scene,
+        branch=result.branch,
+        first_version=result.first_version,
+        last_version=result.last_version,
+        position=result.last_position,
+        duplicate=result.duplicate,
+    )
