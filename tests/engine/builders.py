@@ -54,8 +54,14 @@ class Timeline:
         for payload in decision.events:
             version = self.state.version + 1
             event = RecordedEvent(
-                f"e{version}", self.state.scene, self.state.branch, version, version,
-                EPOCH, meta, payload,
+                f"e{version}",
+                self.state.scene,
+                self.state.branch,
+                version,
+                version,
+                EPOCH,
+                meta,
+                payload,
             )
             self.state = apply(self.state, event)
             recorded.append(event)

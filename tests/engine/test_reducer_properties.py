@@ -16,14 +16,24 @@ NODE_IDS = ["n0", "n1", "n2", "n3", "n4"]
 PARENTS = ["root", *NODE_IDS]
 SHA = st.sampled_from(["aa" * 32, "bb" * 32, "cc" * 32])
 
-add = st.builds(
-    lambda node, kind, parent, props: ("add_node", {
-        "node": node, "kind": kind, "parent": parent, "props": props
-    }),
-    st.sampled_from(NODE_IDS),
-    st.sampled_from(["shot", "clip", "caption", "image"]),
-    st.sampled_from(PARENTS),
-    st.fixed_dictionaries({}, optional={"title": st.text(max_size=5), "duration": st.floats(0, 9)}),
+KIND_PROPS = {
+    "shot": st.fixed_dictionaries(
+        {}, optional={"title": st.text(max_size=5), "duration": st.floats(0.04, 9)}
+    ),
+    "clip": st.fixed_dictionaries({}, optional={"duration": st.floats(0.04, 9)}),
+    "caption": st.fixed_dictionaries({}, optional={"text": st.text(max_size=5)}),
+    "image": st.fixed_dictionaries({}, optional={"prompt": st.text(max_size=5)}),
+}
+add = st.sampled_from(sorted(KIND_PROPS)).flatmap(
+    lambda kind: st.builds(
+        lambda node, parent, props: (
+            "add_node",
+            {"node": node, "kind": kind, "parent": parent, "props": props},
+        ),
+        st.sampled_from(NODE_IDS),
+        st.just("root") if kind == "shot" else st.sampled_from(NODE_IDS),
+        KIND_PROPS[kind],
+    )
 )
 set_prop = st.builds(
     lambda node, prop, value: ("set_property", {"node": node, "prop": prop, "value": value}),
@@ -33,19 +43,25 @@ set_prop = st.builds(
 )
 move = st.builds(
     lambda node, parent, after: ("move_node", {"node": node, "parent": parent, "after": after}),
-    st.sampled_from(NODE_IDS), st.sampled_from(PARENTS), st.sampled_from([None, *NODE_IDS]),
+    st.sampled_from(NODE_IDS),
+    st.sampled_from(PARENTS),
+    st.sampled_from([None, *NODE_IDS]),
 )
 remove = st.builds(lambda node: ("remove_node", {"node": node}), st.sampled_from(NODE_IDS))
 bind = st.builds(
     lambda node, slot, sha: ("bind_artifact", {"node": node, "slot": slot, "artifact": sha}),
-    st.sampled_from(NODE_IDS), st.sampled_from(["image", "video"]), SHA,
+    st.sampled_from(NODE_IDS),
+    st.sampled_from(["image", "video"]),
+    SHA,
 )
-steps = st.lists(st.one_of(add, set_prop, move, remove, bind), max_size=40)
+steps = st.lists(st.one_of(add, add, set_prop, set_prop, move, remove, bind), max_size=40)
 
 
 def build(ops: list[tuple[str, dict[str, Any]]]) -> Timeline:
     t = Timeline()
     t.act("create_scene", title="p")
+    t.act("add_node", kind="shot", node="n0")
+    t.act("add_node", kind="shot", node="n1")
     for name, args in ops:
         t.try_submit(action(name, **args))
     return t
@@ -86,7 +102,7 @@ def test_snapshot_plus_tail_equals_full_replay(
 
 
 def test_a_snapshot_of_another_schema_or_garbage_is_not_used() -> None:
-    t = build([("add_node", {"node": "n0", "kind": "shot", "parent": "root", "props": {}})])
+    t = build([("add_node", {"node": "n2", "kind": "clip", "parent": "n0", "props": {}})])
     data = encode_snapshot(t.state)
     assert decode_snapshot(data, SNAPSHOT_SCHEMA + 1) is None
     assert decode_snapshot(b"\x00garbage", SNAPSHOT_SCHEMA) is None
@@ -94,7 +110,7 @@ def test_a_snapshot_of_another_schema_or_garbage_is_not_used() -> None:
 
 
 def test_direct_edits_and_prompts_interleave_with_actions() -> None:
-    t = build([("add_node", {"node": "n0", "kind": "shot", "parent": "root", "props": {}})])
+    t = build([("add_node", {"node": "n2", "kind": "clip", "parent": "n0", "props": {}})])
     assert t.try_submit(intent(kind="direct_edit", node="n0", prop="duration", value=3))
     assert t.try_submit(intent(kind="speech_note", transcript="slower please"))
     assert fold(SceneState(scene="s1"), t.events) == t.state

@@ -1,0 +1,77 @@
+"""Rich renderings of scene state and event history for the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC
+
+import msgspec
+from rich.table import Table
+from rich.tree import Tree
+
+from engine.events import RecordedEvent
+from engine.scene import Node, Provenance, SceneState
+from engine.service import Receipt
+
+
+def scene_tree(state: SceneState) -> Tree:
+    title = f"[bold]{state.scene}[/]@{state.branch} v{state.version}  [dim]{state.title}[/]"
+    top = Tree(title)
+    _add_children(top, state, state.root, include_self=True)
+    return top
+
+
+def _add_children(branch: Tree, state: SceneState, node_id: str, include_self: bool) -> None:
+    node = state.nodes[node_id]
+    here = branch.add(_node_label(node)) if include_self else branch
+    for name, prop in sorted(node.props.items()):
+        here.add(f"[cyan]{name}[/] = {prop.value!r}  [dim]{_who(prop.provenance)}[/]")
+    for slot, bindings in sorted(node.slots.items()):
+        for binding in bindings:
+            sha = binding.artifact[:12]
+            here.add(f"[magenta]slot {slot}[/] → {sha}…  [dim]{_who(binding.provenance)}[/]")
+    for child in state.child_ids(node_id):
+        _add_children(here, state, child, include_self=True)
+
+
+def _node_label(node: Node) -> str:
+    return f"[bold green]{node.kind}[/] {node.id}"
+
+
+def _who(prov: Provenance) -> str:
+    return f"v{prov.version} by {prov.actor} via {prov.transform}@{prov.transform_version}"
+
+
+def history_table(events: Iterable[RecordedEvent], title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("ver", "pos", "recorded", "event", "actor", "transform", "intent"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        meta = event.metadata
+        table.add_row(
+            str(event.version),
+            "-" if event.position is None else str(event.position),
+            event.recorded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            _describe(event),
+            meta.actor,
+            f"{meta.transform}@{meta.transform_version}",
+            meta.intent_id[:13],
+        )
+    return table
+
+
+def _describe(event: RecordedEvent) -> str:
+    fields = msgspec.structs.asdict(event.payload)
+    args = ", ".join(f"{k}={v!r}" for k, v in fields.items() if v not in (None, {}, ""))
+    return f"{type(event.payload).__name__}({args})"
+
+
+def receipt_line(receipt: Receipt) -> str:
+    span = (
+        f"v{receipt.first_version}"
+        if receipt.first_version == receipt.last_version
+        else f"v{receipt.first_version}..v{receipt.last_version}"
+    )
+    where = f"{receipt.scene}@{receipt.branch} {span}"
+    again = " (repeat: nothing new appended)" if receipt.duplicate else ""
+    return f"accepted intent {receipt.intent_id} → execution {receipt.execution_id}; {where}{again}"
