@@ -15,6 +15,14 @@ from typing import Any
 import msgspec
 from fractional_indexing import generate_key_between
 
+from engine.branch_decisions import (
+    ForkContext,
+    MergeContext,
+    decide_fork,
+    decide_merge,
+    decide_resolve,
+    decide_resolve_all,
+)
 from engine.errors import InvalidIntent, NotFound, UnknownNode
 from engine.events import (
     AnyEvent,
@@ -33,9 +41,13 @@ from engine.intents import (
     BindArtifact,
     CreateScene,
     DirectEdit,
+    ForkBranch,
+    MergeBranch,
     MoveNode,
     RegenerateNode,
     RemoveNode,
+    ResolveAll,
+    ResolveConflict,
     SetProperty,
     SpeechNote,
     StructuredAction,
@@ -55,8 +67,24 @@ class Decision(msgspec.Struct, frozen=True):
     transform_version: int = 1
 
 
-def decide(state: SceneState, intent: AnyIntent) -> Decision:
+Context = ForkContext | MergeContext | None
+
+
+def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Decision:
+    """The events `intent` causes on `state`; `context` carries what branch intents need."""
     if isinstance(intent, StructuredAction):
+        action = intent.action
+        if isinstance(action, ForkBranch):
+            if not isinstance(context, ForkContext):
+                raise TypeError("fork_branch needs a ForkContext")
+            changes = decide_fork(state, action, context)
+            return Decision((*changes, _accepted(intent, _summary(action))), "branch.fork")
+        if isinstance(action, MergeBranch):
+            if not isinstance(context, MergeContext):
+                raise TypeError("merge_branch needs a MergeContext")
+            _require_scene(state)
+            merged = decide_merge(state, action, context, intent.id)
+            return Decision((_accepted(intent, _summary(action)), *merged), "branch.merge")
         return _decide_action(state, intent)
     if isinstance(intent, DirectEdit):
         _require_scene(state)
@@ -76,9 +104,13 @@ def _decide_action(state: SceneState, intent: StructuredAction) -> Decision:
     handler = _ACTIONS[type(action)]
     if not isinstance(action, CreateScene):
         _require_scene(state)
-    summary = msgspec.json.encode(action).decode()
+    summary = _summary(action)
     changes = handler(state, action, intent.id)
     return Decision((_accepted(intent, summary), *changes), f"action.{_action_name(action)}")
+
+
+def _summary(action: Any) -> str:
+    return msgspec.json.encode(action).decode()
 
 
 def _require_scene(state: SceneState) -> None:
@@ -228,4 +260,6 @@ _ACTIONS: dict[type, Callable[[SceneState, Any, str], list[AnyEvent]]] = {
     SetProperty: _set_action,
     BindArtifact: _bind,
     RegenerateNode: _regenerate,
+    ResolveConflict: lambda state, action, intent_id: decide_resolve(state, action),
+    ResolveAll: lambda state, action, intent_id: decide_resolve_all(state, action),
 }

@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 import msgspec
 
-PropValue: TypeAlias = str | int | float | bool | None
+from engine.provenance import Binding, Prop, PropValue, Provenance
 
 
 class Event(msgspec.Struct, frozen=True, tag_field="type", tag=True, forbid_unknown_fields=True):
@@ -74,6 +74,80 @@ class RegenerationRequested(Event, frozen=True):
     node: str
 
 
+class BranchForked(Event, frozen=True):
+    """The first event of every branch but `main`: the state it starts from."""
+
+    parent: str
+    parent_version: int
+
+
+class NodeImage(msgspec.Struct, frozen=True):
+    """A whole node as a merge resolved it, each value with the provenance it came with."""
+
+    id: str
+    kind: str
+    parent: str | None
+    order: str
+    created: Provenance
+    placed: Provenance
+    props: dict[str, Prop] = {}
+    slots: dict[str, list[Binding]] = {}
+
+
+class MergeApplied(Event, frozen=True):
+    """A three-way merge of `source` into this branch: the nodes it changed or removed.
+
+    `kept` names the nodes where this branch's result differs from the source's state,
+    so that a later merge from this branch can find what it changed since.
+    """
+
+    source: str
+    source_version: int
+    base_branch: str
+    base_version: int
+    upserts: list[NodeImage] = []
+    removals: list[str] = []
+    kept: list[str] = []
+    includes: dict[str, int] = {}
+
+
+class ConflictSide(msgspec.Struct, frozen=True):
+    """One side of a conflict: absent (deleted or never there), a prop value, a placement
+    (`value` is the parent id, `order` the order key) or a whole node."""
+
+    present: bool
+    value: PropValue = None
+    order: str | None = None
+    provenance: Provenance | None = None
+    node: NodeImage | None = None
+
+
+class ConflictRecorded(Event, frozen=True):
+    """A change both sides made differently; `field` is `node`, `parent`, `order` or
+    `prop:NAME`. Ours is what this branch kept; theirs is the source's."""
+
+    conflict: str
+    node: str
+    field: str
+    source: str
+    base: ConflictSide
+    ours: ConflictSide
+    theirs: ConflictSide
+
+
+class ConflictResolved(Event, frozen=True):
+    """A conflict closed; the state change that carries out the choice follows it."""
+
+    conflict: str
+    choice: str
+
+
+class NodeRestored(Event, frozen=True):
+    """A node brought back whole, as a conflict resolution chose the side that kept it."""
+
+    image: NodeImage
+
+
 AnyEvent: TypeAlias = (
     SceneCreated
     | NodeAdded
@@ -84,6 +158,11 @@ AnyEvent: TypeAlias = (
     | ArtifactUnbound
     | IntentAccepted
     | RegenerationRequested
+    | BranchForked
+    | MergeApplied
+    | ConflictRecorded
+    | ConflictResolved
+    | NodeRestored
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -98,6 +177,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ArtifactUnbound,
         IntentAccepted,
         RegenerationRequested,
+        BranchForked,
+        MergeApplied,
+        ConflictRecorded,
+        ConflictResolved,
+        NodeRestored,
     )
 }
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, TypeAlias, cast
+from typing import Annotated, Any, Literal, TypeAlias, cast
 
 import msgspec
 
 from engine.errors import InvalidIntent, UnknownAction
-from engine.events import PropValue
+from engine.provenance import PropValue
 
 Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 BranchName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._/-]{0,63}$")]
@@ -70,8 +70,41 @@ class RegenerateNode(Action, frozen=True, tag="regenerate_node"):
     node: Id
 
 
+class ForkBranch(Action, frozen=True, tag="fork_branch"):
+    """Start the intent's branch from `source` at `at_version` (default: its head)."""
+
+    source: BranchName = "main"
+    at_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class MergeBranch(Action, frozen=True, tag="merge_branch"):
+    """Merge `source` into the intent's branch."""
+
+    source: BranchName
+
+
+class ResolveConflict(Action, frozen=True, tag="resolve_conflict"):
+    conflict: Id
+    choice: Literal["ours", "theirs", "value"]
+    value: PropValue = None
+
+
+class ResolveAll(Action, frozen=True, tag="resolve_all"):
+    choice: Literal["ours", "theirs"]
+
+
 AnyAction: TypeAlias = (
-    CreateScene | AddNode | RemoveNode | MoveNode | SetProperty | BindArtifact | RegenerateNode
+    CreateScene
+    | AddNode
+    | RemoveNode
+    | MoveNode
+    | SetProperty
+    | BindArtifact
+    | RegenerateNode
+    | ForkBranch
+    | MergeBranch
+    | ResolveConflict
+    | ResolveAll
 )
 ACTION_NAMES = (
     "create_scene",
@@ -81,6 +114,10 @@ ACTION_NAMES = (
     "set_property",
     "bind_artifact",
     "regenerate_node",
+    "fork_branch",
+    "merge_branch",
+    "resolve_conflict",
+    "resolve_all",
 )
 
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from engine.errors import InvalidIntent
-from engine.events import PropValue
+from engine.provenance import PropValue
 
 TITLE_LIMIT = 200
 PROMPT_LIMIT = 4_000
@@ -113,7 +113,7 @@ KINDS: dict[str, NodeKind] = {
             {"title": _TITLE, "start": _START, "duration": _DURATION},
             slots=("video",),
             container=True,
-            children=_MEDIA - {"clip"},
+            children=_MEDIA,
         ),
         NodeKind(
             "image",

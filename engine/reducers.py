@@ -16,16 +16,23 @@ import msgspec
 from engine.events import (
     ArtifactBound,
     ArtifactUnbound,
+    BranchForked,
+    ConflictRecorded,
+    ConflictResolved,
     IntentAccepted,
+    MergeApplied,
     NodeAdded,
     NodeMoved,
     NodeRemoved,
+    NodeRestored,
     PropertySet,
     RecordedEvent,
     RegenerationRequested,
     SceneCreated,
 )
-from engine.scene import EMPTY_CHILDREN, Binding, Node, Prop, Provenance, SceneState
+from engine.merging import node_from_image
+from engine.provenance import Binding, Prop, Provenance
+from engine.scene import EMPTY_CHILDREN, MergeMark, Node, SceneState
 
 _replace = msgspec.structs.replace
 
@@ -130,6 +137,79 @@ def _artifact_unbound(state: SceneState, event: ArtifactUnbound, prov: Provenanc
     return _replace(state, nodes=state.nodes.set(node.id, _replace(node, slots=slots)))
 
 
+def _branch_forked(state: SceneState, event: BranchForked, prov: Provenance) -> SceneState:
+    """Applied on top of the parent's state at the fork point."""
+    includes = state.includes.set(event.parent, event.parent_version)
+    if prov.branch in includes:
+        includes = includes.delete(prov.branch)
+    return _replace(
+        state,
+        branch=prov.branch,
+        parent=event.parent,
+        fork_version=event.parent_version,
+        includes=includes,
+        merges=(),
+        conflicts=immutables.Map(),
+    )
+
+
+def _merge_applied(state: SceneState, event: MergeApplied, prov: Provenance) -> SceneState:
+    nodes, children = state.nodes, state.children
+    for node_id in event.removals:
+        gone = nodes.get(node_id)
+        if gone is None:
+            continue
+        if gone.parent is not None:
+            children = _unlink(children, gone.parent, node_id)
+        nodes = nodes.delete(node_id)
+    for image in event.upserts:
+        nodes, children = _put(nodes, children, node_from_image(image))
+    includes = state.includes
+    for branch, version in event.includes.items():
+        if branch != state.branch and includes.get(branch, 0) < version:
+            includes = includes.set(branch, version)
+    mark = MergeMark(event.source, event.source_version, prov.version, tuple(event.kept))
+    root = nodes.get(state.root)
+    title = str(root.value("title", state.title)) if root is not None else state.title
+    return _replace(
+        state,
+        nodes=nodes,
+        children=children,
+        includes=includes,
+        merges=(*state.merges, mark),
+        title=title,
+    )
+
+
+def _conflict_recorded(state: SceneState, event: ConflictRecorded, prov: Provenance) -> SceneState:
+    return _replace(state, conflicts=state.conflicts.set(event.conflict, event))
+
+
+def _conflict_resolved(state: SceneState, event: ConflictResolved, prov: Provenance) -> SceneState:
+    if event.conflict not in state.conflicts:
+        return state
+    return _replace(state, conflicts=state.conflicts.delete(event.conflict))
+
+
+def _node_restored(state: SceneState, event: NodeRestored, prov: Provenance) -> SceneState:
+    nodes, children = _put(state.nodes, state.children, node_from_image(event.image))
+    return _replace(state, nodes=nodes, children=children)
+
+
+def _put(
+    nodes: immutables.Map[str, Node],
+    children: immutables.Map[str, immutables.Map[str, str]],
+    node: Node,
+) -> tuple[immutables.Map[str, Node], immutables.Map[str, immutables.Map[str, str]]]:
+    """Set a whole node, moving its entry in the children index if its place changed."""
+    old = nodes.get(node.id)
+    if old is not None and old.parent is not None:
+        children = _unlink(children, old.parent, node.id)
+    if node.parent is not None:
+        children = _link(children, node.parent, node.id, node.order)
+    return nodes.set(node.id, node), children
+
+
 def _unchanged(state: SceneState, event: Any, prov: Provenance) -> SceneState:
     return state
 
@@ -160,4 +240,9 @@ _HANDLERS: dict[type, Callable[[SceneState, Any, Provenance], SceneState]] = {
     ArtifactUnbound: _artifact_unbound,
     IntentAccepted: _unchanged,
     RegenerationRequested: _unchanged,
+    BranchForked: _branch_forked,
+    MergeApplied: _merge_applied,
+    ConflictRecorded: _conflict_recorded,
+    ConflictResolved: _conflict_resolved,
+    NodeRestored: _node_restored,
 }

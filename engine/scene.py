@@ -12,32 +12,8 @@ from collections.abc import Iterator
 import immutables
 import msgspec
 
-from engine.events import PropValue
-
-
-class Provenance(msgspec.Struct, frozen=True, array_like=True):
-    """Who and what set a value: the event's stream coordinates and its metadata."""
-
-    branch: str
-    version: int
-    intent_id: str
-    execution_id: str
-    actor: str
-    transform: str
-    transform_version: int
-
-
-class Prop(msgspec.Struct, frozen=True, array_like=True):
-    value: PropValue
-    provenance: Provenance
-
-
-class Binding(msgspec.Struct, frozen=True, array_like=True):
-    """One artifact (by sha256) bound into a slot, and who bound it."""
-
-    artifact: str
-    provenance: Provenance
-
+from engine.events import ConflictRecorded
+from engine.provenance import Binding, Prop, PropValue, Provenance
 
 EMPTY_PROPS: immutables.Map[str, Prop] = immutables.Map()
 EMPTY_SLOTS: immutables.Map[str, tuple[Binding, ...]] = immutables.Map()
@@ -66,11 +42,25 @@ class Node(msgspec.Struct, frozen=True):
         return bindings[-1].artifact if bindings else None
 
 
+class MergeMark(msgspec.Struct, frozen=True, array_like=True):
+    """A merge into this branch: `source` at `source_version`, applied as our `version`.
+    `kept` lists the nodes where our result differed from the source's state."""
+
+    source: str
+    source_version: int
+    version: int
+    kept: tuple[str, ...] = ()
+
+
 class SceneState(msgspec.Struct, frozen=True):
     """The state of one branch of one scene at `version`.
 
     `children` maps a parent id to its children's ids and order keys; it is derived
     from `nodes` and kept so that siblings can be listed without a scan.
+    `parent`/`fork_version` say where the branch started; `includes` is the newest
+    version of each other branch this state contains (the version vector merges
+    use to find their base); `merges` lists merges into this branch, oldest first;
+    `conflicts` holds the open merge conflicts by id.
     """
 
     scene: str
@@ -83,6 +73,21 @@ class SceneState(msgspec.Struct, frozen=True):
     children: immutables.Map[str, immutables.Map[str, str]] = msgspec.field(
         default_factory=immutables.Map
     )
+    parent: str | None = None
+    fork_version: int = 0
+    includes: immutables.Map[str, int] = msgspec.field(default_factory=immutables.Map)
+    merges: tuple[MergeMark, ...] = ()
+    conflicts: immutables.Map[str, ConflictRecorded] = msgspec.field(default_factory=immutables.Map)
+
+    def conflicted_nodes(self) -> set[str]:
+        """Nodes with an open merge conflict (a production render refuses them)."""
+        return {conflict.node for conflict in self.conflicts.values()}
+
+    def last_merge_from(self, source: str) -> MergeMark | None:
+        for mark in reversed(self.merges):
+            if mark.source == source:
+                return mark
+        return None
 
     def node(self, node_id: str) -> Node | None:
         return self.nodes.get(node_id)

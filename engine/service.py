@@ -12,12 +12,21 @@ import uuid
 
 import msgspec
 
-from engine.decisions import decide
+from engine.branching import Change
+from engine.decisions import Context, decide
 from engine.errors import ConcurrencyConflict
-from engine.events import EventMetadata, NewEvent, RecordedEvent
-from engine.intents import AnyIntent
+from engine.events import BranchForked, EventMetadata, NewEvent, RecordedEvent
+from engine.intents import (
+    AnyIntent,
+    ForkBranch,
+    MergeBranch,
+    ResolveAll,
+    ResolveConflict,
+    StructuredAction,
+)
+from engine.lineage import Lineage
 from engine.ports import AppendResult, Clock, EventStore, IdSource, StoredSnapshot, StreamId
-from engine.reducers import apply, fold
+from engine.reducers import fold
 from engine.scene import SceneState
 from engine.snapshots import SNAPSHOT_SCHEMA, decode_snapshot, encode_snapshot
 
@@ -57,14 +66,21 @@ class SceneService:
         self.ids = ids
         self.snapshot_every = snapshot_every
         self.max_attempts = max_attempts
+        self.lineage = Lineage(self.load, self.store.read_stream)
 
     async def load(
         self, scene: str, branch: str = "main", version: int | None = None
     ) -> SceneState:
-        """The state of a branch at `version` (default: its head): snapshot plus tail."""
+        """The state of a branch at `version` (default: its head): snapshot plus tail.
+
+        Without a snapshot, a branch starts from its parent's state at the fork point.
+        """
         stream = StreamId(scene, branch)
         state = await self._from_snapshot(stream, version)
         tail = await self.store.read_stream(stream, state.version, version)
+        if state.version == 0 and tail and isinstance(tail[0].payload, BranchForked):
+            fork = tail[0].payload
+            state = await self.load(scene, fork.parent, fork.parent_version)
         return fold(state, tail)
 
     async def submit(self, intent: AnyIntent) -> Receipt:
@@ -75,13 +91,15 @@ class SceneService:
             if earlier is not None:
                 return await self._earlier_receipt(earlier)
         stream = StreamId(intent.scene, intent.branch)
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = 1 if _must_not_retry(intent) else self.max_attempts
+        for attempt in range(1, attempts + 1):
             state = await self.load(intent.scene, intent.branch)
-            events = self._new_events(state, intent)
+            context = await self._context(state, intent)
+            events = self._new_events(state, intent, context)
             try:
                 result = await self.store.append(stream, events, state.version, key)
             except ConcurrencyConflict:
-                if attempt == self.max_attempts:
+                if attempt == attempts:
                     raise
                 continue
             if not result.duplicate:
@@ -107,8 +125,22 @@ class SceneService:
             duplicate=True,
         )
 
-    def _new_events(self, state: SceneState, intent: AnyIntent) -> list[NewEvent]:
-        decision = decide(state, intent)
+    async def diff(self, old: SceneState, new: SceneState) -> list[Change]:
+        return await self.lineage.diff(old, new)
+
+    async def _context(self, state: SceneState, intent: AnyIntent) -> Context:
+        if not isinstance(intent, StructuredAction):
+            return None
+        if isinstance(intent.action, ForkBranch):
+            return await self.lineage.fork_context(intent.scene, intent.action)
+        if isinstance(intent.action, MergeBranch) and state.created:
+            return await self.lineage.merge_context(state, intent.action.source)
+        return None
+
+    def _new_events(
+        self, state: SceneState, intent: AnyIntent, context: Context = None
+    ) -> list[NewEvent]:
+        decision = decide(state, intent, context)
         metadata = EventMetadata(
             studio=intent.studio,
             actor=intent.actor,
@@ -132,12 +164,27 @@ class SceneService:
     async def _maybe_snapshot(
         self, before: SceneState, events: list[NewEvent], result: AppendResult
     ) -> None:
+        """Snapshot every `snapshot_every` versions, and right after a fork so that a
+        new branch loads as fast as its parent."""
         every = self.snapshot_every
-        if every <= 0 or before.version // every == result.last_version // every:
+        forked = isinstance(events[0].payload, BranchForked)
+        if every <= 0 or (not forked and before.version // every == result.last_version // every):
             return
-        state = before
-        for offset, new in enumerate(events, start=1):
-            recorded = RecordedEvent(
+        if forked:
+            state = await self.load(result.scene, result.branch, result.last_version)
+        else:
+            state = fold(before, self._as_recorded(before, events, result))
+        data = encode_snapshot(state)
+        await self.store.save_snapshot(
+            StoredSnapshot(state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, data)
+        )
+
+    @staticmethod
+    def _as_recorded(
+        before: SceneState, events: list[NewEvent], result: AppendResult
+    ) -> list[RecordedEvent]:
+        return [
+            RecordedEvent(
                 new.event_id,
                 result.scene,
                 result.branch,
@@ -147,12 +194,16 @@ class SceneService:
                 new.metadata,
                 new.payload,
             )
-            state = apply(state, recorded)
-        await self.store.save_snapshot(
-            StoredSnapshot(
-                state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, encode_snapshot(state)
-            )
-        )
+            for offset, new in enumerate(events, start=1)
+        ]
+
+
+def _must_not_retry(intent: AnyIntent) -> bool:
+    """Merges and resolutions were reviewed against one target state; after a race
+    they must be looked at again, so the loser gets the conflict instead of a retry."""
+    return isinstance(intent, StructuredAction) and isinstance(
+        intent.action, MergeBranch | ResolveConflict | ResolveAll
+    )
 
 
 def _scoped_key(intent: AnyIntent) -> str | None:

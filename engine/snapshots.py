@@ -9,9 +9,11 @@ from __future__ import annotations
 import immutables
 import msgspec
 
-from engine.scene import EMPTY_CHILDREN, Binding, Node, Prop, Provenance, SceneState
+from engine.events import ConflictRecorded
+from engine.provenance import Binding, Prop, Provenance
+from engine.scene import EMPTY_CHILDREN, MergeMark, Node, SceneState
 
-SNAPSHOT_SCHEMA = 1
+SNAPSHOT_SCHEMA = 2
 
 
 class _NodeRecord(msgspec.Struct, array_like=True):
@@ -33,6 +35,11 @@ class _SceneRecord(msgspec.Struct, array_like=True):
     title: str
     root: str
     nodes: list[_NodeRecord]
+    parent: str | None
+    fork_version: int
+    includes: dict[str, int]
+    merges: list[MergeMark]
+    conflicts: list[ConflictRecorded]
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -54,7 +61,18 @@ def encode_snapshot(state: SceneState) -> bytes:
         for n in state.nodes.values()
     ]
     record = _SceneRecord(
-        state.scene, state.branch, state.version, state.created, state.title, state.root, nodes
+        state.scene,
+        state.branch,
+        state.version,
+        state.created,
+        state.title,
+        state.root,
+        nodes,
+        state.parent,
+        state.fork_version,
+        dict(state.includes.items()),
+        list(state.merges),
+        list(state.conflicts.values()),
     )
     return _encoder.encode(record)
 
@@ -92,4 +110,9 @@ def decode_snapshot(data: bytes, schema: int) -> SceneState | None:
         root=record.root,
         nodes=immutables.Map(nodes),
         children=immutables.Map({p: EMPTY_CHILDREN.update(kids) for p, kids in children.items()}),
+        parent=record.parent,
+        fork_version=record.fork_version,
+        includes=immutables.Map(record.includes),
+        merges=tuple(record.merges),
+        conflicts=immutables.Map({c.conflict: c for c in record.conflicts}),
     )

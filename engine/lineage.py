@@ -1,0 +1,109 @@
+"""Loading what branch intents and diffs need: fork points, merge bases, changed nodes.
+
+It reads through two functions the service gives it (load a state, read a slice
+of a stream), so it holds no store of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from engine.branch_decisions import ForkContext, MergeContext
+from engine.branching import (
+    BranchRef,
+    Change,
+    base_refs,
+    change_plan,
+    diff_states,
+    pick_base,
+    touched_nodes,
+)
+from engine.events import RecordedEvent
+from engine.intents import ForkBranch
+from engine.ports import StreamId
+from engine.scene import SceneState
+
+LoadState = Callable[[str, str, int | None], Awaitable[SceneState]]
+ReadSlice = Callable[[StreamId, int, int | None], Awaitable[list[RecordedEvent]]]
+
+
+class Lineage:
+    def __init__(self, load: LoadState, read: ReadSlice) -> None:
+        self._load = load
+        self._read = read
+
+    async def fork_context(self, scene: str, action: ForkBranch) -> ForkContext:
+        head = await self._load(scene, action.source, None)
+        at = action.at_version
+        parent_at = (
+            head if at is None or at >= head.version else await self._load(scene, action.source, at)
+        )
+        return ForkContext(parent_head=head, parent_at=parent_at)
+
+    async def merge_context(self, ours: SceneState, source_branch: str) -> MergeContext:
+        theirs = await self._load(ours.scene, source_branch, None)
+        base_ref, base = await self.merge_base(ours, theirs)
+        candidates = await self.changed_between(ours, theirs, base_ref)
+        return MergeContext(source=theirs, base=base, candidates=candidates)
+
+    async def merge_base(
+        self, ours: SceneState, theirs: SceneState
+    ) -> tuple[BranchRef | None, SceneState]:
+        """The newest state both contain, or an empty scene when they share nothing."""
+        candidates = {
+            ref: await self._load(ours.scene, ref.branch, ref.version)
+            for ref in base_refs(ours, theirs)
+        }
+        ref = pick_base(candidates)
+        if ref is None:
+            return None, SceneState(scene=ours.scene, branch="main")
+        return ref, candidates[ref]
+
+    async def changed_between(
+        self, ours: SceneState, theirs: SceneState, base: BranchRef | None
+    ) -> frozenset[str] | None:
+        """Nodes either side may have changed since `base`; None means compare everything."""
+        if base is None:
+            return None
+        heads = {ours.branch: ours, theirs.branch: theirs}
+        mine = await self._changed_since(ours.scene, ours.branch, ours.version, base, heads)
+        yours = await self._changed_since(ours.scene, theirs.branch, theirs.version, base, heads)
+        if mine is None or yours is None:
+            return None
+        return frozenset(mine | yours)
+
+    async def _changed_since(
+        self,
+        scene: str,
+        branch: str,
+        head: int,
+        base: BranchRef,
+        heads: dict[str, SceneState],
+    ) -> set[str] | None:
+        await self._load_chain(scene, branch, heads)
+        plan = change_plan(branch, head, base, heads.get)
+        if plan is None:
+            return None
+        touched = set(plan.kept)
+        for piece in plan.slices:
+            if piece.up_to > piece.after:
+                events = await self._read(StreamId(scene, piece.branch), piece.after, piece.up_to)
+                touched |= touched_nodes(e.payload for e in events)
+        return touched
+
+    async def _load_chain(self, scene: str, branch: str, heads: dict[str, SceneState]) -> None:
+        """Head states of `branch` and of every branch it forked from."""
+        current: str | None = branch
+        while current is not None:
+            if current not in heads:
+                heads[current] = await self._load(scene, current, None)
+            current = heads[current].parent
+
+    async def diff(self, old: SceneState, new: SceneState) -> list[Change]:
+        """Per node and field, what changed from `old` to `new` (any branches, any versions)."""
+        if old.branch == new.branch:
+            base: BranchRef | None = BranchRef(old.branch, min(old.version, new.version))
+        else:
+            base, _ = await self.merge_base(old, new)
+        candidates = await self.changed_between(old, new, base)
+        return diff_states(old, new, candidates)

@@ -1,0 +1,33 @@
+"""Provenance: who and what set each value, carried by scene state and by merge events."""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import msgspec
+
+PropValue: TypeAlias = str | int | float | bool | None
+
+
+class Provenance(msgspec.Struct, frozen=True, array_like=True):
+    """The event that set a value: its stream coordinates and why it happened."""
+
+    branch: str
+    version: int
+    intent_id: str
+    execution_id: str
+    actor: str
+    transform: str
+    transform_version: int
+
+
+class Prop(msgspec.Struct, frozen=True, array_like=True):
+    value: PropValue
+    provenance: Provenance
+
+
+class Binding(msgspec.Struct, frozen=True, array_like=True):
+    """One artifact (by sha256) bound into a slot, and who bound it."""
+
+    artifact: str
+    provenance: Provenance
