@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from engine.events import RecordedEvent
-from engine.scene import Node, Provenance, SceneState
+from engine.provenance import Provenance
+from engine.scene import Node, SceneState
 from engine.service import Receipt
 
 

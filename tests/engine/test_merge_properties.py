@@ -7,6 +7,7 @@ the two sides' edits collide often.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import Any
 
@@ -15,7 +16,6 @@ from hypothesis import strategies as st
 
 from engine.branching import Change
 from engine.errors import InvalidIntent, NotFound
-from engine.reducers import fold
 from engine.scene import SceneState
 from tests.engine.scenes import Studio
 
@@ -80,7 +80,11 @@ edit = st.one_of(
     ),
 )
 edits = st.lists(edit, max_size=6)
-SETTINGS = settings(max_examples=int(os.environ.get("MERGE_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("MERGE_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 async def scenario(ours: list[Any], theirs: list[Any], **opts: Any) -> Studio:
@@ -99,10 +103,8 @@ async def scenario(ours: list[Any], theirs: list[Any], **opts: Any) -> Studio:
 
 async def apply_edits(studio: Studio, branch: str, ops: list[Any]) -> None:
     for name, args in ops:
-        try:
+        with contextlib.suppress(InvalidIntent, NotFound):
             await studio.act(branch, name, **args)
-        except (InvalidIntent, NotFound):
-            pass
 
 
 def run(coro: Any) -> Any:
