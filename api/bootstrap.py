@@ -32,7 +32,7 @@ async def open_engine(settings: Settings, *, migrate_first: bool = True) -> Asyn
     """An engine on the configured store; migrations are idempotent, so run them on open."""
     if migrate_first:
         await prepare_database(settings)
-    store = await open_store(settings.database_url)
+    store = open_store(settings.database_url)
     try:
         scenes = SceneService(
             store, SystemClock(), RandomIds(), snapshot_every=settings.snapshot_every

@@ -9,10 +9,11 @@ import msgspec
 from rich.table import Table
 from rich.tree import Tree
 
-from engine.events import RecordedEvent
+from engine.branching import Change
+from engine.events import ConflictSide, RecordedEvent
 from engine.provenance import Provenance
 from engine.scene import Node, SceneState
-from engine.service import Receipt
+from engine.service import BranchInfo, Receipt
 
 
 def scene_tree(state: SceneState) -> Tree:
@@ -76,3 +77,47 @@ def receipt_line(receipt: Receipt) -> str:
     where = f"{receipt.scene}@{receipt.branch} {span}"
     again = " (repeat: nothing new appended)" if receipt.duplicate else ""
     return f"accepted intent {receipt.intent_id} → execution {receipt.execution_id}; {where}{again}"
+
+
+def branch_table(infos: Iterable[BranchInfo], scene: str) -> Table:
+    table = Table(title=f"branches of {scene}")
+    for column in ("branch", "forked from", "head", "merges in", "open conflicts"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        fork = f"{info.parent}@{info.fork_version}" if info.parent else "-"
+        merges = ", ".join(f"{m.source}@{m.source_version}→v{m.version}" for m in info.merges)
+        table.add_row(
+            info.name, fork, f"v{info.head_version}", merges or "-", str(info.open_conflicts)
+        )
+    return table
+
+
+def conflict_table(state: SceneState, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("id", "node", "field", "base", "ours", "theirs"):
+        table.add_column(column, overflow="fold")
+    for c in sorted(state.conflicts.values(), key=lambda c: (c.node, c.field)):
+        table.add_row(c.conflict, c.node, c.field, _side(c.base), _side(c.ours), _side(c.theirs))
+    return table
+
+
+def _side(side: ConflictSide) -> str:
+    if not side.present:
+        return "(absent)"
+    if side.node is not None:
+        shown = f"{side.node.kind} under {side.node.parent}"
+    elif side.order is not None:
+        shown = f"under {side.value} at {side.order}"
+    else:
+        shown = repr(side.value)
+    return f"{shown}  [dim]{_who(side.provenance)}[/]" if side.provenance else shown
+
+
+def change_table(changes: Iterable[Change], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("node", "field", "old", "new", "set by"):
+        table.add_column(column, overflow="fold")
+    for change in changes:
+        who = _who(change.new_provenance) if change.new_provenance else "-"
+        table.add_row(change.node, change.field, repr(change.old), repr(change.new), who)
+    return table

@@ -92,6 +92,10 @@ class EventStore(Protocol):
 
     async def list_scenes(self, studio: str | None = None) -> list[str]: ...
 
+    async def list_branches(self, scene: str) -> list[str]:
+        """Branches of `scene` that hold at least one event, sorted by name."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -27,10 +27,20 @@ from engine.intents import (
 from engine.lineage import Lineage
 from engine.ports import AppendResult, Clock, EventStore, IdSource, StoredSnapshot, StreamId
 from engine.reducers import fold
-from engine.scene import SceneState
+from engine.scene import MergeMark, SceneState
 from engine.snapshots import SNAPSHOT_SCHEMA, decode_snapshot, encode_snapshot
+from engine.state_cache import StateCache
 
 EXECUTION_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-4d8b-9a57-2f3d4c1b8e01")
+
+
+class BranchInfo(msgspec.Struct, frozen=True):
+    name: str
+    parent: str | None
+    fork_version: int
+    head_version: int
+    merges: tuple[MergeMark, ...]
+    open_conflicts: int
 
 
 class Receipt(msgspec.Struct, frozen=True):
@@ -60,28 +70,43 @@ class SceneService:
         *,
         snapshot_every: int = 200,
         max_attempts: int = 4,
+        cache_size: int = 256,
     ) -> None:
         self.store = store
         self.clock = clock
         self.ids = ids
         self.snapshot_every = snapshot_every
         self.max_attempts = max_attempts
+        self.cache = StateCache(cache_size)
         self.lineage = Lineage(self.load, self.store.read_stream)
 
     async def load(
         self, scene: str, branch: str = "main", version: int | None = None
     ) -> SceneState:
-        """The state of a branch at `version` (default: its head): snapshot plus tail.
+        """The state of a branch at `version` (default: its head).
 
-        Without a snapshot, a branch starts from its parent's state at the fork point.
+        From the newest cached state plus the events since, or else the newest
+        snapshot plus its tail; without either, a branch starts from its parent's
+        state at the fork point.
         """
         stream = StreamId(scene, branch)
+        cached = self.cache.nearest(stream, version)
+        if cached is not None:
+            if cached.version == version:
+                return cached
+            tail = await self.store.read_stream(stream, cached.version, version)
+            if len(tail) <= 2 * max(self.snapshot_every, 1):
+                return self._remember(fold(cached, tail))
         state = await self._from_snapshot(stream, version)
         tail = await self.store.read_stream(stream, state.version, version)
         if state.version == 0 and tail and isinstance(tail[0].payload, BranchForked):
             fork = tail[0].payload
             state = await self.load(scene, fork.parent, fork.parent_version)
-        return fold(state, tail)
+        return self._remember(fold(state, tail))
+
+    def _remember(self, state: SceneState) -> SceneState:
+        self.cache.put(state)
+        return state
 
     async def submit(self, intent: AnyIntent) -> Receipt:
         """Decide and append `intent`; repeat keys return the first receipt."""
@@ -103,7 +128,7 @@ class SceneService:
                     raise
                 continue
             if not result.duplicate:
-                await self._maybe_snapshot(state, events, result)
+                await self._after_append(state, events, result)
             return _receipt(intent, result)
         raise AssertionError("unreachable: the loop returns or raises")
 
@@ -124,6 +149,23 @@ class SceneService:
             position=earlier.last_position,
             duplicate=True,
         )
+
+    async def branches(self, scene: str) -> list[BranchInfo]:
+        """Every branch of a scene with its fork point, head and merges into it."""
+        infos = []
+        for name in await self.store.list_branches(scene):
+            state = await self.load(scene, name)
+            infos.append(
+                BranchInfo(
+                    name,
+                    state.parent,
+                    state.fork_version,
+                    state.version,
+                    state.merges,
+                    len(state.conflicts),
+                )
+            )
+        return infos
 
     async def diff(self, old: SceneState, new: SceneState) -> list[Change]:
         return await self.lineage.diff(old, new)
@@ -161,23 +203,23 @@ class SceneService:
         state = decode_snapshot(snapshot.data, snapshot.schema)
         return empty if state is None else state
 
-    async def _maybe_snapshot(
+    async def _after_append(
         self, before: SceneState, events: list[NewEvent], result: AppendResult
     ) -> None:
-        """Snapshot every `snapshot_every` versions, and right after a fork so that a
-        new branch loads as fast as its parent."""
-        every = self.snapshot_every
+        """Remember the new state, and snapshot it every `snapshot_every` versions and
+        right after a fork, so that a new branch loads as fast as its parent."""
         forked = isinstance(events[0].payload, BranchForked)
-        if every <= 0 or (not forked and before.version // every == result.last_version // every):
-            return
         if forked:
             state = await self.load(result.scene, result.branch, result.last_version)
         else:
-            state = fold(before, self._as_recorded(before, events, result))
-        data = encode_snapshot(state)
-        await self.store.save_snapshot(
-            StoredSnapshot(state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, data)
-        )
+            state = self._remember(fold(before, self._as_recorded(before, events, result)))
+        every = self.snapshot_every
+        crossed = before.version // max(every, 1) != result.last_version // max(every, 1)
+        if every > 0 and (crossed or forked):
+            data = encode_snapshot(state)
+            await self.store.save_snapshot(
+                StoredSnapshot(state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, data)
+            )
 
     @staticmethod
     def _as_recorded(

@@ -110,6 +110,9 @@ class MemoryStore:
             }
         )
 
+    async def list_branches(self, scene: str) -> list[str]:
+        return sorted(s.branch for s, events in self.streams.items() if s.scene == scene and events)
+
     async def close(self) -> None:
         return None
 

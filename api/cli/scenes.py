@@ -1,50 +1,31 @@
-"""The `scenestate` command line: migrate, submit intents, show scenes and their history."""
+"""Scene commands: migrate, submit intents, show a scene, its history, and the demo."""
 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
 import typer
-from rich.console import Console
 
-from api.bootstrap import Engine, open_engine, prepare_database
+from api.bootstrap import Engine, prepare_database
+from api.cli._common import (
+    ActorOpt,
+    BranchOpt,
+    StudioOpt,
+    app,
+    console,
+    errors,
+    make_intent,
+    run_job,
+)
 from api.config import load_settings
 from api.demo import run_demo
 from api.render import history_table, receipt_line, scene_tree
-from engine.errors import InvalidIntent, ScenestateError
-from engine.intents import parse_intent
+from engine.errors import InvalidIntent, NotFound
 from engine.ports import StreamId
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
-errors = Console(stderr=True)
-T = TypeVar("T")
-
-StudioOpt = Annotated[str, typer.Option(help="Studio the intent belongs to.")]
-BranchOpt = Annotated[str, typer.Option("--branch", "-b", help="Branch of the scene.")]
-
-
-def _run(job: Callable[[Engine], Awaitable[T]]) -> T:
-    """Run one async job against an engine built from the environment."""
-
-    async def main() -> T:
-        async with open_engine(load_settings()) as engine:
-            return await job(engine)
-
-    try:
-        return asyncio.run(main())
-    except InvalidIntent as exc:
-        errors.print(f"[red]refused:[/] {exc}")
-        raise typer.Exit(2) from None
-    except ScenestateError as exc:
-        errors.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -59,18 +40,16 @@ def migrate() -> None:
 def intent(
     source: Annotated[str, typer.Argument(help="A JSON file holding the intent, or - for stdin.")],
     studio: StudioOpt = "local",
-    actor: Annotated[str | None, typer.Option(help="Who is asking (default: you).")] = None,
+    actor: ActorOpt = None,
 ) -> None:
     """Submit one intent (JSON) and print where it landed."""
     raw = sys.stdin.buffer.read() if source == "-" else _read(source)
-    defaults = {"studio": studio, "actor": actor or _user()}
 
     async def job(engine: Engine) -> None:
-        clock, ids = engine.scenes.clock, engine.scenes.ids
-        parsed = parse_intent(raw, now=clock.now, new_id=ids.new_id, defaults=defaults)
-        console.print(receipt_line(await engine.scenes.submit(parsed)))
+        receipt = await engine.scenes.submit(make_intent(engine, raw, studio, actor))
+        console.print(receipt_line(receipt))
 
-    _run(job)
+    run_job(job)
 
 
 @app.command()
@@ -87,13 +66,13 @@ def show(
             raise InvalidIntent("--version", "must be 0 or more")
         state = await engine.scenes.load(scene, branch, version)
         if not state.created:
-            raise ScenestateError(f"no scene {scene!r} on branch {branch!r}")
+            raise NotFound(f"no scene {scene!r} on branch {branch!r}")
         if as_json:
             console.print_json(msgspec.json.encode(_plain(state)).decode())
         else:
             console.print(scene_tree(state))
 
-    _run(job)
+    run_job(job)
 
 
 @app.command()
@@ -103,16 +82,16 @@ def history(scene: str, branch: BranchOpt = "main") -> None:
     async def job(engine: Engine) -> None:
         events = await engine.store.read_stream(StreamId(scene, branch))
         if not events:
-            raise ScenestateError(f"no scene {scene!r} on branch {branch!r}")
+            raise NotFound(f"no scene {scene!r} on branch {branch!r}")
         console.print(history_table(events, f"{scene}@{branch}"))
 
-    _run(job)
+    run_job(job)
 
 
 @app.command()
 def demo() -> None:
     """Build the lighthouse film's scene through the engine and show it."""
-    _run(lambda engine: run_demo(engine, console))
+    run_job(lambda engine: run_demo(engine, console))
 
 
 def _plain(state: Any) -> Any:
@@ -127,17 +106,6 @@ def _read(path: str) -> bytes:
         raise typer.Exit(2) from None
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
-
-
 def _redact(url: str) -> str:
     head, sep, tail = url.rpartition("@")
     return f"{head.split('://')[0]}://…@{tail}" if sep else url
-
-
-def main() -> None:
-    app()

@@ -1,0 +1,12 @@
+"""The `scenestate` command line; each module registers its commands on one Typer app."""
+
+from __future__ import annotations
+
+from api.cli import branches, scenes
+from api.cli._common import app
+
+__all__ = ["app", "branches", "main", "scenes"]
+
+
+def main() -> None:
+    app()
