@@ -1,0 +1,35 @@
+"""The durable event store (`engine.ports.EventStore`) on SQLite or PostgreSQL.
+
+    open_store(url, **options) -> EventStore   picks the adapter by URL scheme
+    migrate(url, schema=None)                  async; Alembic `upgrade head`
+
+`sqlite+aiosqlite:///path` (or `sqlite:///path`) opens `SqliteEventStore`,
+`postgresql+asyncpg://...` (or `postgresql://...`) opens `PostgresEventStore`.
+Run `migrate` once before opening a store on a new database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.store._migrate import migrate
+from adapters.store._url import parse_store_url
+from adapters.store.postgres import PostgresEventStore
+from adapters.store.sqlite import SqliteEventStore
+from engine.ports import EventStore
+
+__all__ = ["PostgresEventStore", "SqliteEventStore", "migrate", "open_store"]
+
+
+def open_store(url: str, **options: Any) -> EventStore:
+    """Open the event store at `url`; connections are made on first use.
+
+    Options, all keyword: `max_event_bytes` (default 1 MiB) and `poll_interval`
+    (seconds between a subscriber's polls) for both; `schema` (tables live in that
+    PostgreSQL schema), `pool_size` and `sequencer_interval` for PostgreSQL.
+    An option the adapter does not know is a TypeError.
+    """
+    backend, parsed = parse_store_url(url)
+    if backend == "sqlite":
+        return SqliteEventStore(parsed, **options)
+    return PostgresEventStore(parsed, **options)

@@ -1,0 +1,203 @@
+"""What both SQL event stores share: every read, snapshots, scene listing and the
+subscription loop. The adapters add `append`, how a write transaction is opened,
+and (PostgreSQL) the sequencing pass before global reads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.store._rows import APPEND_COLUMNS, EVENT_COLUMNS, append_result, decode_rows
+from adapters.store._tables import appends, events, snapshots, streams
+from adapters.store._wakeups import Wakeups
+from engine.events import NewEvent, RecordedEvent
+from engine.ports import AppendResult, StoredSnapshot, StreamId
+
+# Rows per query when reading a stream: big enough that round trips do not matter,
+# small enough that one query never holds a whole long stream in driver buffers.
+STREAM_READ_BATCH = 5000
+
+
+async def select_append(conn: AsyncConnection, idempotency_key: str) -> AppendResult | None:
+    query = select(*APPEND_COLUMNS).where(appends.c.idempotency_key == idempotency_key)
+    row = (await conn.execute(query)).first()
+    return None if row is None else append_result(row, duplicate=True)
+
+
+async def select_head_version(conn: AsyncConnection, stream: StreamId) -> int:
+    query = select(func.coalesce(func.max(events.c.version), 0)).where(
+        events.c.scene == stream.scene, events.c.branch == stream.branch
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def select_head_position(conn: AsyncConnection) -> int:
+    query = select(func.coalesce(func.max(events.c.position), 0))
+    return int((await conn.execute(query)).scalar_one())
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with the dialect's ON CONFLICT support (same API on both)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class SqlEventStore(ABC):
+    """The shared half of `engine.ports.EventStore` over SQLAlchemy Core."""
+
+    def __init__(self, engine: AsyncEngine, *, max_event_bytes: int, poll_interval: float) -> None:
+        if max_event_bytes < 1:
+            raise ValueError("max_event_bytes must be positive")
+        self._engine = engine
+        self._max_event_bytes = max_event_bytes
+        self._poll_interval = poll_interval
+        self._wakeups = Wakeups()
+
+    @abstractmethod
+    async def append(
+        self,
+        stream: StreamId,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        idempotency_key: str | None = None,
+    ) -> AppendResult: ...
+
+    @abstractmethod
+    def _writing(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection whose statements commit together when the block exits."""
+
+    async def _before_global_read(self) -> None:  # noqa: B027 (a hook, empty on SQLite)
+        """Make recently committed events readable by position (PostgreSQL sequences)."""
+
+    async def _listen(self) -> None:  # noqa: B027 (a hook, empty on SQLite)
+        """Make sure wake-ups from other processes reach this store's subscribers."""
+
+    async def find_append(self, idempotency_key: str) -> AppendResult | None:
+        async with self._engine.connect() as conn:
+            return await select_append(conn, idempotency_key)
+
+    async def head_version(self, stream: StreamId) -> int:
+        async with self._engine.connect() as conn:
+            return await select_head_version(conn, stream)
+
+    async def read_stream(
+        self, stream: StreamId, after_version: int = 0, up_to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        query = (
+            select(*EVENT_COLUMNS)
+            .where(events.c.scene == stream.scene, events.c.branch == stream.branch)
+            .order_by(events.c.version)
+            .limit(STREAM_READ_BATCH)
+        )
+        if up_to_version is not None:
+            query = query.where(events.c.version <= up_to_version)
+        found: list[RecordedEvent] = []
+        async with self._engine.connect() as conn:
+            while True:
+                rows = (await conn.execute(query.where(events.c.version > after_version))).all()
+                found.extend(decode_rows(rows))
+                if len(rows) < STREAM_READ_BATCH:
+                    return found
+                after_version = rows[-1][3]
+
+    async def head_position(self) -> int:
+        await self._before_global_read()
+        async with self._engine.connect() as conn:
+            return await select_head_position(conn)
+
+    async def read_all(self, after_position: int, limit: int = 1000) -> list[RecordedEvent]:
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        await self._before_global_read()
+        query = (
+            select(*EVENT_COLUMNS)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return decode_rows((await conn.execute(query)).all())
+
+    async def subscribe(
+        self, after_position: int, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event after `after_position`, in order, forever: catch up, then follow."""
+        position = after_position
+        with self._wakeups.register() as woken:
+            while True:
+                await self._listen()
+                # Cleared before reading: news that arrives during the read re-runs it.
+                woken.clear()
+                batch = await self.read_all(position, batch_size)
+                for event in batch:
+                    yield event
+                if batch:
+                    last = batch[-1].position
+                    assert last is not None  # read_all only returns sequenced events
+                    position = last
+                if len(batch) < batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), self._poll_interval)
+
+    async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        async with self._writing() as conn:
+            insert = dialect_insert(conn, snapshots).values(
+                scene=snapshot.scene,
+                branch=snapshot.branch,
+                version=snapshot.version,
+                schema=snapshot.schema,
+                data=snapshot.data,
+            )
+            # Saving the same version again (a newer schema) replaces that one snapshot.
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["scene", "branch", "version"],
+                    set_={"schema": snapshot.schema, "data": snapshot.data},
+                )
+            )
+
+    async def load_snapshot(
+        self, stream: StreamId, up_to_version: int | None = None
+    ) -> StoredSnapshot | None:
+        query = (
+            select(snapshots.c.version, snapshots.c.schema, snapshots.c.data)
+            .where(snapshots.c.scene == stream.scene, snapshots.c.branch == stream.branch)
+            .order_by(snapshots.c.version.desc())
+            .limit(1)
+        )
+        if up_to_version is not None:
+            query = query.where(snapshots.c.version <= up_to_version)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        version, schema, data = row
+        return StoredSnapshot(stream.scene, stream.branch, version, schema, bytes(data))
+
+    async def list_scenes(self, studio: str | None = None) -> list[str]:
+        query = select(streams.c.scene).distinct().order_by(streams.c.scene)
+        if studio is not None:
+            query = query.where(streams.c.studio == studio)
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def list_branches(self, scene: str) -> list[str]:
+        query = (
+            select(streams.c.branch)
+            .distinct()
+            .where(streams.c.scene == scene)
+            .order_by(streams.c.branch)
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def close(self) -> None:
+        await self._engine.dispose()

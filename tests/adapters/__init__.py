@@ -1,0 +1,1 @@
+"""Tests of the adapters; the store suite is shared by SQLite and PostgreSQL."""

@@ -1,0 +1,116 @@
+"""The `scenestate` command line driven end to end, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.api.conftest import Cli
+
+
+def intent(cli: Cli, body: dict[str, object], ok: bool = True) -> str:
+    run = cli("intent", "-", "--actor", "ana", input=json.dumps(body), ok=ok)
+    return run.stdout + run.stderr
+
+
+def action(scene: str, name: str, branch: str = "main", **args: object) -> dict[str, object]:
+    return {
+        "kind": "structured_action",
+        "scene": scene,
+        "branch": branch,
+        "action": {"name": name, **args},
+    }
+
+
+def test_intents_show_and_history(cli: Cli) -> None:
+    cli("migrate")
+    assert "accepted intent" in intent(
+        cli, {"kind": "text_prompt", "scene": "promo", "text": "A 20 second teaser"}
+    )
+    intent(
+        cli,
+        action(
+            "promo",
+            "add_node",
+            kind="shot",
+            node="shot-1",
+            props={"title": "Opening", "duration": 4},
+        ),
+    )
+    intent(
+        cli,
+        {
+            "kind": "direct_edit",
+            "scene": "promo",
+            "node": "shot-1",
+            "prop": "duration",
+            "value": 6.5,
+        },
+    )
+    shown = cli("show", "promo").stdout
+    assert "shot shot-1" in shown and "duration = 6.5" in shown
+    assert "by ana via intake.direct_edit@1" in shown
+    early = cli("show", "promo", "--version", "4").stdout
+    assert "duration = 4.0" in early and "6.5" not in early
+    state = json.loads(cli("show", "promo", "--json").stdout)
+    assert state["nodes"]["shot-1"]["props"]["duration"][0] == 6.5
+    log = cli("history", "promo").stdout
+    assert "PropertySet" in log and "NodeAdded" in log and "intake.text_prompt@1" in log
+
+
+def test_bad_input_is_refused_with_the_field_and_nothing_changes(cli: Cli) -> None:
+    intent(cli, action("promo", "create_scene", title="Promo"))
+    before = cli("history", "promo").stdout
+    out = intent(cli, action("promo", "set_property", node="root", prop="fps", value=999), ok=False)
+    assert "action.value" in out and "above the maximum" in out
+    out = intent(
+        cli, action("promo", "set_property", node="ghost", prop="title", value="x"), ok=False
+    )
+    assert "no node 'ghost'" in out
+    run = cli("intent", "-", input="{not json", ok=False)
+    assert run.returncode == 2 and "not valid JSON" in run.stderr
+    run = cli("show", "nowhere", ok=False)
+    assert run.returncode == 1 and "no scene 'nowhere'" in run.stderr
+    assert cli("history", "promo").stdout == before
+
+
+def test_idempotency_key_appends_once(cli: Cli) -> None:
+    body = {"kind": "text_prompt", "scene": "promo", "text": "hi", "idempotency_key": "k-1"}
+    first, second = intent(cli, body), intent(cli, body)
+    assert "repeat: nothing new appended" in second
+    assert re.findall(r"execution (\S+);", first) == re.findall(r"execution (\S+);", second)
+
+
+def test_branch_merge_conflicts_resolve_and_diff(cli: Cli) -> None:
+    intent(cli, action("film", "create_scene", title="Film"))
+    for n in (1, 2):
+        intent(
+            cli,
+            action("film", "add_node", kind="shot", node=f"shot-{n}", props={"title": f"Shot {n}"}),
+        )
+    assert "starts at main@" in cli("branch", "film", "alt").stdout
+    intent(cli, action("film", "set_property", "alt", node="shot-1", prop="title", value="Storm"))
+    intent(cli, action("film", "set_property", "alt", node="shot-2", prop="title", value="Calm"))
+    intent(cli, action("film", "set_property", node="shot-1", prop="title", value="Dawn"))
+    listed = cli("branches", "film").stdout
+    assert "alt" in listed and "main@" in listed
+    diff = cli("diff", "film", "main", "alt").stdout
+    assert "prop:title" in diff and "'Storm'" in diff
+    merged = cli("merge", "film", "alt").stdout
+    assert "1 conflicts" in merged
+    table = cli("conflicts", "film").stdout
+    conflict_id = re.search(r"(c-[0-9a-f]{12})", table)
+    assert conflict_id is not None and "'Dawn'" in table and "'Storm'" in table
+    run = cli("merge", "film", "ghost", ok=False)
+    assert run.returncode == 1 and "ghost" in run.stderr
+    cli("resolve", "film", conflict_id.group(1), "--theirs")
+    assert "no open conflicts" in cli("conflicts", "film").stdout
+    shown = cli("show", "film").stdout
+    assert "title = 'Storm'" in shown and "title = 'Calm'" in shown
+    assert "Merge" in cli("history", "film").stdout
+
+
+def test_demo_runs_and_a_second_run_appends_nothing(cli: Cli) -> None:
+    first = cli("demo").stdout
+    assert "shot shot-3" in first and "narration" in first
+    assert "0 intents appended" in cli("demo").stdout
