@@ -21,8 +21,11 @@ from adapters.system import RandomIds, SystemClock
 from bench._report import Figure, parser, report
 from engine.events import EventMetadata, NewEvent, NodeAdded, SceneCreated
 from engine.intents import parse_intent
-from engine.ports import EventStore, StreamId
+from engine.ports import EventStore, StoredSnapshot, StreamId
+from engine.reducers import fold
+from engine.scene import SceneState
 from engine.service import SceneService
+from engine.snapshots import SNAPSHOT_SCHEMA, encode_snapshot
 
 CHANGED = 100
 ROUNDS = 5
@@ -47,6 +50,11 @@ async def build_scene(store: EventStore, nodes: int) -> None:
         batch = [NewEvent(str(uuid.uuid4()), e, META, now) for e in events[start : start + 1000]]
         await store.append(stream, batch, version)
         version += len(batch)
+    # the snapshot the service would have written while the scene was built
+    state = fold(SceneState(scene="film"), await store.read_stream(stream))
+    await store.save_snapshot(
+        StoredSnapshot("film", "main", state.version, SNAPSHOT_SCHEMA, encode_snapshot(state))
+    )
 
 
 class Bench:

@@ -16,7 +16,9 @@ import msgspec
 from engine.provenance import Binding, Prop, PropValue, Provenance
 
 
-class Event(msgspec.Struct, frozen=True, tag_field="type", tag=True, forbid_unknown_fields=True):
+class Event(
+    msgspec.Struct, frozen=True, gc=False, tag_field="type", tag=True, forbid_unknown_fields=True
+):
     """Base of every event payload; the class name is the `type` tag."""
 
 
@@ -81,7 +83,7 @@ class BranchForked(Event, frozen=True):
     parent_version: int
 
 
-class NodeImage(msgspec.Struct, frozen=True):
+class NodeImage(msgspec.Struct, frozen=True, gc=False):
     """A whole node as a merge resolved it, each value with the provenance it came with."""
 
     id: str
@@ -111,7 +113,7 @@ class MergeApplied(Event, frozen=True):
     includes: dict[str, int] = {}
 
 
-class ConflictSide(msgspec.Struct, frozen=True):
+class ConflictSide(msgspec.Struct, frozen=True, gc=False):
     """One side of a conflict: absent (deleted or never there), a prop value, a placement
     (`value` is the parent id, `order` the order key) or a whole node."""
 
@@ -195,7 +197,7 @@ def schema_version(event_type: str) -> int:
     return SCHEMA_VERSIONS.get(event_type, 1)
 
 
-class EventMetadata(msgspec.Struct, frozen=True, omit_defaults=True):
+class EventMetadata(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """Why an event happened: the causation and correlation of every change."""
 
     studio: str
@@ -207,7 +209,7 @@ class EventMetadata(msgspec.Struct, frozen=True, omit_defaults=True):
     idempotency_key: str | None = None
 
 
-class NewEvent(msgspec.Struct, frozen=True):
+class NewEvent(msgspec.Struct, frozen=True, gc=False):
     """An event decided but not yet appended."""
 
     event_id: str
@@ -216,7 +218,7 @@ class NewEvent(msgspec.Struct, frozen=True):
     recorded_at: datetime
 
 
-class RecordedEvent(msgspec.Struct, frozen=True):
+class RecordedEvent(msgspec.Struct, frozen=True, gc=False):
     """An event as the store holds it.
 
     `position` is the global position; on PostgreSQL it is assigned by the

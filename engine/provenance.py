@@ -1,4 +1,9 @@
-"""Provenance: who and what set each value, carried by scene state and by merge events."""
+"""Provenance: who and what set each value, carried by scene state and by merge events.
+
+Structs here, in events and in scene state are declared `gc=False`: they never
+form reference cycles, and leaving millions of them out of the cyclic garbage
+collector roughly doubles decode-and-fold throughput.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import msgspec
 PropValue: TypeAlias = str | int | float | bool | None
 
 
-class Provenance(msgspec.Struct, frozen=True, array_like=True):
+class Provenance(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """The event that set a value: its stream coordinates and why it happened."""
 
     branch: str
@@ -21,12 +26,12 @@ class Provenance(msgspec.Struct, frozen=True, array_like=True):
     transform_version: int
 
 
-class Prop(msgspec.Struct, frozen=True, array_like=True):
+class Prop(msgspec.Struct, frozen=True, gc=False, array_like=True):
     value: PropValue
     provenance: Provenance
 
 
-class Binding(msgspec.Struct, frozen=True, array_like=True):
+class Binding(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """One artifact (by sha256) bound into a slot, and who bound it."""
 
     artifact: str

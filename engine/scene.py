@@ -20,7 +20,7 @@ EMPTY_SLOTS: immutables.Map[str, tuple[Binding, ...]] = immutables.Map()
 EMPTY_CHILDREN: immutables.Map[str, str] = immutables.Map()
 
 
-class Node(msgspec.Struct, frozen=True):
+class Node(msgspec.Struct, frozen=True, gc=False):
     """One element of the scene. `placed` is the provenance of its parent and order."""
 
     id: str
@@ -42,7 +42,7 @@ class Node(msgspec.Struct, frozen=True):
         return bindings[-1].artifact if bindings else None
 
 
-class MergeMark(msgspec.Struct, frozen=True, array_like=True):
+class MergeMark(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """A merge into this branch: `source` at `source_version`, applied as our `version`.
     `kept` lists the nodes where our result differed from the source's state."""
 
@@ -52,7 +52,7 @@ class MergeMark(msgspec.Struct, frozen=True, array_like=True):
     kept: tuple[str, ...] = ()
 
 
-class SceneState(msgspec.Struct, frozen=True):
+class SceneState(msgspec.Struct, frozen=True, gc=False):
     """The state of one branch of one scene at `version`.
 
     `children` maps a parent id to its children's ids and order keys; it is derived

@@ -10,30 +10,33 @@ import immutables
 import msgspec
 
 from engine.events import ConflictRecorded
-from engine.provenance import Binding, Prop, Provenance
-from engine.scene import EMPTY_CHILDREN, MergeMark, Node, SceneState
+from engine.provenance import Binding, Prop, PropValue, Provenance
+from engine.scene import EMPTY_CHILDREN, EMPTY_PROPS, EMPTY_SLOTS, MergeMark, Node, SceneState
 
-SNAPSHOT_SCHEMA = 2
+SNAPSHOT_SCHEMA = 3
 
 
-class _NodeRecord(msgspec.Struct, array_like=True):
+class _NodeRecord(msgspec.Struct, array_like=True, gc=False):
+    """A node with its provenances as indexes into the snapshot's provenance table."""
+
     id: str
     kind: str
     parent: str | None
     order: str
-    created: Provenance
-    placed: Provenance
-    props: dict[str, Prop]
-    slots: dict[str, list[Binding]]
+    created: int
+    placed: int
+    props: dict[str, tuple[PropValue, int]]
+    slots: dict[str, list[tuple[str, int]]]
 
 
-class _SceneRecord(msgspec.Struct, array_like=True):
+class _SceneRecord(msgspec.Struct, array_like=True, gc=False):
     scene: str
     branch: str
     version: int
     created: bool
     title: str
     root: str
+    provenances: list[Provenance]
     nodes: list[_NodeRecord]
     parent: str | None
     fork_version: int
@@ -46,17 +49,36 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_SceneRecord)
 
 
+class _Interner:
+    """Numbers each distinct provenance once: one event sets many values."""
+
+    def __init__(self) -> None:
+        self.table: list[Provenance] = []
+        self._index: dict[Provenance, int] = {}
+
+    def __call__(self, prov: Provenance) -> int:
+        index = self._index.get(prov)
+        if index is None:
+            index = self._index[prov] = len(self.table)
+            self.table.append(prov)
+        return index
+
+
 def encode_snapshot(state: SceneState) -> bytes:
+    ref = _Interner()
     nodes = [
         _NodeRecord(
             n.id,
             n.kind,
             n.parent,
             n.order,
-            n.created,
-            n.placed,
-            dict(n.props.items()),
-            {slot: list(bindings) for slot, bindings in n.slots.items()},
+            ref(n.created),
+            ref(n.placed),
+            {name: (p.value, ref(p.provenance)) for name, p in n.props.items()},
+            {
+                slot: [(b.artifact, ref(b.provenance)) for b in bindings]
+                for slot, bindings in n.slots.items()
+            },
         )
         for n in state.nodes.values()
     ]
@@ -67,6 +89,7 @@ def encode_snapshot(state: SceneState) -> bytes:
         state.created,
         state.title,
         state.root,
+        ref.table,
         nodes,
         state.parent,
         state.fork_version,
@@ -83,21 +106,31 @@ def decode_snapshot(data: bytes, schema: int) -> SceneState | None:
         return None
     try:
         record = _decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _state(record)
+    except (msgspec.DecodeError, msgspec.ValidationError, IndexError):
         return None
+
+
+def _state(record: _SceneRecord) -> SceneState:
+    provs = record.provenances
     nodes: dict[str, Node] = {}
     children: dict[str, dict[str, str]] = {}
+    empty_props, empty_slots = EMPTY_PROPS, EMPTY_SLOTS
     for n in record.nodes:
-        slots = {slot: tuple(bindings) for slot, bindings in n.slots.items()}
+        props = (
+            immutables.Map({k: Prop(v, provs[i]) for k, (v, i) in n.props.items()})
+            if n.props
+            else empty_props
+        )
+        slots = (
+            immutables.Map(
+                {s: tuple(Binding(a, provs[i]) for a, i in bs) for s, bs in n.slots.items()}
+            )
+            if n.slots
+            else empty_slots
+        )
         nodes[n.id] = Node(
-            n.id,
-            n.kind,
-            n.parent,
-            n.order,
-            n.created,
-            n.placed,
-            immutables.Map(n.props),
-            immutables.Map(slots),
+            n.id, n.kind, n.parent, n.order, provs[n.created], provs[n.placed], props, slots
         )
         if n.parent is not None:
             children.setdefault(n.parent, {})[n.id] = n.order
