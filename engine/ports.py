@@ -13,6 +13,7 @@ from typing import Protocol
 import msgspec
 
 from engine.events import NewEvent, RecordedEvent
+from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult
 
 
 class StreamId(msgspec.Struct, frozen=True, order=True):
@@ -95,6 +96,66 @@ class EventStore(Protocol):
     async def list_branches(self, scene: str) -> list[str]:
         """Branches of `scene` that hold at least one event, sorted by name."""
         ...
+
+    async def close(self) -> None: ...
+
+
+class TaskDelivery(Protocol):
+    """One delivery of a task to a worker. Exactly one of ack, nak or term ends it;
+    a delivery left unacknowledged past the bus's ack wait is delivered again."""
+
+    task: TaskMessage
+    delivery_count: int  # 1 on the first delivery
+
+    async def ack(self) -> None: ...
+
+    async def nak(self, delay: float = 0.0) -> None:
+        """Deliver it again after `delay` seconds (a transient error)."""
+        ...
+
+    async def term(self) -> None:
+        """Never deliver it again (a permanent error, or the task was cancelled)."""
+        ...
+
+    async def in_progress(self) -> None:
+        """Still working: restart the ack-wait clock (long tasks send this often)."""
+        ...
+
+
+class ResultDelivery(Protocol):
+    result: TaskResult
+
+    async def ack(self) -> None: ...
+
+
+class TaskBus(Protocol):
+    """Carries tasks to workers and results back.
+
+    Contract (held by tests/adapters/bus_contract.py on every adapter):
+    - a task published twice with the same `message_id` is delivered once;
+    - each task is delivered to one worker at a time, lanes in the order asked
+      for, and inside a lane higher `tier` first;
+    - nak redelivers after the delay; term never redelivers; an unacknowledged
+      delivery is redelivered after the ack wait; after `max_deliver` deliveries
+      the bus publishes a FAILED result (ErrorKind.LOST) for it: a dead letter
+      no one can lose;
+    - results are delivered until acknowledged; cancellations reach every worker
+      that is listening.
+    """
+
+    async def publish_task(self, task: TaskMessage) -> None: ...
+
+    def tasks(self, lanes: Sequence[Lane]) -> AsyncIterator[TaskDelivery]: ...
+
+    async def publish_result(self, result: TaskResult) -> None: ...
+
+    def results(self) -> AsyncIterator[ResultDelivery]: ...
+
+    async def cancel(self, cancellation: Cancellation) -> None: ...
+
+    def cancellations(self) -> AsyncIterator[Cancellation]: ...
+
+    async def queue_depth(self) -> dict[Lane, int]: ...
 
     async def close(self) -> None: ...
 
