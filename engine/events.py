@@ -9,7 +9,7 @@ stored events of older versions are upcast on read by `engine.codec`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import msgspec
 
@@ -52,9 +52,12 @@ class PropertySet(Event, frozen=True):
 
 
 class ArtifactBound(Event, frozen=True):
+    """An artifact put into a node's slot; `task` names the task that made it, if any."""
+
     node: str
     slot: str
     artifact: str
+    task: str | None = None
 
 
 class ArtifactUnbound(Event, frozen=True):
@@ -150,6 +153,105 @@ class NodeRestored(Event, frozen=True):
     image: NodeImage
 
 
+class TaskInput(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """An input of a planned task: the output of another task of the plan, or an
+    artifact that already exists (a cached result reused as is)."""
+
+    name: str
+    task: str | None = None
+    artifact: str | None = None
+    content_key: str = ""
+
+
+class TaskTarget(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    node: str
+    slot: str
+
+
+class ExecutionStarted(Event, frozen=True):
+    """An intent set work in motion: `planned` tasks will run, `reused` were cached."""
+
+    execution: str
+    goal: str
+    planned: int = 0
+    reused: int = 0
+
+
+class TaskPlanned(Event, frozen=True):
+    """One task of an execution plan; its `content_key` names the work, not the node."""
+
+    task: str
+    execution: str
+    operation: str
+    model: str
+    provider: str
+    lane: str
+    content_key: str
+    params: dict[str, Any] = {}
+    inputs: list[TaskInput] = []
+    targets: list[TaskTarget] = []
+    description: str = ""
+
+
+class TaskDispatched(Event, frozen=True):
+    task: str
+    attempt: int
+
+
+class TaskStarted(Event, frozen=True):
+    task: str
+    attempt: int
+    worker: str = ""
+    queue_wait: float = 0.0
+
+
+class TaskSucceeded(Event, frozen=True):
+    task: str
+    attempt: int
+    artifact: str | None = None
+    outputs: dict[str, Any] = {}
+    run_time: float = 0.0
+    queue_wait: float = 0.0
+    cost: float = 0.0
+    deliveries: int = 1
+    worker: str = ""
+
+
+class TaskFailed(Event, frozen=True):
+    task: str
+    attempt: int
+    error_kind: str
+    message: str
+    deliveries: int = 1
+    run_time: float = 0.0
+    worker: str = ""
+
+
+class TaskBlocked(Event, frozen=True):
+    """A task that cannot run because `cause` (a task it depends on) failed."""
+
+    task: str
+    cause: str
+    reason: str
+
+
+class TaskCanceled(Event, frozen=True):
+    task: str
+    reason: str = ""
+
+
+class TaskRetryRequested(Event, frozen=True):
+    """Run a failed, blocked or canceled task again in place, as a new attempt."""
+
+    task: str
+    attempt: int
+
+
+class ExecutionFinished(Event, frozen=True):
+    execution: str
+    status: str
+
+
 AnyEvent: TypeAlias = (
     SceneCreated
     | NodeAdded
@@ -165,6 +267,16 @@ AnyEvent: TypeAlias = (
     | ConflictRecorded
     | ConflictResolved
     | NodeRestored
+    | ExecutionStarted
+    | TaskPlanned
+    | TaskDispatched
+    | TaskStarted
+    | TaskSucceeded
+    | TaskFailed
+    | TaskBlocked
+    | TaskCanceled
+    | TaskRetryRequested
+    | ExecutionFinished
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -184,6 +296,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConflictRecorded,
         ConflictResolved,
         NodeRestored,
+        ExecutionStarted,
+        TaskPlanned,
+        TaskDispatched,
+        TaskStarted,
+        TaskSucceeded,
+        TaskFailed,
+        TaskBlocked,
+        TaskCanceled,
+        TaskRetryRequested,
+        ExecutionFinished,
     )
 }
 

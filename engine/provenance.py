@@ -32,7 +32,8 @@ class Prop(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
 
 class Binding(msgspec.Struct, frozen=True, gc=False, array_like=True):
-    """One artifact (by sha256) bound into a slot, and who bound it."""
+    """One artifact (by sha256) bound into a slot, who bound it, and the task that made it."""
 
     artifact: str
     provenance: Provenance
+    task: str | None = None

@@ -33,6 +33,7 @@ from engine.events import (
 from engine.merging import node_from_image
 from engine.provenance import Binding, Prop, Provenance
 from engine.scene import EMPTY_CHILDREN, MergeMark, Node, SceneState
+from engine.task_reducers import TASK_HANDLERS
 
 _replace = msgspec.structs.replace
 
@@ -124,7 +125,7 @@ def _artifact_bound(state: SceneState, event: ArtifactBound, prov: Provenance) -
     if node is None:
         return state
     kept = tuple(b for b in node.slots.get(event.slot, ()) if b.artifact != event.artifact)
-    slots = node.slots.set(event.slot, (*kept, Binding(event.artifact, prov)))
+    slots = node.slots.set(event.slot, (*kept, Binding(event.artifact, prov, event.task)))
     return _replace(state, nodes=state.nodes.set(node.id, _replace(node, slots=slots)))
 
 
@@ -245,4 +246,5 @@ _HANDLERS: dict[type, Callable[[SceneState, Any, Provenance], SceneState]] = {
     ConflictRecorded: _conflict_recorded,
     ConflictResolved: _conflict_resolved,
     NodeRestored: _node_restored,
+    **TASK_HANDLERS,
 }

@@ -13,6 +13,7 @@ import immutables
 import msgspec
 
 from engine.events import ConflictRecorded
+from engine.executions import ExecutionState, TaskState
 from engine.provenance import Binding, Prop, PropValue, Provenance
 
 EMPTY_PROPS: immutables.Map[str, Prop] = immutables.Map()
@@ -60,7 +61,8 @@ class SceneState(msgspec.Struct, frozen=True, gc=False):
     `parent`/`fork_version` say where the branch started; `includes` is the newest
     version of each other branch this state contains (the version vector merges
     use to find their base); `merges` lists merges into this branch, oldest first;
-    `conflicts` holds the open merge conflicts by id.
+    `conflicts` holds the open merge conflicts by id; `executions` and `tasks` hold
+    the generation work intents set in motion.
     """
 
     scene: str
@@ -78,6 +80,8 @@ class SceneState(msgspec.Struct, frozen=True, gc=False):
     includes: immutables.Map[str, int] = msgspec.field(default_factory=immutables.Map)
     merges: tuple[MergeMark, ...] = ()
     conflicts: immutables.Map[str, ConflictRecorded] = msgspec.field(default_factory=immutables.Map)
+    executions: immutables.Map[str, ExecutionState] = msgspec.field(default_factory=immutables.Map)
+    tasks: immutables.Map[str, TaskState] = msgspec.field(default_factory=immutables.Map)
 
     def conflicted_nodes(self) -> set[str]:
         """Nodes with an open merge conflict (a production render refuses them)."""

@@ -10,10 +10,11 @@ import immutables
 import msgspec
 
 from engine.events import ConflictRecorded
+from engine.executions import ExecutionState, TaskState
 from engine.provenance import Binding, Prop, PropValue, Provenance
 from engine.scene import EMPTY_CHILDREN, EMPTY_PROPS, EMPTY_SLOTS, MergeMark, Node, SceneState
 
-SNAPSHOT_SCHEMA = 3
+SNAPSHOT_SCHEMA = 4
 
 
 class _NodeRecord(msgspec.Struct, array_like=True, gc=False):
@@ -26,7 +27,7 @@ class _NodeRecord(msgspec.Struct, array_like=True, gc=False):
     created: int
     placed: int
     props: dict[str, tuple[PropValue, int]]
-    slots: dict[str, list[tuple[str, int]]]
+    slots: dict[str, list[tuple[str, int, str | None]]]
 
 
 class _SceneRecord(msgspec.Struct, array_like=True, gc=False):
@@ -43,6 +44,8 @@ class _SceneRecord(msgspec.Struct, array_like=True, gc=False):
     includes: dict[str, int]
     merges: list[MergeMark]
     conflicts: list[ConflictRecorded]
+    executions: list[ExecutionState]
+    tasks: list[TaskState]
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -76,7 +79,7 @@ def encode_snapshot(state: SceneState) -> bytes:
             ref(n.placed),
             {name: (p.value, ref(p.provenance)) for name, p in n.props.items()},
             {
-                slot: [(b.artifact, ref(b.provenance)) for b in bindings]
+                slot: [(b.artifact, ref(b.provenance), b.task) for b in bindings]
                 for slot, bindings in n.slots.items()
             },
         )
@@ -96,6 +99,8 @@ def encode_snapshot(state: SceneState) -> bytes:
         dict(state.includes.items()),
         list(state.merges),
         list(state.conflicts.values()),
+        list(state.executions.values()),
+        list(state.tasks.values()),
     )
     return _encoder.encode(record)
 
@@ -124,7 +129,7 @@ def _state(record: _SceneRecord) -> SceneState:
         )
         slots = (
             immutables.Map(
-                {s: tuple(Binding(a, provs[i]) for a, i in bs) for s, bs in n.slots.items()}
+                {s: tuple(Binding(a, provs[i], t) for a, i, t in bs) for s, bs in n.slots.items()}
             )
             if n.slots
             else empty_slots
@@ -148,4 +153,6 @@ def _state(record: _SceneRecord) -> SceneState:
         includes=immutables.Map(record.includes),
         merges=tuple(record.merges),
         conflicts=immutables.Map({c.conflict: c for c in record.conflicts}),
+        executions=immutables.Map({e.id: e for e in record.executions}),
+        tasks=immutables.Map({t.id: t for t in record.tasks}),
     )
