@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from fractional_indexing import generate_key_between
 
+from engine.binding import StructureContext, structure_events
 from engine.branch_decisions import (
     ForkContext,
     MergeContext,
@@ -39,6 +40,8 @@ from engine.intents import (
     AddNode,
     AnyIntent,
     BindArtifact,
+    CancelExecution,
+    CancelTask,
     CreateScene,
     DirectEdit,
     ForkBranch,
@@ -46,8 +49,10 @@ from engine.intents import (
     MoveNode,
     RegenerateNode,
     RemoveNode,
+    Render,
     ResolveAll,
     ResolveConflict,
+    RetryTask,
     SetProperty,
     SpeechNote,
     StructuredAction,
@@ -55,7 +60,13 @@ from engine.intents import (
 )
 from engine.nodes import check_prop, check_slot, node_kind
 from engine.scene import Node, SceneState
+from engine.task_decisions import (
+    decide_cancel_execution,
+    decide_cancel_task,
+    decide_retry_task,
+)
 
+_replace = msgspec.structs.replace
 SUMMARY_LIMIT = 120
 
 
@@ -67,7 +78,7 @@ class Decision(msgspec.Struct, frozen=True):
     transform_version: int = 1
 
 
-Context = ForkContext | MergeContext | None
+Context = ForkContext | MergeContext | StructureContext | None
 
 
 def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Decision:
@@ -92,11 +103,14 @@ def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Dec
         changes = _set_property(node, intent.prop, intent.value, "value", "prop")
         accepted = _accepted(intent, f"edit {intent.node}.{intent.prop}")
         return Decision((accepted, *changes), "intake.direct_edit")
-    if isinstance(intent, TextPrompt):
-        opening = _create_if_missing(state, intent.text)
-        return Decision((*opening, _accepted(intent, intent.text)), "intake.text_prompt")
-    opening = _create_if_missing(state, intent.transcript)
-    return Decision((*opening, _accepted(intent, intent.transcript)), "intake.speech_note")
+    text = intent.text if isinstance(intent, TextPrompt) else intent.transcript
+    opening = _create_if_missing(state, text)
+    shaped: list[AnyEvent] = []
+    if isinstance(context, StructureContext):
+        root = state.root if state.created else "root"
+        shaped.extend(structure_events(_replace(state, root=root), context.specs))
+    transform = "intake.text_prompt" if isinstance(intent, TextPrompt) else "intake.speech_note"
+    return Decision((*opening, _accepted(intent, text), *shaped), transform)
 
 
 def _decide_action(state: SceneState, intent: StructuredAction) -> Decision:
@@ -262,4 +276,8 @@ _ACTIONS: dict[type, Callable[[SceneState, Any, str], list[AnyEvent]]] = {
     RegenerateNode: _regenerate,
     ResolveConflict: lambda state, action, intent_id: decide_resolve(state, action),
     ResolveAll: lambda state, action, intent_id: decide_resolve_all(state, action),
+    Render: lambda state, action, intent_id: [],
+    CancelExecution: lambda state, action, intent_id: decide_cancel_execution(state, action),
+    CancelTask: lambda state, action, intent_id: decide_cancel_task(state, action),
+    RetryTask: lambda state, action, intent_id: decide_retry_task(state, action),
 }

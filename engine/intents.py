@@ -93,6 +93,26 @@ class ResolveAll(Action, frozen=True, tag="resolve_all"):
     choice: Literal["ours", "theirs"]
 
 
+class Render(Action, frozen=True, tag="render"):
+    """Plan and run the work that makes the scene's output at `goal` fidelity."""
+
+    goal: Literal["production"] = "production"
+
+
+class CancelExecution(Action, frozen=True, tag="cancel_execution"):
+    execution: Id
+
+
+class CancelTask(Action, frozen=True, tag="cancel_task"):
+    task: Id
+
+
+class RetryTask(Action, frozen=True, tag="retry_task"):
+    """Run one failed, blocked or canceled task again in place."""
+
+    task: Id
+
+
 AnyAction: TypeAlias = (
     CreateScene
     | AddNode
@@ -105,6 +125,10 @@ AnyAction: TypeAlias = (
     | MergeBranch
     | ResolveConflict
     | ResolveAll
+    | Render
+    | CancelExecution
+    | CancelTask
+    | RetryTask
 )
 ACTION_NAMES = (
     "create_scene",
@@ -118,6 +142,10 @@ ACTION_NAMES = (
     "merge_branch",
     "resolve_conflict",
     "resolve_all",
+    "render",
+    "cancel_execution",
+    "cancel_task",
+    "retry_task",
 )
 
 

@@ -176,6 +176,11 @@ KINDS: dict[str, NodeKind] = {
 }
 
 
+# Every kind counts its regenerations: a new take is new work with a new content key.
+for _kind in KINDS.values():
+    _kind.props.setdefault("take", PropSpec(int, 0, 1_000_000))
+
+
 def node_kind(name: str, field_name: str) -> NodeKind:
     kind = KINDS.get(name)
     if kind is None:

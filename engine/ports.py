@@ -6,13 +6,14 @@ configuration and hands them to `engine.service.SceneService`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
 import msgspec
 
 from engine.events import NewEvent, RecordedEvent
+from engine.planning import CachedWork
 from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult
 
 
@@ -158,6 +159,15 @@ class TaskBus(Protocol):
     async def queue_depth(self) -> dict[Lane, int]: ...
 
     async def close(self) -> None: ...
+
+
+class WorkCache(Protocol):
+    """Content key -> the artifact some task made for it, per studio, across scenes,
+    runs and restarts. Losing an entry only means the work runs again."""
+
+    async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]: ...
+
+    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None: ...
 
 
 class Clock(Protocol):

@@ -211,6 +211,18 @@ def _put(
     return nodes.set(node.id, node), children
 
 
+def _regeneration_requested(
+    state: SceneState, event: RegenerationRequested, prov: Provenance
+) -> SceneState:
+    """A new take of the node: its work gets new content keys and runs again."""
+    node = state.nodes.get(event.node)
+    if node is None:
+        return state
+    take = Prop(int(node.value("take", 0) or 0) + 1, prov)
+    updated = _replace(node, props=node.props.set("take", take))
+    return _replace(state, nodes=state.nodes.set(node.id, updated))
+
+
 def _unchanged(state: SceneState, event: Any, prov: Provenance) -> SceneState:
     return state
 
@@ -240,7 +252,7 @@ _HANDLERS: dict[type, Callable[[SceneState, Any, Provenance], SceneState]] = {
     ArtifactBound: _artifact_bound,
     ArtifactUnbound: _artifact_unbound,
     IntentAccepted: _unchanged,
-    RegenerationRequested: _unchanged,
+    RegenerationRequested: _regeneration_requested,
     BranchForked: _branch_forked,
     MergeApplied: _merge_applied,
     ConflictRecorded: _conflict_recorded,

@@ -9,29 +9,72 @@ one that no longer applies is refused with the reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Iterable, Sequence
 
 import msgspec
 
+from engine.binding import (
+    LocalStructurePlanner,
+    StructureContext,
+    StructurePlanner,
+    generates,
+    needs_structure,
+)
 from engine.branching import Change
 from engine.decisions import Context, decide
-from engine.errors import ConcurrencyConflict
-from engine.events import BranchForked, EventMetadata, NewEvent, RecordedEvent
+from engine.errors import ConcurrencyConflict, InvalidIntent
+from engine.events import (
+    AnyEvent,
+    BranchForked,
+    EventMetadata,
+    NewEvent,
+    RecordedEvent,
+    TaskDispatched,
+)
+from engine.executions import TaskState
 from engine.intents import (
     AnyIntent,
     ForkBranch,
     MergeBranch,
+    Render,
     ResolveAll,
     ResolveConflict,
     StructuredAction,
+    TextPrompt,
 )
 from engine.lineage import Lineage
-from engine.ports import AppendResult, Clock, EventStore, IdSource, StoredSnapshot, StreamId
+from engine.planning import CachedWork, content_keys, plan_execution
+from engine.ports import (
+    AppendResult,
+    Clock,
+    EventStore,
+    IdSource,
+    StoredSnapshot,
+    StreamId,
+    WorkCache,
+)
+from engine.recipes import film_works
 from engine.reducers import fold
+from engine.results import decide_result
 from engine.scene import MergeMark, SceneState
 from engine.snapshots import SNAPSHOT_SCHEMA, decode_snapshot, encode_snapshot
 from engine.state_cache import StateCache
+from engine.tasks import TaskResult, TaskStatus
 
 EXECUTION_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-4d8b-9a57-2f3d4c1b8e01")
+
+
+PLAN_VERSION = 1
+
+
+class NoWorkCache:
+    """A work cache that remembers nothing: every task runs (tests, and stores without one)."""
+
+    async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
+        return {}
+
+    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
+        return None
 
 
 class BranchInfo(msgspec.Struct, frozen=True):
@@ -71,6 +114,8 @@ class SceneService:
         snapshot_every: int = 200,
         max_attempts: int = 4,
         cache_size: int = 256,
+        work_cache: WorkCache | None = None,
+        planner: StructurePlanner | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -78,6 +123,8 @@ class SceneService:
         self.snapshot_every = snapshot_every
         self.max_attempts = max_attempts
         self.cache = StateCache(cache_size)
+        self.work_cache: WorkCache = work_cache or NoWorkCache()
+        self.planner: StructurePlanner = planner or LocalStructurePlanner()
         self.lineage = Lineage(self.load, self.store.read_stream)
 
     async def load(
@@ -120,7 +167,7 @@ class SceneService:
         for attempt in range(1, attempts + 1):
             state = await self.load(intent.scene, intent.branch)
             context = await self._context(state, intent)
-            events = self._new_events(state, intent, context)
+            events = await self._new_events(state, intent, context)
             try:
                 result = await self.store.append(stream, events, state.version, key)
             except ConcurrencyConflict:
@@ -172,28 +219,124 @@ class SceneService:
 
     async def _context(self, state: SceneState, intent: AnyIntent) -> Context:
         if not isinstance(intent, StructuredAction):
-            return None
+            return await self._structure(state, intent)
         if isinstance(intent.action, ForkBranch):
             return await self.lineage.fork_context(intent.scene, intent.action)
         if isinstance(intent.action, MergeBranch) and state.created:
             return await self.lineage.merge_context(state, intent.action.source)
         return None
 
-    def _new_events(
+    async def _structure(self, state: SceneState, intent: AnyIntent) -> Context:
+        if not needs_structure(state, intent):
+            return None
+        text = intent.text if isinstance(intent, TextPrompt) else getattr(intent, "transcript", "")
+        specs = await self.planner.propose(text, state)
+        return StructureContext(tuple(specs))
+
+    async def _new_events(
         self, state: SceneState, intent: AnyIntent, context: Context = None
     ) -> list[NewEvent]:
         decision = decide(state, intent, context)
+        events = self._wrap(decision.events, intent, decision.transform, decision.transform_version)
+        if generates(intent):
+            events += await self._plan(state, intent, events)
+        return events
+
+    async def _plan(
+        self, state: SceneState, intent: AnyIntent, decided: list[NewEvent]
+    ) -> list[NewEvent]:
+        """The execution plan for the scene as the intent leaves it."""
+        after = fold(state, self._as_recorded(state, decided, StreamId(state.scene, state.branch)))
+        works = film_works(after)
+        if not works:
+            if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
+                raise InvalidIntent("action", "the scene has no shots to render")
+            return []
+        keys = content_keys(works)
+        cache = await self.work_cache.find_work(intent.studio, set(keys.values()))
+        plan = plan_execution(after, works, cache, execution_id_for(intent.id), "production")
+        return self._wrap(plan.events, intent, "planning.film", PLAN_VERSION)
+
+    def _wrap(
+        self, payloads: Iterable[AnyEvent], intent: AnyIntent, transform: str, version: int
+    ) -> list[NewEvent]:
         metadata = EventMetadata(
             studio=intent.studio,
             actor=intent.actor,
             intent_id=intent.id,
             execution_id=execution_id_for(intent.id),
-            transform=decision.transform,
-            transform_version=decision.transform_version,
+            transform=transform,
+            transform_version=version,
             idempotency_key=intent.idempotency_key,
         )
         now = self.clock.now()
-        return [NewEvent(self.ids.new_id(), payload, metadata, now) for payload in decision.events]
+        return [NewEvent(self.ids.new_id(), payload, metadata, now) for payload in payloads]
+
+    async def record_result(self, result: TaskResult) -> Receipt | None:
+        """Fold a worker's result into its scene; a duplicate or stale one changes nothing
+        and returns None. Results never conflict for good: on a race, decide again."""
+        stream = StreamId(result.scene, result.branch)
+        for _ in range(self.max_attempts * 4):
+            state = await self.load(result.scene, result.branch)
+            payloads = decide_result(state, result)
+            if not payloads:
+                return None
+            task = state.tasks[result.task_id]
+            events = self._result_events(state, task, result, payloads)
+            try:
+                appended = await self.store.append(stream, events, state.version)
+            except ConcurrencyConflict:
+                continue
+            await self._after_append(state, events, appended)
+            if result.status == TaskStatus.SUCCEEDED and result.artifact is not None:
+                work = CachedWork(result.artifact, task.id)
+                await self.work_cache.remember_work(
+                    events[0].metadata.studio, task.content_key, work
+                )
+            return _receipt_of(events[0].metadata, appended)
+        raise ConcurrencyConflict(str(stream), -1, -1)
+
+    async def mark_dispatched(
+        self, scene: str, branch: str, dispatched: Sequence[tuple[str, int]], studio: str
+    ) -> None:
+        """Record that tasks went to the bus, so that no dispatcher sends them again."""
+        stream = StreamId(scene, branch)
+        for _ in range(self.max_attempts * 4):
+            state = await self.load(scene, branch)
+            payloads = [
+                TaskDispatched(task_id, attempt)
+                for task_id, attempt in dispatched
+                if (task := state.tasks.get(task_id)) is not None
+                and task.attempt == attempt
+                and task.dispatched < attempt
+                and task.status == TaskStatus.PLANNED
+            ]
+            if not payloads:
+                return
+            meta = EventMetadata(studio, "dispatcher", "", "", "dispatch", 1)
+            now = self.clock.now()
+            events = [NewEvent(self.ids.new_id(), p, meta, now) for p in payloads]
+            try:
+                appended = await self.store.append(stream, events, state.version)
+            except ConcurrencyConflict:
+                continue
+            await self._after_append(state, events, appended)
+            return
+
+    def _result_events(
+        self, state: SceneState, task: TaskState, result: TaskResult, payloads: list[AnyEvent]
+    ) -> list[NewEvent]:
+        execution = state.executions.get(task.execution)
+        metadata = EventMetadata(
+            studio=result.studio,
+            actor=f"worker:{result.worker}" if result.worker else "bus",
+            intent_id=execution.intent_id if execution else "",
+            execution_id=task.execution,
+            transform=f"task.{task.operation}",
+            transform_version=1,
+        )
+        now = self.clock.now()
+        return [NewEvent(self.ids.new_id(), payload, metadata, now) for payload in payloads]
 
     async def _from_snapshot(self, stream: StreamId, version: int | None) -> SceneState:
         empty = SceneState(scene=stream.scene, branch=stream.branch)
@@ -212,7 +355,8 @@ class SceneService:
         if forked:
             state = await self.load(result.scene, result.branch, result.last_version)
         else:
-            state = self._remember(fold(before, self._as_recorded(before, events, result)))
+            stream = StreamId(result.scene, result.branch)
+            state = self._remember(fold(before, self._as_recorded(before, events, stream)))
         every = self.snapshot_every
         crossed = before.version // max(every, 1) != result.last_version // max(every, 1)
         if every > 0 and (crossed or forked):
@@ -223,13 +367,13 @@ class SceneService:
 
     @staticmethod
     def _as_recorded(
-        before: SceneState, events: list[NewEvent], result: AppendResult
+        before: SceneState, events: list[NewEvent], stream: StreamId
     ) -> list[RecordedEvent]:
         return [
             RecordedEvent(
                 new.event_id,
-                result.scene,
-                result.branch,
+                stream.scene,
+                stream.branch,
                 before.version + offset,
                 None,
                 new.recorded_at,
@@ -252,6 +396,18 @@ def _scoped_key(intent: AnyIntent) -> str | None:
     if intent.idempotency_key is None:
         return None
     return f"{intent.studio}:{intent.idempotency_key}"
+
+
+def _receipt_of(metadata: EventMetadata, result: AppendResult) -> Receipt:
+    return Receipt(
+        intent_id=metadata.intent_id,
+        execution_id=metadata.execution_id,
+        scene=result.scene,
+        branch=result.branch,
+        first_version=result.first_version,
+        last_version=result.last_version,
+        position=result.last_position,
+    )
 
 
 def _receipt(intent: AnyIntent, result: AppendResult) -> Receipt:

@@ -99,6 +99,8 @@ class TaskResult(msgspec.Struct, frozen=True, gc=False):
     error: TaskError | None = None
     metrics: TaskMetrics = TaskMetrics()
     worker: str = ""
+    studio: str = ""
+    operation: str = ""
 
     @property
     def message_id(self) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 
 from engine.errors import ConcurrencyConflict
 from engine.events import NewEvent, RecordedEvent
+from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
 
 
@@ -17,6 +18,7 @@ class MemoryStore:
         self.keys: dict[str, AppendResult] = {}
         self.snapshots: dict[StreamId, list[StoredSnapshot]] = {}
         self.appended = asyncio.Event()
+        self.work: dict[tuple[str, str], CachedWork] = {}
 
     async def append(
         self,
@@ -112,6 +114,12 @@ class MemoryStore:
 
     async def list_branches(self, scene: str) -> list[str]:
         return sorted(s.branch for s, events in self.streams.items() if s.scene == scene and events)
+
+    async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
+        return {k: self.work[(studio, k)] for k in keys if (studio, k) in self.work}
+
+    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
+        self.work.setdefault((studio, key), work)
 
     async def close(self) -> None:
         return None

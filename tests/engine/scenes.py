@@ -31,6 +31,7 @@ class Studio:
 
     def __init__(self, store: EventStore | None = None, scene: str = "film", **opts: Any) -> None:
         self.store = store or MemoryStore()
+        opts.setdefault("work_cache", self.store)
         self.service = SceneService(self.store, FixedClock(), Counter(), **opts)
         self.scene = scene
 

@@ -1,0 +1,129 @@
+"""Fold a worker's result into the scene: the events one task outcome causes.
+
+Idempotent by construction: a result for another attempt, or one that the task's
+lifecycle no longer allows (a duplicate), decides nothing. A success binds the
+artifact into the task's target slots; a failure blocks every task downstream
+with the root cause; the execution finishes when all its tasks have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from engine.events import (
+    AnyEvent,
+    ArtifactBound,
+    ExecutionFinished,
+    TaskBlocked,
+    TaskCanceled,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+)
+from engine.executions import FINISHED, TaskState, can_move
+from engine.nodes import KINDS
+from engine.scene import SceneState
+from engine.tasks import TaskResult, TaskStatus
+
+
+def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
+    task = state.tasks.get(result.task_id)
+    if task is None or task.attempt != result.attempt or not _allowed(task, result.status):
+        return []
+    if result.status == TaskStatus.RUNNING:
+        return [TaskStarted(task.id, task.attempt, result.worker, result.metrics.queue_wait)]
+    if result.status == TaskStatus.SUCCEEDED:
+        return [
+            *_succeeded(state, task, result),
+            *_finish(state, task.execution, {task.id: TaskStatus.SUCCEEDED}),
+        ]
+    if result.status == TaskStatus.CANCELED:
+        ended: list[AnyEvent] = [TaskCanceled(task.id, "canceled while running")]
+    else:
+        error = result.error
+        kind = str(error.kind) if error is not None else "internal"
+        message = error.message if error is not None else "failed without a reason"
+        ended = [
+            TaskFailed(
+                task.id,
+                task.attempt,
+                kind,
+                message,
+                deliveries=max(result.attempt, 1),
+                run_time=result.metrics.run_time,
+                worker=result.worker,
+            )
+        ]
+    blocked = block_dependents(state, task.id, f"{task.id} {result.status}")
+    outcomes = {task.id: result.status, **{b.task: TaskStatus.BLOCKED for b in blocked}}
+    executions = {task.execution} | {state.tasks[b.task].execution for b in blocked}
+    finished = [e for ex in sorted(executions) for e in _finish(state, ex, outcomes)]
+    return [*ended, *blocked, *finished]
+
+
+def _allowed(task: TaskState, status: TaskStatus) -> bool:
+    if status == TaskStatus.RUNNING:
+        return task.status in (TaskStatus.PLANNED, TaskStatus.QUEUED)
+    return can_move(task.status, status)
+
+
+def _succeeded(state: SceneState, task: TaskState, result: TaskResult) -> list[AnyEvent]:
+    metrics = result.metrics
+    events: list[AnyEvent] = [
+        TaskSucceeded(
+            task.id,
+            task.attempt,
+            result.artifact,
+            result.outputs,
+            run_time=metrics.run_time,
+            queue_wait=metrics.queue_wait,
+            cost=metrics.cost,
+            worker=result.worker,
+        )
+    ]
+    if result.artifact is None:
+        return events
+    for target in task.targets:
+        node = state.nodes.get(target.node)
+        kind = KINDS.get(node.kind) if node is not None else None
+        if node is None or kind is None or target.slot not in kind.slots:
+            continue  # the node went away, or changed kind, while the task ran
+        if node.artifact(target.slot) != result.artifact:
+            events.append(ArtifactBound(node.id, target.slot, result.artifact, task.id))
+    return events
+
+
+def dependents(state: SceneState, task_id: str) -> list[TaskState]:
+    """Every unfinished task downstream of `task_id`, nearest first."""
+    found: list[TaskState] = []
+    frontier = [task_id]
+    seen = {task_id}
+    while frontier:
+        current = frontier.pop(0)
+        for task in state.tasks.values():
+            if task.id in seen or current not in task.depends_on:
+                continue
+            seen.add(task.id)
+            if task.status not in FINISHED:
+                found.append(task)
+            frontier.append(task.id)
+    return found
+
+
+def block_dependents(state: SceneState, root: str, reason: str) -> list[TaskBlocked]:
+    return [TaskBlocked(t.id, root, f"waits on {reason}") for t in dependents(state, root)]
+
+
+def _finish(
+    state: SceneState, execution_id: str, outcomes: Mapping[str, TaskStatus]
+) -> list[AnyEvent]:
+    """ExecutionFinished once every task of the execution has finished; `outcomes`
+    are the statuses this decision gives some of them."""
+    execution = state.executions.get(execution_id)
+    if execution is None or execution.status != "running":
+        return []
+    statuses = [outcomes.get(tid, state.tasks[tid].status) for tid in execution.tasks]
+    if any(status not in FINISHED for status in statuses):
+        return []
+    succeeded = all(status == TaskStatus.SUCCEEDED for status in statuses)
+    return [ExecutionFinished(execution_id, "succeeded" if succeeded else "failed")]

@@ -1,0 +1,183 @@
+"""Planning: a prompt becomes a film's task DAG; edits re-run only what their keys change."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.errors import InvalidIntent
+from engine.planning import content_keys
+from engine.recipes import film_works
+from engine.scene import SceneState
+from engine.tasks import TaskResult, TaskStatus
+from tests.engine.scenes import Studio
+
+PROMPT = "A 3-shot film about a lighthouse keeper, with narration and captions"
+
+
+def fake_artifact(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def run_all(studio: Studio, branch: str = "main") -> list[str]:
+    """Play a perfect worker: succeed every runnable task; return the keys that ran."""
+    ran = []
+    while True:
+        state = await studio.state(branch)
+        ready = [
+            t
+            for t in state.tasks.values()
+            if t.status == TaskStatus.PLANNED
+            and all(state.tasks[d].status == TaskStatus.SUCCEEDED for d in t.depends_on)
+        ]
+        if not ready:
+            return ran
+        for task in sorted(ready, key=lambda t: t.id):
+            ran.append(task.content_key)
+            await studio.service.record_result(
+                TaskResult(
+                    task.id,
+                    task.attempt,
+                    task.execution,
+                    studio.scene,
+                    branch,
+                    TaskStatus.SUCCEEDED,
+                    artifact=fake_artifact(task.content_key),
+                    studio="st",
+                )
+            )
+
+
+async def test_a_prompt_on_an_empty_scene_builds_the_film_and_its_plan() -> None:
+    studio = Studio()
+    receipt = await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    state = await studio.state()
+    shots = [n for n in state.child_ids("root") if state.nodes[n].kind == "shot"]
+    assert shots == ["shot-1", "shot-2", "shot-3"]
+    assert {"caption-1", "narration"} <= set(state.nodes)
+    execution = state.executions[receipt.execution_id]
+    operations = sorted(state.tasks[t].operation for t in execution.tasks)
+    assert operations.count("text_to_image") == 3 and operations.count("image_to_video") == 3
+    assert {"concat", "mix", "burn_captions", "encode", "text_to_speech"} <= set(operations)
+    video = next(t for t in state.tasks.values() if t.description == "generating video for shot 2")
+    assert [i.name for i in video.inputs] == ["image"]
+
+
+async def test_running_the_plan_binds_artifacts_and_finishes_the_execution() -> None:
+    studio = Studio()
+    receipt = await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    await run_all(studio)
+    state = await studio.state()
+    assert state.executions[receipt.execution_id].status == "succeeded"
+    render = state.nodes["root"].slots["render"][-1]
+    assert render.task is not None and state.tasks[render.task].operation == "encode"
+    assert state.nodes["shot-2"].artifact("video") is not None
+
+
+async def test_an_edit_reruns_only_the_changed_shot_and_the_assembly() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    await run_all(studio)
+    receipt = await studio.submit(
+        {"kind": "direct_edit", "node": "shot-2", "prop": "prompt", "value": "a storm at night"}
+    )
+    state = await studio.state()
+    execution = state.executions[receipt.execution_id]
+    described = sorted(state.tasks[t].description for t in execution.tasks)
+    assert "generating image for shot 2" in described and "generating video for shot 2" in described
+    assert not any("shot 1" in d or "shot 3" in d for d in described)
+    assert execution.reused > 0 and execution.planned == len(execution.tasks)
+
+
+async def test_the_same_prompt_again_regenerates_nothing() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    await run_all(studio)
+    again = await studio.act("main", "render")
+    state = await studio.state()
+    execution = state.executions[again.execution_id]
+    assert (execution.planned, execution.status) == (0, "succeeded") and execution.reused > 0
+
+
+async def test_equal_work_has_equal_keys_across_scenes() -> None:
+    one, two = Studio(scene="one"), Studio(scene="two", store=None)
+    for studio in (one, two):
+        await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    keys_one = content_keys(film_works(await one.state()))
+    keys_two = content_keys(film_works(await two.state()))
+    assert set(keys_one.values()) == set(keys_two.values())
+
+
+async def test_render_of_a_scene_without_shots_is_refused() -> None:
+    studio = Studio()
+    await studio.act("main", "create_scene", title="empty")
+    with pytest.raises(InvalidIntent, match="no shots"):
+        await studio.act("main", "render")
+
+
+EDITS = st.one_of(
+    st.tuples(
+        st.just("prompt"),
+        st.sampled_from(["shot-1", "shot-2", "shot-3"]),
+        st.sampled_from(["a storm", "calm sea", "a lighthouse keeper, establishing wide shot"]),
+    ),
+    st.tuples(
+        st.just("duration"),
+        st.sampled_from(["shot-1", "shot-2", "shot-3"]),
+        st.sampled_from([2.0, 5.0, 7.5]),
+    ),
+    st.tuples(
+        st.just("text"),
+        st.sampled_from(["caption-1", "caption-3", "narration"]),
+        st.sampled_from(["Hello.", "This is a lighthouse keeper."]),
+    ),
+    st.tuples(st.just("fps"), st.just("root"), st.sampled_from([24, 25, 30])),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([1, 2, 3, 4]), EDITS)
+def test_after_one_edit_exactly_the_tasks_whose_key_changed_run(
+    shots: int, edit: tuple[str, str, Any]
+) -> None:
+    async def check() -> None:
+        studio = Studio()
+        await studio.submit(
+            {
+                "kind": "text_prompt",
+                "text": f"A {shots}-shot film about a lighthouse keeper, "
+                "with narration and captions",
+            }
+        )
+        await run_all(studio)
+        before = await studio.state()
+        prop, node, value = edit
+        if node not in before.nodes:
+            return
+        await studio.submit({"kind": "direct_edit", "node": node, "prop": prop, "value": value})
+        after = await studio.state()
+        ran = await run_all(studio)
+        assert set(ran) == changed_keys(before, after)
+
+    asyncio.run(check())
+
+
+def changed_keys(before: SceneState, after: SceneState) -> set[str]:
+    """Keys of the work the new goal needs that no earlier run produced."""
+    old = set(content_keys(film_works(before)).values())
+    works = film_works(after)
+    keys = content_keys(works)
+    by_key = {w.key: w for w in works}
+    needed, stack = set(), [works[-1].key]
+    while stack:
+        key = stack.pop()
+        if keys[key] in old or keys[key] in needed:
+            continue
+        needed.add(keys[key])
+        stack.extend(by_key[key].inputs.values())
+    return needed
