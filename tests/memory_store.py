@@ -19,6 +19,7 @@ class MemoryStore:
         self.snapshots: dict[StreamId, list[StoredSnapshot]] = {}
         self.appended = asyncio.Event()
         self.work: dict[tuple[str, str], CachedWork] = {}
+        self.checkpoints: dict[str, int] = {}
 
     async def append(
         self,
@@ -114,6 +115,12 @@ class MemoryStore:
 
     async def list_branches(self, scene: str) -> list[str]:
         return sorted(s.branch for s, events in self.streams.items() if s.scene == scene and events)
+
+    async def load_checkpoint(self, name: str) -> int:
+        return self.checkpoints.get(name, 0)
+
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        self.checkpoints[name] = position
 
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
         return {k: self.work[(studio, k)] for k in keys if (studio, k) in self.work}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import Table, func, select
@@ -15,9 +15,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.store._rows import APPEND_COLUMNS, EVENT_COLUMNS, append_result, decode_rows
-from adapters.store._tables import appends, events, snapshots, streams
+from adapters.store._tables import (
+    appends,
+    checkpoints,
+    events,
+    snapshots,
+    streams,
+    work_cache,
+)
 from adapters.store._wakeups import Wakeups
 from engine.events import NewEvent, RecordedEvent
+from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
 
 # Rows per query when reading a stream: big enough that round trips do not matter,
@@ -188,6 +196,37 @@ class SqlEventStore(ABC):
             query = query.where(streams.c.studio == studio)
         async with self._engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
+
+    async def load_checkpoint(self, name: str) -> int:
+        """The position a follower of the log named `name` has processed (0: none)."""
+        query = select(checkpoints.c.position).where(checkpoints.c.name == name)
+        async with self._engine.connect() as conn:
+            position = (await conn.execute(query)).scalar()
+        return 0 if position is None else int(position)
+
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        async with self._writing() as conn:
+            insert = dialect_insert(conn, checkpoints).values(name=name, position=position)
+            await conn.execute(
+                insert.on_conflict_do_update(index_elements=["name"], set_={"position": position})
+            )
+
+    async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
+        if not keys:
+            return {}
+        query = select(work_cache.c.content_key, work_cache.c.artifact, work_cache.c.task).where(
+            work_cache.c.studio == studio, work_cache.c.content_key.in_(list(keys))
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {key: CachedWork(artifact, task) for key, artifact, task in rows}
+
+    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
+        async with self._writing() as conn:
+            insert = dialect_insert(conn, work_cache).values(
+                studio=studio, content_key=key, artifact=work.artifact, task=work.task
+            )
+            await conn.execute(insert.on_conflict_do_nothing())
 
     async def list_branches(self, scene: str) -> list[str]:
         query = (

@@ -109,3 +109,22 @@ snapshots = Table(
     Column("schema", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),
 )
+
+# Where each follower of the log (dispatcher, projection) has got to.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+# Content key -> the artifact a task made for it, per studio: the work cache that
+# lets equal work be reused across scenes, runs and restarts.
+work_cache = Table(
+    "work_cache",
+    metadata,
+    Column("studio", Text, primary_key=True),
+    Column("content_key", Text, primary_key=True),
+    Column("artifact", Text, nullable=False),
+    Column("task", Text, nullable=False),
+)

@@ -1,7 +1,7 @@
 """The event store
 
 Tables for events, idempotency records, streams and snapshots; on PostgreSQL also
-the transaction-id column and the sequencer function that numbers events after
+the sequencer function that numbers events after
 commit (see adapters/store/postgres.py for why).
 
 Revision ID: 0001

@@ -29,6 +29,7 @@ from engine.events import (
     RecordedEvent,
     SceneCreated,
 )
+from engine.planning import CachedWork
 from engine.ports import AppendResult, EventStore, StoredSnapshot, StreamId
 
 # Generous: only a broken store takes this long; a slow machine never does.
@@ -460,6 +461,35 @@ class StoreContract:
         assert await store.list_branches("a-scene") == ["Zed", "alt", "main"]
         assert await store.list_branches("c") == ["main"]
         assert await store.list_branches("nowhere") == []
+
+    async def test_checkpoints_start_at_zero_and_keep_the_last_saved(
+        self, backend: StoreBackend
+    ) -> None:
+        store = backend.open()
+        try:
+            assert await store.load_checkpoint("dispatcher") == 0
+            await store.save_checkpoint("dispatcher", 41)
+            await store.save_checkpoint("dispatcher", 42)
+            await store.save_checkpoint("projection", 7)
+        finally:
+            await store.close()
+        reopened = backend.open()
+        try:
+            assert await reopened.load_checkpoint("dispatcher") == 42
+            assert await reopened.load_checkpoint("projection") == 7
+        finally:
+            await reopened.close()
+
+    async def test_the_work_cache_is_per_studio_and_keeps_the_first_artifact(
+        self, store: EventStore
+    ) -> None:
+        cache: Any = store
+        first, second = CachedWork("aa" * 32, "t-1"), CachedWork("bb" * 32, "t-2")
+        await cache.remember_work("studio-a", "key-1", first)
+        await cache.remember_work("studio-a", "key-1", second)
+        assert await cache.find_work("studio-a", ["key-1", "key-2"]) == {"key-1": first}
+        assert await cache.find_work("studio-b", ["key-1"]) == {}
+        assert await cache.find_work("studio-a", []) == {}
 
 
 def _head(append_index: int) -> int:
