@@ -16,21 +16,31 @@ import itertools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import msgspec
+from sqlalchemy.engine import make_url
 
+from adapters.store import migrate, open_store
 from adapters.store.sqlite import _PRAGMAS as SQLITE_PRAGMAS  # the store's, not a copy
 from engine.events import AnyEvent, EventMetadata, NewEvent, RecordedEvent
+from engine.ports import EventStore
 from engine.reducers import apply
 from engine.scene import SceneState
 
-# (scene, version, event) for a writer's next append; writers call it for each batch.
+# The events of a writer's next append, given how many.
 NextBatch = Callable[[int], list[NewEvent]]
 Row = tuple[Any, ...]
+
+READ_ALL_PAGE = 1000  # subscribe()'s default batch
+STREAM_PAGE = 5000  # the store's read_stream page (adapters.store._base)
 
 _encode = msgspec.json.encode
 _payloads = msgspec.json.Decoder(AnyEvent)
@@ -128,20 +138,22 @@ def _columns(events: list[NewEvent]) -> list[list[Any]]:
 
 
 async def pg_read_fold(
-    conn: asyncpg.Connection, scene: str, *, by_position: int | None, page: int
+    conn: asyncpg.Connection, scene: str, after: int, count: int, *, by_position: bool, page: int
 ) -> SceneState:
-    """Fold `scene` read by version (by_position None) or by position after `by_position`."""
+    """Fold `count` events of `scene` read by version, or by position, after `after`."""
     state = SceneState(scene=scene)
-    after = 0 if by_position is None else by_position
-    while True:
-        if by_position is None:
-            rows = await conn.fetch(_PG_READ_STREAM, scene, "main", after, page)
+    while count > 0:
+        limit = min(page, count)
+        if by_position:
+            rows = await conn.fetch(_PG_READ_ALL, after, limit)
         else:
-            rows = await conn.fetch(_PG_READ_ALL, after, page)
+            rows = await conn.fetch(_PG_READ_STREAM, scene, "main", after, limit)
         state = fold_rows(state, rows)
-        if len(rows) < page:
-            return state
-        after = rows[-1][3] if by_position is None else rows[-1][4]
+        count -= len(rows)
+        if len(rows) < limit:
+            break
+        after = rows[-1][4 if by_position else 3]
+    return state
 
 
 # --- SQLite -----------------------------------------------------------------------------
@@ -200,19 +212,22 @@ def _sqlite_row(row: Row) -> Row:
 
 
 def sqlite_read_fold(
-    conn: sqlite3.Connection, scene: str, *, by_position: int | None, page: int
+    conn: sqlite3.Connection, scene: str, after: int, count: int, *, by_position: bool, page: int
 ) -> SceneState:
+    """Fold `count` events of `scene` read by version, or by position, after `after`."""
     state = SceneState(scene=scene)
-    after = 0 if by_position is None else by_position
-    while True:
-        if by_position is None:
-            rows = conn.execute(_SQLITE_READ_STREAM, (scene, "main", after, page)).fetchall()
+    while count > 0:
+        limit = min(page, count)
+        if by_position:
+            rows = conn.execute(_SQLITE_READ_ALL, (after, limit)).fetchall()
         else:
-            rows = conn.execute(_SQLITE_READ_ALL, (after, page)).fetchall()
+            rows = conn.execute(_SQLITE_READ_STREAM, (scene, "main", after, limit)).fetchall()
         state = fold_rows(state, ((*r[:5], datetime.fromisoformat(r[5]), *r[6:]) for r in rows))
-        if len(rows) < page:
-            return state
-        after = rows[-1][3] if by_position is None else rows[-1][4]
+        count -= len(rows)
+        if len(rows) < limit:
+            break
+        after = rows[-1][4 if by_position else 3]
+    return state
 
 
 # --- decoding ---------------------------------------------------------------------------
@@ -238,3 +253,113 @@ def fold_rows(state: SceneState, rows: Iterable[Sequence[Any]]) -> SceneState:
         )
         state = apply(state, event)
     return state
+
+
+# --- the databases ----------------------------------------------------------------------
+
+RawAppend = Callable[[int, float, int, NextBatch, str], Awaitable[float]]
+RawRead = Callable[[str, int, int, bool], Awaitable[SceneState]]
+
+
+@dataclass
+class Backend:
+    """One database: the engine's store on it, and the raw side of every baseline."""
+
+    name: str
+    store: EventStore
+    raw_append: RawAppend  # (writers, seconds, batch, next_batch, tag) -> events/s
+    raw_read: RawRead  # (scene, after, count, by_position) -> folded state
+    # Wait until every appended event has its position (PostgreSQL's sequencer).
+    settle: Callable[[], Awaitable[None]]
+    # After bulk writes: what autovacuum would have done by the time anyone reads.
+    steady: Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
+
+
+@asynccontextmanager
+async def sqlite_backend(directory: Path) -> AsyncIterator[Backend]:
+    engine_file, raw_file = str(directory / "store.db"), str(directory / "raw.db")
+    await migrate(f"sqlite+aiosqlite:///{engine_file}")
+    await migrate(f"sqlite+aiosqlite:///{raw_file}")  # the same DDL, by construction
+    store = open_store(f"sqlite+aiosqlite:///{engine_file}")
+    reader = sqlite_connect(engine_file)
+
+    async def raw_append(
+        writers: int, seconds: float, batch: int, next_batch: NextBatch, tag: str
+    ) -> float:
+        return await asyncio.to_thread(
+            sqlite_append_rate, raw_file, writers, seconds, batch, next_batch, tag
+        )
+
+    async def raw_read(scene: str, after: int, count: int, by_position: bool) -> SceneState:
+        page = READ_ALL_PAGE if by_position else STREAM_PAGE
+        return await asyncio.to_thread(
+            sqlite_read_fold, reader, scene, after, count, by_position=by_position, page=page
+        )
+
+    try:
+        yield Backend("sqlite", store, raw_append, raw_read, _nothing, _nothing)
+    finally:
+        reader.close()
+        await store.close()
+
+
+@asynccontextmanager
+async def postgres_backend(url: str) -> AsyncIterator[Backend]:
+    """The store in a fresh schema, the raw tables in another; both dropped on exit."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    suffix = uuid.uuid4().hex[:8]
+    schema, raw_schema = f"bench_store_{suffix}", f"bench_raw_{suffix}"
+    conns: list[asyncpg.Connection] = []
+    store: EventStore | None = None
+    try:
+        await migrate(url, schema=schema)
+        await migrate(url, schema=raw_schema)  # the same DDL, by construction
+        store = open_store(url, schema=schema)
+        reader = await pg_connect(dsn, schema)
+        conns.append(reader)
+        writers = [await pg_connect(dsn, raw_schema) for _ in range(16)]
+        conns += writers
+        await writers[0].execute(PG_SEQUENCE)
+        yield _postgres(store, reader, writers)
+    finally:
+        for conn in conns:
+            await conn.close()
+        if store is not None:
+            await store.close()
+        admin = await asyncpg.connect(dsn)
+        try:
+            for name in (schema, raw_schema):
+                await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        finally:
+            await admin.close()
+
+
+def _postgres(
+    store: EventStore, reader: asyncpg.Connection, writers: list[asyncpg.Connection]
+) -> Backend:
+    async def raw_append(
+        count: int, seconds: float, batch: int, next_batch: NextBatch, tag: str
+    ) -> float:
+        return await pg_append_rate(writers[:count], seconds, batch, next_batch, tag)
+
+    async def raw_read(scene: str, after: int, count: int, by_position: bool) -> SceneState:
+        page = READ_ALL_PAGE if by_position else STREAM_PAGE
+        return await pg_read_fold(reader, scene, after, count, by_position=by_position, page=page)
+
+    async def settle() -> None:
+        while True:
+            await store.head_position()  # runs a sequencing pass, as every reader does
+            if not await reader.fetchval(
+                "SELECT EXISTS (SELECT FROM events WHERE position IS NULL)"
+            ):
+                return
+            await asyncio.sleep(0.005)
+
+    async def steady() -> None:
+        await reader.execute("VACUUM ANALYZE events")
+
+    return Backend("postgresql", store, raw_append, raw_read, settle, steady)

@@ -6,10 +6,12 @@
     │   └── UnknownAction
     ├── NotFound                 a scene, branch or stream that does not exist
     ├── ConcurrencyConflict      the stream moved on past the expected version
-    └── StoreError               the event store refused or could not read
-        ├── PayloadTooLarge      an event over the size limit; nothing written
-        ├── UnknownEventType     a stored event no decoder knows; names its position
-        └── CorruptEvent         a stored event that does not decode; names its position
+    ├── StoreError               the event store refused or could not read
+    │   ├── PayloadTooLarge      an event over the size limit; nothing written
+    │   ├── UnknownEventType     a stored event no decoder knows; names its position
+    │   └── CorruptEvent         a stored event that does not decode; names its position
+    └── TaskFailure              a generation or media task failed; `kind` says whether
+                                 it is worth retrying
 
 The API maps each class to one HTTP status; the CLI prints the message.
 """
@@ -89,3 +91,13 @@ class CorruptEvent(StoreError):
         super().__init__(f"event at position {position} ({event_type}) does not decode: {reason}")
         self.position = position
         self.event_type = event_type
+
+
+class TaskFailure(ScenestateError):
+    """Raised by an operation; `kind` is an engine.tasks.ErrorKind value."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after

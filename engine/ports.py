@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -174,6 +174,44 @@ class WorkCache(Protocol):
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]: ...
 
     async def remember_work(self, studio: str, key: str, work: CachedWork) -> None: ...
+
+
+class ArtifactStore(Protocol):
+    """Immutable media files addressed by the sha256 of their bytes."""
+
+    async def put(self, data: bytes, media_type: str) -> str:
+        """Store the bytes (idempotent) and return their sha256."""
+        ...
+
+    async def get(self, artifact: str) -> bytes:
+        """The bytes of an artifact; NotFound when there is none, ValueError for a
+        name that is not a sha256."""
+        ...
+
+    async def exists(self, artifact: str) -> bool: ...
+
+
+class TaskOutput(msgspec.Struct, frozen=True):
+    data: bytes | None
+    media_type: str = "application/octet-stream"
+    outputs: dict[str, Any] = {}
+    cost: float = 0.0
+
+
+class TaskContext(Protocol):
+    """What an operation may use while it runs."""
+
+    async def input(self, name: str) -> bytes: ...
+
+    async def heartbeat(self) -> None:
+        """Tell the bus the task is alive (long operations call this now and then)."""
+        ...
+
+
+class Operation(Protocol):
+    """One kind of work a worker can do; raises engine.errors.TaskFailure when it fails."""
+
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput: ...
 
 
 class Clock(Protocol):

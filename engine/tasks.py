@@ -67,6 +67,7 @@ class TaskMessage(msgspec.Struct, frozen=True, gc=False):
     inputs: dict[str, str] = {}  # input name -> artifact sha256
     tier: int = 0  # a higher studio tier goes first inside a lane
     description: str = ""  # "generating video for shot 2"
+    published_at: float = 0.0  # unix time the dispatcher sent it, for queue wait
 
     @property
     def message_id(self) -> str:

@@ -1,0 +1,46 @@
+"""Diagnostic operations, for health checks, benchmarks and fault drills.
+
+`echo` returns its parameters as a JSON artifact; `sleep` holds a worker for a
+while, heartbeating, so cancellation and lost-worker recovery can be shown; `fail`
+fails with the error kind it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+
+from engine.errors import TaskFailure
+from engine.ports import Operation, TaskContext, TaskOutput
+from engine.tasks import ErrorKind, TaskMessage
+
+
+class Echo:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        body = {"params": task.params, "inputs": task.inputs}
+        return TaskOutput(msgspec.json.encode(body), "application/json")
+
+
+class Sleep:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        seconds = float(task.params.get("seconds", 1.0))
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            await asyncio.sleep(min(left, 0.2))
+            await context.heartbeat()
+        return TaskOutput(msgspec.json.encode({"slept": seconds}), "application/json")
+
+
+class Fail:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        kind = ErrorKind(task.params.get("kind", ErrorKind.INTERNAL))
+        raise TaskFailure(kind, str(task.params.get("message", "failed on purpose")))
+
+
+def diagnostic_operations() -> dict[tuple[str, str], Operation]:
+    return {
+        ("diagnostic", "echo"): Echo(),
+        ("diagnostic", "sleep"): Sleep(),
+        ("diagnostic", "fail"): Fail(),
+    }

@@ -1,0 +1,46 @@
+"""Progress of an execution in words a person reads: "3 of 7 tasks done, now: ..."."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import msgspec
+
+from engine.executions import FINISHED, TaskState
+from engine.scene import SceneState
+from engine.tasks import TaskStatus
+
+
+class Progress(msgspec.Struct, frozen=True):
+    execution: str
+    status: str
+    total: int
+    done: int
+    reused: int
+    by_status: dict[str, int]
+    now: list[str]
+    tasks: list[TaskState]
+
+    def headline(self) -> str:
+        doing = f", now: {'; '.join(self.now)}" if self.now else ""
+        reused = f" ({self.reused} reused)" if self.reused else ""
+        return f"{self.done} of {self.total} tasks done{reused}{doing}"
+
+
+def progress_of(state: SceneState, execution_id: str) -> Progress | None:
+    execution = state.executions.get(execution_id)
+    if execution is None:
+        return None
+    tasks = [state.tasks[t] for t in execution.tasks]
+    counts = Counter(str(t.status) for t in tasks)
+    running = [t.description or t.operation for t in tasks if t.status == TaskStatus.RUNNING]
+    return Progress(
+        execution=execution.id,
+        status=execution.status,
+        total=len(tasks),
+        done=sum(1 for t in tasks if t.status in FINISHED),
+        reused=execution.reused,
+        by_status=dict(counts),
+        now=running,
+        tasks=tasks,
+    )
