@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from adapters.artifacts import FilesystemArtifactStore
+from adapters.bus import MemoryTaskBus, open_bus
 from adapters.store import migrate, open_store
 from adapters.system import RandomIds, SystemClock
 from api.config import Settings
-from engine.ports import EventStore
+from engine.ports import EventStore, TaskBus, WorkCache
 from engine.service import SceneService
 
 
@@ -18,6 +21,13 @@ class Engine:
     settings: Settings
     store: EventStore
     scenes: SceneService
+    bus: TaskBus
+    artifacts: FilesystemArtifactStore
+
+    @property
+    def volatile_bus(self) -> bool:
+        """An in-process bus forgets its queue when the process stops."""
+        return isinstance(self.bus, MemoryTaskBus)
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -28,15 +38,25 @@ async def prepare_database(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_engine(settings: Settings, *, migrate_first: bool = True) -> AsyncIterator[Engine]:
-    """An engine on the configured store; migrations are idempotent, so run them on open."""
+async def open_engine(
+    settings: Settings, *, migrate_first: bool = True, bus_options: dict[str, Any] | None = None
+) -> AsyncIterator[Engine]:
+    """An engine on the configured store and bus; migrations are idempotent, so run them."""
     if migrate_first:
         await prepare_database(settings)
     store = open_store(settings.database_url)
+    bus = open_bus(settings.nats_url, **(bus_options or {}))
+    artifacts = FilesystemArtifactStore(settings.data_dir / "artifacts")
     try:
+        work_cache: WorkCache = store  # type: ignore[assignment]  # the SQL stores keep it
         scenes = SceneService(
-            store, SystemClock(), RandomIds(), snapshot_every=settings.snapshot_every
+            store,
+            SystemClock(),
+            RandomIds(),
+            snapshot_every=settings.snapshot_every,
+            work_cache=work_cache,
         )
-        yield Engine(settings, store, scenes)
+        yield Engine(settings, store, scenes, bus, artifacts)
     finally:
+        await bus.close()
         await store.close()

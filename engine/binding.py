@@ -18,6 +18,7 @@ from engine.errors import InvalidIntent
 from engine.events import NodeAdded
 from engine.intents import (
     AnyIntent,
+    Diagnose,
     DirectEdit,
     RegenerateNode,
     Render,
@@ -164,7 +165,7 @@ def generates(intent: AnyIntent) -> bool:
     if isinstance(intent, TextPrompt | SpeechNote | DirectEdit):
         return True
     return isinstance(intent, StructuredAction) and isinstance(
-        intent.action, RegenerateNode | Render
+        intent.action, RegenerateNode | Render | Diagnose
     )
 
 

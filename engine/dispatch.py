@@ -17,13 +17,14 @@ def ready_tasks(state: SceneState, studio: str, tier: int = 0) -> list[TaskMessa
     for task in state.tasks.values():
         if task.status != TaskStatus.PLANNED or task.dispatched >= task.attempt:
             continue
-        inputs = _input_artifacts(state, task)
+        inputs = input_artifacts(state, task)
         if inputs is not None:
             ready.append(message_for(state, task, inputs, studio, tier))
     return sorted(ready, key=lambda m: m.task_id)
 
 
-def _input_artifacts(state: SceneState, task: TaskState) -> dict[str, str] | None:
+def input_artifacts(state: SceneState, task: TaskState) -> dict[str, str] | None:
+    """The artifact of each input, or None while one of them is not there yet."""
     artifacts = {}
     for item in task.inputs:
         if item.artifact is not None:

@@ -113,6 +113,17 @@ class RetryTask(Action, frozen=True, tag="retry_task"):
     task: Id
 
 
+class Diagnose(Action, frozen=True, tag="diagnose"):
+    """Run `count` diagnostic tasks through the whole pipeline (health checks,
+    benchmarks, fault drills); `chain` makes each depend on the one before."""
+
+    count: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+    operation: Literal["echo", "sleep", "fail"] = "echo"
+    lane: Literal["interactive", "preview", "production"] = "interactive"
+    params: dict[Name, PropValue] = {}
+    chain: bool = False
+
+
 AnyAction: TypeAlias = (
     CreateScene
     | AddNode
@@ -129,6 +140,7 @@ AnyAction: TypeAlias = (
     | CancelExecution
     | CancelTask
     | RetryTask
+    | Diagnose
 )
 ACTION_NAMES = (
     "create_scene",
@@ -146,6 +158,7 @@ ACTION_NAMES = (
     "cancel_execution",
     "cancel_task",
     "retry_task",
+    "diagnose",
 )
 
 

@@ -122,14 +122,13 @@ def _needed(
     cache: Mapping[str, CachedWork],
     in_flight: Mapping[str, str],
 ) -> tuple[set[str], set[str]]:
-    """Walk back from the goal (the last work): cached or in-flight work is reused and
-    its inputs are not needed; everything else is needed."""
-    if not works:
-        return set(), set()
+    """Walk back from the goals (works nothing else takes as input): cached or in-flight
+    work is reused and its inputs are not needed; everything else is needed."""
     by_key = {w.key: w for w in works}
+    used = {dep for w in works for dep in w.inputs.values()}
     needed: set[str] = set()
     reused: set[str] = set()
-    stack = [works[-1].key]
+    stack = [w.key for w in works if w.key not in used]
     while stack:
         key = stack.pop()
         if key in needed or key in reused:

@@ -202,3 +202,25 @@ def _assembly(
         )
     )
     return works
+
+
+def diagnostic_works(
+    count: int, operation: str, lane: str, params: dict[str, object], chain: bool, nonce: str
+) -> list[Work]:
+    """`count` diagnostic tasks; `nonce` (the intent id) keeps each run's keys its own."""
+    works: list[Work] = []
+    for n in range(1, count + 1):
+        inputs = {"previous": works[-1].key} if chain and works else {}
+        works.append(
+            Work(
+                f"diagnose/{n:05d}",
+                operation,
+                "diagnostic",
+                "diagnostic",
+                Lane(lane),
+                {**params, "n": n, "nonce": nonce},
+                inputs,
+                description=f"diagnostic {operation} {n} of {count}",
+            )
+        )
+    return works

@@ -34,6 +34,7 @@ from engine.events import (
 from engine.executions import TaskState
 from engine.intents import (
     AnyIntent,
+    Diagnose,
     ForkBranch,
     MergeBranch,
     Render,
@@ -43,7 +44,7 @@ from engine.intents import (
     TextPrompt,
 )
 from engine.lineage import Lineage
-from engine.planning import CachedWork, content_keys, plan_execution
+from engine.planning import CachedWork, Work, content_keys, plan_execution
 from engine.ports import (
     AppendResult,
     Clock,
@@ -53,7 +54,7 @@ from engine.ports import (
     StreamId,
     WorkCache,
 )
-from engine.recipes import film_works
+from engine.recipes import diagnostic_works, film_works
 from engine.reducers import fold
 from engine.results import decide_result
 from engine.scene import MergeMark, SceneState
@@ -247,7 +248,7 @@ class SceneService:
     ) -> list[NewEvent]:
         """The execution plan for the scene as the intent leaves it."""
         after = fold(state, self._as_recorded(state, decided, StreamId(state.scene, state.branch)))
-        works = film_works(after)
+        works = _works_for(after, intent)
         if not works:
             if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
                 raise InvalidIntent("action", "the scene has no shots to render")
@@ -382,6 +383,13 @@ class SceneService:
             )
             for offset, new in enumerate(events, start=1)
         ]
+
+
+def _works_for(state: SceneState, intent: AnyIntent) -> list[Work]:
+    if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
+        a = intent.action
+        return diagnostic_works(a.count, a.operation, a.lane, dict(a.params), a.chain, intent.id)
+    return film_works(state)
 
 
 def _must_not_retry(intent: AnyIntent) -> bool:

@@ -33,7 +33,13 @@ class Sleep:
 
 
 class Fail:
+    """Fails with `kind`; from attempt `succeed_from_attempt` on (if given) it succeeds,
+    which shows a task retried in place."""
+
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        recover_at = task.params.get("succeed_from_attempt")
+        if isinstance(recover_at, int) and task.attempt >= recover_at:
+            return TaskOutput(msgspec.json.encode({"recovered": task.attempt}), "application/json")
         kind = ErrorKind(task.params.get("kind", ErrorKind.INTERNAL))
         raise TaskFailure(kind, str(task.params.get("message", "failed on purpose")))
 

@@ -1,0 +1,150 @@
+"""The dispatcher: the event log is the outbox of generation work.
+
+It follows the global log from its stored checkpoint. Whenever a scene's tasks
+may have become ready (a task planned, succeeded or retried), it loads the scene
+and publishes every ready task it has not handed out yet, then records that with
+`TaskDispatched`; a canceled task becomes a cancellation on the bus. The
+checkpoint moves only after a batch is fully handled, so a dispatcher killed
+half-way re-publishes, and the bus's de-duplication by `task_id:attempt` (and
+the task lifecycle) make that harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+import msgspec
+
+from engine.dispatch import input_artifacts, message_for, ready_tasks
+from engine.events import (
+    ExecutionStarted,
+    RecordedEvent,
+    TaskCanceled,
+    TaskPlanned,
+    TaskRetryRequested,
+    TaskSucceeded,
+)
+from engine.executions import TaskState
+from engine.ports import EventStore, StreamId, TaskBus
+from engine.scene import SceneState
+from engine.service import SceneService
+from engine.tasks import Cancellation, TaskMessage, TaskStatus
+
+log = logging.getLogger("scenestate.dispatcher")
+
+_READINESS = (TaskPlanned, TaskSucceeded, TaskRetryRequested, ExecutionStarted)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: EventStore,
+        scenes: SceneService,
+        bus: TaskBus,
+        *,
+        name: str = "dispatcher",
+        batch_size: int = 500,
+        tier_of: Callable[[str], int] = lambda studio: 0,
+        volatile_bus: bool = False,
+    ) -> None:
+        self.store, self.scenes, self.bus = store, scenes, bus
+        self.name = name
+        self.batch_size = batch_size
+        self.tier_of = tier_of
+        self.volatile_bus = volatile_bus
+
+    async def run(self) -> None:
+        """Dispatch until cancelled."""
+        if self.volatile_bus:
+            await self.recover()
+        position = await self.store.load_checkpoint(self.name)
+        async for batch in self._batches(position):
+            await self.handle(batch)
+            last = batch[-1].position
+            if last is not None:
+                await self.store.save_checkpoint(self.name, last)
+
+    async def handle(self, batch: list[RecordedEvent]) -> None:
+        dirty: dict[tuple[str, str], str] = {}
+        for event in batch:
+            payload = event.payload
+            if isinstance(payload, _READINESS):
+                dirty[(event.scene, event.branch)] = event.metadata.studio
+            elif isinstance(payload, TaskCanceled):
+                await self.bus.cancel(Cancellation("", payload.task, payload.reason))
+        for (scene, branch), studio in dirty.items():
+            await self.dispatch(scene, branch, studio)
+
+    async def dispatch(self, scene: str, branch: str, studio: str) -> int:
+        """Publish every ready task of one scene branch; returns how many went out."""
+        state = await self.scenes.load(scene, branch)
+        ready = ready_tasks(state, studio, self.tier_of(studio))
+        if not ready:
+            return 0
+        now = time.time()
+        for message in ready:
+            await self.bus.publish_task(msgspec.structs.replace(message, published_at=now))
+        done = [(m.task_id, m.attempt) for m in ready]
+        await self.scenes.mark_dispatched(scene, branch, done, studio)
+        return len(ready)
+
+    async def recover(self) -> None:
+        """An in-process bus forgets everything when the process stops: send again
+        what was handed out but never finished, and what was ready but never sent."""
+        for scene in await self.store.list_scenes():
+            for branch in await self.store.list_branches(scene):
+                state = await self.scenes.load(scene, branch)
+                lost = [
+                    t
+                    for t in state.tasks.values()
+                    if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+                ]
+                studio = await self._studio_of(scene, branch)
+                for task in lost:
+                    message = _message_again(state, task, studio)
+                    if message is not None:
+                        await self.bus.publish_task(message)
+                await self.dispatch(scene, branch, studio)
+
+    async def _studio_of(self, scene: str, branch: str) -> str:
+        first = await self.store.read_stream(StreamId(scene, branch), 0, 1)
+        return first[0].metadata.studio if first else ""
+
+    async def _batches(self, position: int) -> AsyncIterator[list[RecordedEvent]]:
+        """The log after `position`, in batches of whatever has arrived."""
+        arrived: asyncio.Queue[RecordedEvent] = asyncio.Queue(maxsize=self.batch_size * 4)
+
+        async def follow() -> None:
+            async for event in self.store.subscribe(position, self.batch_size):
+                await arrived.put(event)
+
+        follower = asyncio.create_task(follow())
+        try:
+            while True:
+                getter = asyncio.create_task(arrived.get())
+                done, _ = await asyncio.wait({getter, follower}, return_when="FIRST_COMPLETED")
+                if getter not in done:
+                    getter.cancel()
+                    follower.result()  # the subscription ended: raise what ended it
+                    return
+                batch = [getter.result()]
+                while len(batch) < self.batch_size and not arrived.empty():
+                    batch.append(arrived.get_nowait())
+                yield batch
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await follower
+
+
+def _message_again(state: SceneState, task: TaskState, studio: str) -> TaskMessage | None:
+    inputs = input_artifacts(state, task)
+    if inputs is None:
+        return None
+    return msgspec.structs.replace(
+        message_for(state, task, inputs, studio, 0), published_at=time.time()
+    )

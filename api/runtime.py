@@ -1,0 +1,117 @@
+"""The engine's background work in one process: the dispatcher, the result folder
+and (embedded, or when asked) workers. `scenestate serve` and `scenestate demo`
+run it; `scenestate worker` runs workers alone against NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from adapters.dispatcher import Dispatcher
+from adapters.operations import diagnostic_operations
+from adapters.result_folder import ResultFolder
+from adapters.workers import Worker
+from api.bootstrap import Engine
+from engine.ports import Operation
+from engine.progress import Progress, progress_of
+from engine.retry import RetryPolicy
+from engine.tasks import LANES, Lane
+
+
+def operations() -> dict[tuple[str, str], Operation]:
+    """Every operation this build's workers can run."""
+    return {**diagnostic_operations()}
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Runtime:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        workers: int = 1,
+        lanes: Sequence[Lane] = LANES,
+        concurrency: int = 2,
+        dispatch: bool = True,
+        fold: bool = True,
+        policies: Mapping[str, RetryPolicy] | None = None,
+        heartbeat: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self._jobs: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        if dispatch:
+            dispatcher = Dispatcher(
+                engine.store, engine.scenes, engine.bus, volatile_bus=engine.volatile_bus
+            )
+            self._jobs.append(dispatcher.run)
+        if fold:
+            self._jobs.append(ResultFolder(engine.bus, engine.scenes).run)
+        for index in range(workers):
+            worker = Worker(
+                engine.bus,
+                engine.artifacts,
+                operations(),
+                lanes,
+                name=worker_name(index),
+                concurrency=concurrency,
+                policies=policies,
+                heartbeat=heartbeat,
+            )
+            self._jobs.append(worker.run)
+        self._running: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Runtime:
+        self._running = [asyncio.create_task(job()) for job in self._jobs]
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        for running in self._running:
+            running.cancel()
+        for running in self._running:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running
+
+    def check(self) -> None:
+        """Raise what stopped a background job, if one stopped."""
+        for running in self._running:
+            if running.done() and not running.cancelled() and running.exception():
+                raise running.exception()  # type: ignore[misc]
+
+
+async def follow_execution(
+    engine: Engine,
+    scene: str,
+    branch: str,
+    execution: str,
+    on_progress: Callable[[Progress], None] | None = None,
+    runtime: Runtime | None = None,
+    poll: float = 0.05,
+) -> Progress:
+    """Wait until an execution finishes, reporting its progress as it changes."""
+    last = None
+    while True:
+        if runtime is not None:
+            runtime.check()
+        state = await engine.scenes.load(scene, branch)
+        progress = progress_of(state, execution)
+        if progress is None:
+            raise LookupError(f"no execution {execution} on {scene}@{branch}")
+        if on_progress is not None and progress != last:
+            on_progress(progress)
+        last = progress
+        if progress.status != "running":
+            return progress
+        await asyncio.sleep(poll)

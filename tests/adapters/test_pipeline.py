@@ -1,0 +1,211 @@
+"""The generation pipeline end to end: intents plan tasks, the dispatcher sends them
+over the bus, workers run them, results fold back. On SQLite with the in-process
+bus, and on PostgreSQL with NATS JetStream (real servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.bus import JetStreamTaskBus
+from api.bootstrap import Engine, open_engine
+from api.config import Settings
+from api.runtime import Runtime, follow_execution
+from engine.intents import parse_intent
+from engine.retry import RetryPolicy
+from engine.tasks import ErrorKind, TaskResult, TaskStatus
+from tests.conftest import require_nats, require_postgres
+
+FAST_RETRIES = {"fail": RetryPolicy(initial_interval=0.05, max_attempts=3)}
+
+
+@pytest.fixture(params=["embedded", "postgres+nats"])
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_schema_url: Any
+) -> AsyncIterator[Engine]:
+    options: dict[str, Any] = {"ack_wait": 2.0}
+    if request.param == "embedded":
+        settings = Settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", None)
+    else:
+        nats = require_nats()
+        settings = Settings(tmp_path, await postgres_schema_url(), nats)
+        options["prefix"] = f"test_{uuid.uuid4().hex[:10]}"
+    async with open_engine(settings, bus_options=options) as opened:
+        yield opened
+    if "prefix" in options:
+        await JetStreamTaskBus(settings.nats_url or "", prefix=options["prefix"]).close(delete=True)
+
+
+@pytest.fixture
+async def postgres_schema_url() -> AsyncIterator[Any]:
+    """Gives a URL of a fresh PostgreSQL database, dropped afterwards."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    made: list[str] = []
+    admin_url = None
+
+    async def make() -> str:
+        nonlocal admin_url
+        server = make_url(require_postgres())
+        admin_url = server
+        name = f"pipe_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(**server.translate_connect_args(username="user"))
+        await conn.execute(f"CREATE DATABASE {name}")
+        await conn.close()
+        made.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if admin_url is not None:
+        conn = await asyncpg.connect(**admin_url.translate_connect_args(username="user"))
+        for name in made:
+            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await conn.close()
+
+
+async def act(engine: Engine, scene: str, action: dict[str, Any]) -> str:
+    scenes = engine.scenes
+    raw = {
+        "kind": "structured_action",
+        "studio": "st",
+        "actor": "ana",
+        "scene": scene,
+        "action": action,
+    }
+    receipt = await scenes.submit(parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id))
+    return receipt.execution_id
+
+
+async def finish(engine: Engine, scene: str, execution: str, runtime: Runtime) -> Any:
+    return await asyncio.wait_for(
+        follow_execution(engine, scene, "main", execution, runtime=runtime), 60
+    )
+
+
+async def test_tasks_run_on_workers_and_fold_back(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(engine, "s", {"name": "diagnose", "count": 12, "operation": "echo"})
+    async with Runtime(engine, workers=2) as runtime:
+        progress = await finish(engine, "s", execution, runtime)
+    assert (progress.status, progress.done, progress.total) == ("succeeded", 12, 12)
+    for task in progress.tasks:
+        assert task.status == TaskStatus.SUCCEEDED and task.artifact is not None
+        assert await engine.artifacts.exists(task.artifact)
+        assert task.worker and task.run_time >= 0
+
+
+async def test_a_permanent_failure_fails_at_once_and_blocks_dependents(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(
+        engine,
+        "s",
+        {
+            "name": "diagnose",
+            "count": 3,
+            "operation": "fail",
+            "chain": True,
+            "params": {"kind": "invalid_input"},
+        },
+    )
+    async with Runtime(engine, policies=FAST_RETRIES) as runtime:
+        progress = await finish(engine, "s", execution, runtime)
+    first, *rest = sorted(progress.tasks, key=lambda t: t.description)
+    assert progress.status == "failed"
+    assert (first.status, first.error_kind) == (TaskStatus.FAILED, "invalid_input")
+    assert all(t.status == TaskStatus.BLOCKED and t.cause == first.id for t in rest)
+
+
+async def test_transient_failures_retry_then_give_up_with_the_reason(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(
+        engine,
+        "s",
+        {
+            "name": "diagnose",
+            "operation": "fail",
+            "params": {"kind": "unavailable", "message": "503"},
+        },
+    )
+    async with Runtime(engine, policies=FAST_RETRIES) as runtime:
+        progress = await finish(engine, "s", execution, runtime)
+    (task,) = progress.tasks
+    assert (task.status, task.error_kind, task.error) == (TaskStatus.FAILED, "unavailable", "503")
+
+
+async def test_a_failed_task_is_retried_in_place_and_nothing_else_reruns(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(
+        engine,
+        "s",
+        {
+            "name": "diagnose",
+            "operation": "fail",
+            "params": {"kind": "invalid_input", "succeed_from_attempt": 2},
+        },
+    )
+    async with Runtime(engine, policies=FAST_RETRIES) as runtime:
+        failed = await finish(engine, "s", execution, runtime)
+        first = next(t for t in failed.tasks if t.status == TaskStatus.FAILED)
+        await act(engine, "s", {"name": "retry_task", "task": first.id})
+        done = await finish(engine, "s", execution, runtime)
+    (retried,) = done.tasks
+    assert (done.status, retried.id, retried.attempt) == ("succeeded", first.id, 2)
+
+
+async def test_cancelling_an_execution_reaches_the_running_worker(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(
+        engine, "s", {"name": "diagnose", "operation": "sleep", "params": {"seconds": 60}}
+    )
+    async with Runtime(engine, heartbeat=0.2) as runtime:
+        for _ in range(400):
+            state = await engine.scenes.load("s")
+            if any(t.status == TaskStatus.RUNNING for t in state.tasks.values()):
+                break
+            await asyncio.sleep(0.05)
+        await act(engine, "s", {"name": "cancel_execution", "execution": execution})
+        progress = await finish(engine, "s", execution, runtime)
+        assert progress.status == "canceled"
+        # the worker stopped: it reports the task canceled on the bus
+        stopped = False
+        for _ in range(100):
+            log = await engine.store.read_all(0, 10_000)
+            stopped = any(type(e.payload).__name__ == "TaskCanceled" for e in log)
+            if stopped:
+                break
+            await asyncio.sleep(0.05)
+    assert stopped
+
+
+async def test_a_result_published_twice_is_folded_once(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(engine, "s", {"name": "diagnose", "operation": "echo"})
+    async with Runtime(engine) as runtime:
+        progress = await finish(engine, "s", execution, runtime)
+        (task,) = progress.tasks
+        head = (await engine.scenes.load("s")).version
+        again = TaskResult(
+            task.id,
+            task.attempt,
+            execution,
+            "s",
+            "main",
+            TaskStatus.SUCCEEDED,
+            artifact=task.artifact,
+            studio="st",
+        )
+        await engine.bus.publish_result(again)
+        await engine.bus.publish_result(
+            TaskResult(
+                task.id, task.attempt, execution, "s", "main", TaskStatus.FAILED, studio="st"
+            )
+        )
+        await asyncio.sleep(1.0)
+    assert (await engine.scenes.load("s")).version == head
+    assert ErrorKind.LOST  # the dead-letter path is held by the bus contract suite
