@@ -11,6 +11,7 @@ from rich.tree import Tree
 
 from engine.branching import Change
 from engine.events import ConflictSide, RecordedEvent
+from engine.progress import Progress
 from engine.provenance import Provenance
 from engine.scene import Node, SceneState
 from engine.service import BranchInfo, Receipt
@@ -120,4 +121,50 @@ def change_table(changes: Iterable[Change], title: str) -> Table:
     for change in changes:
         who = _who(change.new_provenance) if change.new_provenance else "-"
         table.add_row(change.node, change.field, repr(change.old), repr(change.new), who)
+    return table
+
+
+def executions_table(state: SceneState, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("execution", "intent", "status", "tasks", "done", "reused"):
+        table.add_column(column, overflow="fold")
+    for execution in state.executions.values():
+        tasks = [state.tasks[t] for t in execution.tasks]
+        done = sum(1 for t in tasks if str(t.status) in ("succeeded",))
+        table.add_row(
+            execution.id,
+            execution.intent_id[:13],
+            execution.status,
+            str(len(tasks)),
+            str(done),
+            str(execution.reused),
+        )
+    return table
+
+
+def execution_table(progress: Progress) -> Table:
+    table = Table(title=f"execution {progress.execution}: {progress.status}")
+    for column in (
+        "task",
+        "what",
+        "status",
+        "attempt",
+        "queue wait",
+        "run time",
+        "cost",
+        "worker / reason",
+    ):
+        table.add_column(column, overflow="fold")
+    for task in progress.tasks:
+        note = task.error or task.worker or ""
+        table.add_row(
+            task.id,
+            task.description or task.operation,
+            str(task.status),
+            str(task.attempt),
+            f"{task.queue_wait:.2f}s",
+            f"{task.run_time:.2f}s",
+            f"${task.cost:.4f}",
+            note,
+        )
     return table

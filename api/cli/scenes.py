@@ -21,10 +21,11 @@ from api.cli._common import (
     make_intent,
     run_job,
 )
+from api.cli.executions import follow_live
 from api.config import load_settings
 from api.demo import run_demo
 from api.render import history_table, receipt_line, scene_tree
-from engine.errors import InvalidIntent, NotFound
+from engine.errors import InvalidIntent, NotFound, ScenestateError
 from engine.ports import StreamId
 
 
@@ -41,6 +42,9 @@ def intent(
     source: Annotated[str, typer.Argument(help="A JSON file holding the intent, or - for stdin.")],
     studio: StudioOpt = "local",
     actor: ActorOpt = None,
+    wait: Annotated[
+        bool, typer.Option(help="Follow the execution it starts until it finishes.")
+    ] = False,
 ) -> None:
     """Submit one intent (JSON) and print where it landed."""
     raw = sys.stdin.buffer.read() if source == "-" else _read(source)
@@ -48,6 +52,14 @@ def intent(
     async def job(engine: Engine) -> None:
         receipt = await engine.scenes.submit(make_intent(engine, raw, studio, actor))
         console.print(receipt_line(receipt))
+        state = await engine.scenes.load(receipt.scene, receipt.branch)
+        if wait and receipt.execution_id in state.executions:
+            progress = await follow_live(
+                engine, receipt.scene, receipt.branch, receipt.execution_id
+            )
+            console.print(progress.headline())
+            if progress.status != "succeeded":
+                raise ScenestateError(f"execution {progress.status}; see scenestate execution")
 
     run_job(job)
 
