@@ -24,9 +24,7 @@ def action(scene: str, name: str, branch: str = "main", **args: object) -> dict[
 
 def test_intents_show_and_history(cli: Cli) -> None:
     cli("migrate")
-    assert "accepted intent" in intent(
-        cli, {"kind": "text_prompt", "scene": "promo", "text": "A 20 second teaser"}
-    )
+    assert "accepted intent" in intent(cli, action("promo", "create_scene", title="Teaser"))
     intent(
         cli,
         action(
@@ -47,6 +45,7 @@ def test_intents_show_and_history(cli: Cli) -> None:
             "value": 6.5,
         },
     )
+    intent(cli, {"kind": "text_prompt", "scene": "promo", "text": "make it punchier"})
     shown = cli("show", "promo").stdout
     assert "shot shot-1" in shown and "duration = 6.5" in shown
     assert "by ana via intake.direct_edit@1" in shown
@@ -114,3 +113,22 @@ def test_demo_runs_and_a_second_run_appends_nothing(cli: Cli) -> None:
     first = cli("demo").stdout
     assert "shot shot-3" in first and "narration" in first
     assert "0 intents appended" in cli("demo").stdout
+
+
+def test_a_diagnostic_execution_runs_and_reports_its_tasks(cli: Cli) -> None:
+    intent(cli, action("ops", "create_scene", title="Ops"))
+    body = action("ops", "diagnose", count=4, operation="echo")
+    run = cli("intent", "-", "--wait", input=json.dumps(body))
+    assert "4 of 4 tasks done" in run.stdout
+    listed = cli("executions", "ops").stdout
+    execution = re.search(r"accepted intent \S+ → execution\s+(\S+);", run.stdout)
+    assert execution is not None and "succeeded" in listed
+    shown = cli("execution", "ops", execution.group(1)).stdout
+    assert "diagnostic echo 1 of 4" in shown and "succeeded" in shown
+    run = cli("execution", "ops", "no-such-execution", ok=False)
+    assert run.returncode == 1 and "no execution" in run.stderr
+
+
+def test_a_worker_needs_nats(cli: Cli) -> None:
+    run = cli("worker", ok=False)
+    assert run.returncode == 2 and "SCENESTATE_NATS_URL" in run.stderr
