@@ -154,7 +154,12 @@ class Worker:
         artifact = None
         if output.data is not None:
             artifact = await self.artifacts.put(output.data, output.media_type)
-        metrics = TaskMetrics(queue_wait=queue_wait, run_time=run_time, cost=output.cost)
+        metrics = TaskMetrics(
+            queue_wait=queue_wait,
+            run_time=run_time,
+            cost=output.cost,
+            deliveries=delivery.delivery_count,
+        )
         await self._report(
             task, TaskStatus.SUCCEEDED, artifact=artifact, outputs=output.outputs, metrics=metrics
         )

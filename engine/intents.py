@@ -118,7 +118,7 @@ class Diagnose(Action, frozen=True, tag="diagnose"):
     benchmarks, fault drills); `chain` makes each depend on the one before."""
 
     count: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
-    operation: Literal["echo", "sleep", "fail"] = "echo"
+    operation: Literal["echo", "sleep", "fail", "fan_out"] = "echo"
     lane: Literal["interactive", "preview", "production"] = "interactive"
     params: dict[Name, PropValue] = {}
     chain: bool = False

@@ -9,6 +9,9 @@ with the root cause; the execution finishes when all its tasks have.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+import msgspec
 
 from engine.events import (
     AnyEvent,
@@ -17,11 +20,14 @@ from engine.events import (
     TaskBlocked,
     TaskCanceled,
     TaskFailed,
+    TaskInput,
+    TaskPlanned,
     TaskStarted,
     TaskSucceeded,
 )
 from engine.executions import FINISHED, TaskState, can_move
 from engine.nodes import KINDS
+from engine.planning import Work, content_key, task_id
 from engine.scene import SceneState
 from engine.tasks import TaskResult, TaskStatus
 
@@ -33,10 +39,9 @@ def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
     if result.status == TaskStatus.RUNNING:
         return [TaskStarted(task.id, task.attempt, result.worker, result.metrics.queue_wait)]
     if result.status == TaskStatus.SUCCEEDED:
-        return [
-            *_succeeded(state, task, result),
-            *_finish(state, task.execution, {task.id: TaskStatus.SUCCEEDED}),
-        ]
+        grown = grow_plan(task, result.outputs.get(SUBPLAN))
+        finished = [] if grown else _finish(state, task.execution, {task.id: TaskStatus.SUCCEEDED})
+        return [*_succeeded(state, task, result), *grown, *finished]
     if result.status == TaskStatus.CANCELED:
         ended: list[AnyEvent] = [TaskCanceled(task.id, "canceled while running")]
     else:
@@ -78,6 +83,7 @@ def _succeeded(state: SceneState, task: TaskState, result: TaskResult) -> list[A
             run_time=metrics.run_time,
             queue_wait=metrics.queue_wait,
             cost=metrics.cost,
+            deliveries=metrics.deliveries,
             worker=result.worker,
         )
     ]
@@ -90,6 +96,48 @@ def _succeeded(state: SceneState, task: TaskState, result: TaskResult) -> list[A
             continue  # the node went away, or changed kind, while the task ran
         if node.artifact(target.slot) != result.artifact:
             events.append(ArtifactBound(node.id, target.slot, result.artifact, task.id))
+    return events
+
+
+SUBPLAN = "subplan"
+
+
+def grow_plan(task: TaskState, proposal: Any) -> list[AnyEvent]:
+    """A task whose output is a plan (say, a storyboard's list of shots) grows its
+    execution: each proposed work becomes a task; `@parent` names the task itself."""
+    if not proposal:
+        return []
+    try:
+        works = msgspec.convert(proposal, list[Work])
+    except msgspec.ValidationError:
+        return []  # not a plan: an ordinary output that happens to use the name
+    keys: dict[str, str] = {"@parent": task.content_key}
+    ids: dict[str, str] = {"@parent": task.id}
+    events: list[AnyEvent] = []
+    for work in works:
+        if work.key in ids or any(dep not in keys for dep in work.inputs.values()):
+            continue  # a duplicate key, or an input the plan does not define first
+        keys[work.key] = content_key(work, {n: keys[d] for n, d in work.inputs.items()})
+        ids[work.key] = task_id(task.execution, f"{task.id}/{work.key}")
+        inputs = [
+            TaskInput(name, task=ids[dep], content_key=keys[dep])
+            for name, dep in work.inputs.items()
+        ]
+        events.append(
+            TaskPlanned(
+                task=ids[work.key],
+                execution=task.execution,
+                operation=work.operation,
+                model=work.model,
+                provider=work.provider,
+                lane=str(work.lane),
+                content_key=keys[work.key],
+                params=work.params,
+                inputs=inputs,
+                targets=list(work.targets),
+                description=work.description,
+            )
+        )
     return events
 
 

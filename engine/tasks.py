@@ -84,6 +84,7 @@ class TaskMetrics(msgspec.Struct, frozen=True, gc=False):
     queue_wait: float = 0.0  # seconds from publish to start
     run_time: float = 0.0  # seconds spent running
     cost: float = 0.0  # provider cost in US dollars, when known
+    deliveries: int = 1  # how many times the bus delivered this attempt
 
 
 class TaskResult(msgspec.Struct, frozen=True, gc=False):

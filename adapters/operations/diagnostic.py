@@ -13,6 +13,7 @@ import msgspec
 
 from engine.errors import TaskFailure
 from engine.ports import Operation, TaskContext, TaskOutput
+from engine.results import SUBPLAN
 from engine.tasks import ErrorKind, TaskMessage
 
 
@@ -44,9 +45,33 @@ class Fail:
         raise TaskFailure(kind, str(task.params.get("message", "failed on purpose")))
 
 
+class FanOut:
+    """Grows its execution: its output is a plan of `count` echo tasks that take
+    this task's output as input (as a storyboard adds per-shot work)."""
+
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        count = int(task.params.get("count", 2))
+        plan = [
+            {
+                "key": f"part-{n}",
+                "operation": "echo",
+                "model": "diagnostic",
+                "provider": "diagnostic",
+                "lane": str(task.lane),
+                "params": {"part": n, "of": count},
+                "inputs": {"whole": "@parent"},
+                "description": f"diagnostic part {n} of {count}",
+            }
+            for n in range(1, count + 1)
+        ]
+        body = msgspec.json.encode({"parts": count})
+        return TaskOutput(body, "application/json", outputs={SUBPLAN: plan})
+
+
 def diagnostic_operations() -> dict[tuple[str, str], Operation]:
     return {
         ("diagnostic", "echo"): Echo(),
         ("diagnostic", "sleep"): Sleep(),
         ("diagnostic", "fail"): Fail(),
+        ("diagnostic", "fan_out"): FanOut(),
     }

@@ -209,3 +209,16 @@ async def test_a_result_published_twice_is_folded_once(engine: Engine) -> None:
         await asyncio.sleep(1.0)
     assert (await engine.scenes.load("s")).version == head
     assert ErrorKind.LOST  # the dead-letter path is held by the bus contract suite
+
+
+async def test_a_plan_grows_while_it_runs(engine: Engine) -> None:
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(
+        engine, "s", {"name": "diagnose", "operation": "fan_out", "params": {"count": 3}}
+    )
+    async with Runtime(engine, workers=2) as runtime:
+        progress = await finish(engine, "s", execution, runtime)
+    assert (progress.status, progress.total) == ("succeeded", 4)
+    whole = next(t for t in progress.tasks if t.operation == "fan_out")
+    parts = [t for t in progress.tasks if t.operation == "echo"]
+    assert len(parts) == 3 and all(p.depends_on == [whole.id] for p in parts)
