@@ -15,8 +15,9 @@ from typing import Any
 from adapters.dispatcher import Dispatcher
 from adapters.operations import diagnostic_operations
 from adapters.result_folder import ResultFolder
-from adapters.workers import Worker
+from adapters.workers import ProviderLimit, Worker
 from api.bootstrap import Engine
+from api.config import Settings
 from engine.ports import Operation
 from engine.progress import Progress, progress_of
 from engine.retry import RetryPolicy
@@ -26,6 +27,13 @@ from engine.tasks import LANES, Lane
 def operations() -> dict[tuple[str, str], Operation]:
     """Every operation this build's workers can run."""
     return {**diagnostic_operations()}
+
+
+def provider_limits(settings: Settings) -> dict[str, ProviderLimit]:
+    return {
+        name: ProviderLimit(limit.concurrency, limit.per_second)
+        for name, limit in settings.provider_limits.items()
+    }
 
 
 def worker_name(index: int = 0) -> str:
@@ -64,6 +72,7 @@ class Runtime:
                 concurrency=concurrency,
                 policies=policies,
                 heartbeat=heartbeat,
+                limits=provider_limits(engine.settings),
             )
             self._jobs.append(worker.run)
         self._running: list[asyncio.Task[None]] = []

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from api.bootstrap import Engine, open_engine
-from api.config import load_settings
+from api.config import ConfigError, Settings, load_settings
 from engine.errors import ConcurrencyConflict, InvalidIntent, ScenestateError
 from engine.intents import AnyIntent, parse_intent
 from engine.service import Receipt
@@ -49,6 +49,14 @@ def run_job(job: Callable[[Engine], Awaitable[T]]) -> T:
     except ScenestateError as exc:
         errors.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        errors.print(f"[red]configuration:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def user() -> str:

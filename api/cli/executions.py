@@ -13,8 +13,7 @@ from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import open_bus
 from adapters.workers import Worker
 from api.bootstrap import Engine
-from api.cli._common import BranchOpt, app, console, errors, run_job
-from api.config import load_settings
+from api.cli._common import BranchOpt, app, console, errors, run_job, settings_or_exit
 from api.render import execution_table, executions_table
 from api.runtime import Runtime, follow_execution, operations, worker_name
 from engine.errors import NotFound
@@ -124,7 +123,7 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Tasks run at once.")] = 2,
 ) -> None:
     """Run a worker against NATS: it takes tasks from the bus and needs no database."""
-    settings = load_settings()
+    settings = settings_or_exit()
     if settings.nats_url is None:
         errors.print("[red]error:[/] a worker process needs SCENESTATE_NATS_URL (nats://...)")
         raise typer.Exit(2)

@@ -20,9 +20,9 @@ from api.cli._common import (
     errors,
     make_intent,
     run_job,
+    settings_or_exit,
 )
 from api.cli.executions import follow_live
-from api.config import load_settings
 from api.demo import run_demo
 from api.render import history_table, receipt_line, scene_tree
 from engine.errors import InvalidIntent, NotFound, ScenestateError
@@ -32,7 +32,7 @@ from engine.ports import StreamId
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema to the newest migration."""
-    settings = load_settings()
+    settings = settings_or_exit()
     asyncio.run(prepare_database(settings))
     console.print(f"schema is up to date on {_redact(settings.database_url)}")
 
