@@ -1,0 +1,131 @@
+"""Pulling from JetStream durable consumers in a fixed order of priority.
+
+A lingering fetch (a pull request that waits on the server for a message) cannot
+do priority: a request left waiting on a low-priority consumer takes the next
+message there even if more urgent work arrived meanwhile. So every pull here is a
+`no_wait` request for one message, asked of each consumer in priority order; the
+first consumer that has one wins. When none has, the loop sleeps until a wake-up
+(a publish through some bus sends one on a core subject) or a short poll, which
+catches what wake-ups cannot announce: nak delays and ack waits running out on
+the server. Wake-ups only shorten the sleep; correctness never depends on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Callable, Sequence
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from adapters.bus._signal import Signal, wait_for_ticket
+
+log = logging.getLogger(__name__)
+
+NO_WAIT = b'{"batch":1,"no_wait":true}'
+FIRST_IDLE_WAIT = 0.05  # seconds; doubled after each empty round up to the poll interval
+
+
+class _NoAnswer(Exception):
+    """The server did not answer a pull in time (a restart, or a busy server)."""
+
+
+class Puller:
+    """One-message, no-wait pulls from one durable consumer, answered on our own inbox.
+
+    Answers that come late (after a pull timed out) are not lost: they wait in the
+    inbox and the next pull returns them before it asks the server again.
+    """
+
+    def __init__(self, nc: NATS, stream: str, consumer: str) -> None:
+        self._nc = nc
+        self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        self._inbox = nc.new_inbox()
+        self._arrived: asyncio.Queue[Msg] = asyncio.Queue()
+        self._sub: Subscription | None = None
+
+    async def open(self) -> None:
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._on_message)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def _on_message(self, msg: Msg) -> None:
+        self._arrived.put_nowait(msg)
+
+    async def next(self, answer_within: float) -> Msg | None:
+        """The consumer's next message if it has one ready now, else None."""
+        while not self._arrived.empty():
+            msg = self._arrived.get_nowait()
+            if _is_stream_message(msg):
+                return msg
+        await self._nc.publish(self._next_subject, NO_WAIT, reply=self._inbox)
+        try:
+            async with asyncio.timeout(answer_within):
+                msg = await self._arrived.get()
+        except TimeoutError:
+            raise _NoAnswer() from None
+        return msg if _is_stream_message(msg) else None
+
+
+def _is_stream_message(msg: Msg) -> bool:
+    # Status answers ("404 No Messages", "408 Request Timeout") carry no ack subject.
+    return msg.reply.startswith("$JS.ACK.")
+
+
+async def open_pullers(nc: NATS, stream: str, consumers: Sequence[str]) -> list[Puller]:
+    pullers = [Puller(nc, stream, consumer) for consumer in consumers]
+    for puller in pullers:
+        await puller.open()
+    return pullers
+
+
+async def close_pullers(pullers: Sequence[Puller]) -> None:
+    for puller in pullers:
+        await puller.close()
+
+
+async def pull_in_order(
+    nc: NATS,
+    pullers: Sequence[Puller],
+    wake: Signal,
+    is_closed: Callable[[], bool],
+    *,
+    poll_interval: float,
+    request_timeout: float,
+) -> AsyncGenerator[Msg, None]:
+    """Messages from `pullers`, always from the first one that has any, until closed."""
+    idle = FIRST_IDLE_WAIT
+    while not is_closed():
+        ticket = wake.ticket()
+        msg = await _first_ready(pullers, request_timeout) if nc.is_connected else None
+        if msg is not None:
+            idle = FIRST_IDLE_WAIT
+            yield msg
+        elif await wait_for_ticket(ticket, idle):
+            idle = FIRST_IDLE_WAIT
+        else:
+            idle = min(idle * 2, poll_interval)
+
+
+async def _first_ready(pullers: Sequence[Puller], request_timeout: float) -> Msg | None:
+    for puller in pullers:
+        try:
+            msg = await puller.next(request_timeout)
+        except (_NoAnswer, nats.errors.Error) as exc:
+            # Give up this round rather than skip to a lower priority: the next round
+            # starts again from the top. (nats-server 2.9 also leaves the pull that
+            # runs into a message past max_deliver unanswered.)
+            log.debug("pull interrupted: %r", exc)
+            return None
+        if msg is not None:
+            return msg
+    return None
