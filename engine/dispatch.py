@@ -14,9 +14,8 @@ from engine.tasks import Lane, TaskMessage, TaskStatus
 
 def ready_tasks(state: SceneState, studio: str, tier: int = 0) -> list[TaskMessage]:
     ready = []
-    for task in state.tasks.values():
-        if task.status != TaskStatus.PLANNED or task.dispatched >= task.attempt:
-            continue
+    for task_id in state.waiting:
+        task = state.tasks[task_id]
         inputs = input_artifacts(state, task)
         if inputs is not None:
             ready.append(message_for(state, task, inputs, studio, tier))

@@ -89,3 +89,10 @@ class ExecutionState(msgspec.Struct, frozen=True, gc=False):
     tasks: tuple[str, ...] = ()
     planned: int = 0
     reused: int = 0
+    open: int = 0  # tasks not finished yet
+    failed: int = 0  # tasks finished other than succeeded
+
+
+def waiting(task: TaskState) -> bool:
+    """Planned and not yet handed to the bus for its current attempt."""
+    return task.status == TaskStatus.PLANNED and task.dispatched < task.attempt

@@ -170,8 +170,13 @@ def _finish(
     execution = state.executions.get(execution_id)
     if execution is None or execution.status != "running":
         return []
-    statuses = [outcomes.get(tid, state.tasks[tid].status) for tid in execution.tasks]
-    if any(status not in FINISHED for status in statuses):
+    still_open, failed = execution.open, execution.failed
+    for finished_id, status in outcomes.items():
+        task = state.tasks[finished_id]
+        if task.execution != execution_id or task.status in FINISHED:
+            continue
+        still_open -= 1
+        failed += status != TaskStatus.SUCCEEDED
+    if still_open > 0:
         return []
-    succeeded = all(status == TaskStatus.SUCCEEDED for status in statuses)
-    return [ExecutionFinished(execution_id, "succeeded" if succeeded else "failed")]
+    return [ExecutionFinished(execution_id, "failed" if failed else "succeeded")]

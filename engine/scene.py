@@ -62,7 +62,8 @@ class SceneState(msgspec.Struct, frozen=True, gc=False):
     version of each other branch this state contains (the version vector merges
     use to find their base); `merges` lists merges into this branch, oldest first;
     `conflicts` holds the open merge conflicts by id; `executions` and `tasks` hold
-    the generation work intents set in motion.
+    the generation work intents set in motion; `waiting` indexes the tasks not yet
+    handed to the bus.
     """
 
     scene: str
@@ -82,6 +83,7 @@ class SceneState(msgspec.Struct, frozen=True, gc=False):
     conflicts: immutables.Map[str, ConflictRecorded] = msgspec.field(default_factory=immutables.Map)
     executions: immutables.Map[str, ExecutionState] = msgspec.field(default_factory=immutables.Map)
     tasks: immutables.Map[str, TaskState] = msgspec.field(default_factory=immutables.Map)
+    waiting: immutables.Map[str, bool] = msgspec.field(default_factory=immutables.Map)
 
     def conflicted_nodes(self) -> set[str]:
         """Nodes with an open merge conflict (a production render refuses them)."""

@@ -297,6 +297,47 @@ class SceneService:
             return _receipt_of(events[0].metadata, appended)
         raise ConcurrencyConflict(str(stream), -1, -1)
 
+    async def record_results(self, results: Sequence[TaskResult]) -> int:
+        """Fold many results at once: one append per scene branch for the whole batch.
+        Returns how many of them changed something (the rest were duplicates)."""
+        groups: dict[StreamId, list[TaskResult]] = {}
+        for result in results:
+            groups.setdefault(StreamId(result.scene, result.branch), []).append(result)
+        changed = 0
+        for stream, group in groups.items():
+            changed += await self._record_group(stream, group)
+        return changed
+
+    async def _record_group(self, stream: StreamId, group: list[TaskResult]) -> int:
+        for _ in range(self.max_attempts * 4):
+            state = current = await self.load(stream.scene, stream.branch)
+            events: list[NewEvent] = []
+            learned: list[tuple[str, str, CachedWork]] = []
+            used = 0
+            for result in group:
+                payloads = decide_result(current, result)
+                if not payloads:
+                    continue
+                task = current.tasks[result.task_id]
+                new = self._result_events(current, task, result, payloads)
+                current = fold(current, self._as_recorded(current, new, stream))
+                events += new
+                used += 1
+                if result.status == TaskStatus.SUCCEEDED and result.artifact is not None:
+                    work = CachedWork(result.artifact, task.id)
+                    learned.append((result.studio, task.content_key, work))
+            if not events:
+                return 0
+            try:
+                appended = await self.store.append(stream, events, state.version)
+            except ConcurrencyConflict:
+                continue
+            await self._after_append(state, events, appended)
+            for studio, key, work in learned:
+                await self.work_cache.remember_work(studio, key, work)
+            return used
+        raise ConcurrencyConflict(str(stream), -1, -1)
+
     async def mark_dispatched(
         self, scene: str, branch: str, dispatched: Sequence[tuple[str, int]], studio: str
     ) -> None:

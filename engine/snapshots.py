@@ -10,11 +10,11 @@ import immutables
 import msgspec
 
 from engine.events import ConflictRecorded
-from engine.executions import ExecutionState, TaskState
+from engine.executions import ExecutionState, TaskState, waiting
 from engine.provenance import Binding, Prop, PropValue, Provenance
 from engine.scene import EMPTY_CHILDREN, EMPTY_PROPS, EMPTY_SLOTS, MergeMark, Node, SceneState
 
-SNAPSHOT_SCHEMA = 4
+SNAPSHOT_SCHEMA = 5
 
 
 class _NodeRecord(msgspec.Struct, array_like=True, gc=False):
@@ -155,4 +155,5 @@ def _state(record: _SceneRecord) -> SceneState:
         conflicts=immutables.Map({c.conflict: c for c in record.conflicts}),
         executions=immutables.Map({e.id: e for e in record.executions}),
         tasks=immutables.Map({t.id: t for t in record.tasks}),
+        waiting=immutables.Map({t.id: True for t in record.tasks if waiting(t)}),
     )

@@ -23,7 +23,7 @@ from engine.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from engine.executions import ExecutionState, TaskState, can_move
+from engine.executions import FINISHED, ExecutionState, S, TaskState, can_move, waiting
 from engine.provenance import Provenance
 from engine.scene import SceneState
 from engine.tasks import TaskStatus
@@ -45,12 +45,39 @@ def _execution_started(state: SceneState, event: ExecutionStarted, prov: Provena
 
 def _task_planned(state: SceneState, event: TaskPlanned, prov: Provenance) -> SceneState:
     task = TaskState.from_planned(event, prov)
-    executions = state.executions
-    execution = executions.get(event.execution)
+    if task.id in state.tasks:
+        return state
+    execution = state.executions.get(event.execution)
     if execution is not None:
         execution = _replace(execution, tasks=(*execution.tasks, task.id))
-        executions = executions.set(execution.id, execution)
-    return _replace(state, tasks=state.tasks.set(task.id, task), executions=executions)
+        state = _replace(state, executions=state.executions.set(execution.id, execution))
+    return _put(state, None, task)
+
+
+def _put(state: SceneState, old: TaskState | None, new: TaskState) -> SceneState:
+    """Set a task, keeping the waiting index and its execution's counters true."""
+    waiting_now = state.waiting
+    if waiting(new):
+        waiting_now = waiting_now.set(new.id, True)
+    elif new.id in waiting_now:
+        waiting_now = waiting_now.delete(new.id)
+    executions = state.executions
+    execution = executions.get(new.execution)
+    if execution is not None:
+        was_open = old is not None and old.status not in FINISHED
+        was_failed = old is not None and old.status in FINISHED and old.status != S.SUCCEEDED
+        is_open = new.status not in FINISHED
+        is_failed = new.status in FINISHED and new.status != S.SUCCEEDED
+        counted = _replace(
+            execution,
+            open=execution.open + is_open - was_open,
+            failed=execution.failed + is_failed - was_failed,
+        )
+        if counted != execution:
+            executions = executions.set(execution.id, counted)
+    return _replace(
+        state, tasks=state.tasks.set(new.id, new), waiting=waiting_now, executions=executions
+    )
 
 
 def _move(state: SceneState, task_id: str, to: TaskStatus, **changes: Any) -> SceneState:
@@ -59,7 +86,7 @@ def _move(state: SceneState, task_id: str, to: TaskStatus, **changes: Any) -> Sc
         return state
     if task.status == to and to != TaskStatus.QUEUED:
         return state
-    return _replace(state, tasks=state.tasks.set(task_id, _replace(task, status=to, **changes)))
+    return _put(state, task, _replace(task, status=to, **changes))
 
 
 def _for_attempt(state: SceneState, task_id: str, attempt: int) -> bool:
@@ -138,11 +165,11 @@ def _task_retry(state: SceneState, event: TaskRetryRequested, prov: Provenance) 
         error=None,
         cause=None,
     )
-    executions = state.executions
-    execution = executions.get(task.execution)
+    execution = state.executions.get(task.execution)
     if execution is not None and execution.status != "running":
-        executions = executions.set(execution.id, _replace(execution, status="running"))
-    return _replace(state, tasks=state.tasks.set(task.id, fresh), executions=executions)
+        running = _replace(execution, status="running")
+        state = _replace(state, executions=state.executions.set(execution.id, running))
+    return _put(state, task, fresh)
 
 
 def _execution_finished(
