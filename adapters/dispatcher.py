@@ -123,12 +123,12 @@ class Dispatcher:
                 await arrived.put(event)
 
         follower = asyncio.create_task(follow())
+        getter: asyncio.Task[RecordedEvent] | None = None
         try:
             while True:
                 getter = asyncio.create_task(arrived.get())
                 done, _ = await asyncio.wait({getter, follower}, return_when="FIRST_COMPLETED")
                 if getter not in done:
-                    getter.cancel()
                     follower.result()  # the subscription ended: raise what ended it
                     return
                 batch = [getter.result()]
@@ -136,6 +136,8 @@ class Dispatcher:
                     batch.append(arrived.get_nowait())
                 yield batch
         finally:
+            if getter is not None:
+                getter.cancel()
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await follower

@@ -33,12 +33,12 @@ class ResultFolder:
                 await arrived.put(delivery)
 
         receiver = asyncio.create_task(receive())
+        getter: asyncio.Task[ResultDelivery] | None = None
         try:
             while True:
                 getter = asyncio.create_task(arrived.get())
                 done, _ = await asyncio.wait({getter, receiver}, return_when="FIRST_COMPLETED")
                 if getter not in done:
-                    getter.cancel()
                     receiver.result()
                     return
                 batch = [getter.result()]
@@ -46,6 +46,8 @@ class ResultFolder:
                     batch.append(arrived.get_nowait())
                 await self.fold(batch)
         finally:
+            if getter is not None:
+                getter.cancel()
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await receiver

@@ -106,9 +106,17 @@ class Worker:
         listener = asyncio.create_task(self._listen_for_cancellations())
         slots = asyncio.Semaphore(self.concurrency)
         handlers: set[asyncio.Task[None]] = set()
+        deliveries = aiter(self.bus.tasks(self.lanes))
         try:
-            async for delivery in self.bus.tasks(self.lanes):
+            while True:
+                # take a slot before taking a task: a task held without a slot would
+                # get no heartbeats and be redelivered to another worker meanwhile
                 await slots.acquire()
+                try:
+                    delivery = await anext(deliveries)
+                except StopAsyncIteration:
+                    slots.release()
+                    return
                 handler = asyncio.create_task(self._handle(delivery))
                 handlers.add(handler)
                 handler.add_done_callback(handlers.discard)
@@ -210,7 +218,8 @@ class Worker:
             await delivery.nak(delay)
             return
         error = TaskError(kind, failure.message, failure.retry_after)
-        await self._report(task, TaskStatus.FAILED, error, metrics=TaskMetrics(run_time=run_time))
+        metrics = TaskMetrics(run_time=run_time, deliveries=delivery.delivery_count)
+        await self._report(task, TaskStatus.FAILED, error, metrics=metrics)
         await delivery.term()
 
     async def _report(

@@ -5,7 +5,6 @@ run it; `scenestate worker` runs workers alone against NATS."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -22,6 +21,8 @@ from engine.ports import Operation
 from engine.progress import Progress, progress_of
 from engine.retry import RetryPolicy
 from engine.tasks import LANES, Lane
+
+STOP_TIMEOUT = 10.0
 
 
 def operations() -> dict[tuple[str, str], Operation]:
@@ -89,9 +90,10 @@ class Runtime:
     ) -> None:
         for running in self._running:
             running.cancel()
-        for running in self._running:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await running
+        # A job whose cancellation a client library swallowed must not hold shutdown
+        # forever; give them all a bounded time to stop.
+        if self._running:
+            await asyncio.wait(self._running, timeout=STOP_TIMEOUT)
 
     def check(self) -> None:
         """Raise what stopped a background job, if one stopped."""

@@ -54,7 +54,7 @@ def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
                 task.attempt,
                 kind,
                 message,
-                deliveries=max(result.attempt, 1),
+                deliveries=result.metrics.deliveries,
                 run_time=result.metrics.run_time,
                 worker=result.worker,
             )
