@@ -25,8 +25,10 @@ def open_store(url: str, **options: Any) -> EventStore:
     """Open the event store at `url`; connections are made on first use.
 
     Options, all keyword: `max_event_bytes` (default 1 MiB) and `poll_interval`
-    (seconds between a subscriber's polls) for both; `schema` (tables live in that
-    PostgreSQL schema), `pool_size` and `sequencer_interval` for PostgreSQL.
+    (seconds between a subscriber's polls) for both; for PostgreSQL `schema` (tables
+    live in that schema), `pool_size` (connections for writes, and as many for
+    reads; default 20) and `sequencer_interval` (seconds between the background
+    sequencing passes while appends come in; default 0.005).
     An option the adapter does not know is a TypeError.
     """
     backend, parsed = parse_store_url(url)

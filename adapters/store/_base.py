@@ -1,6 +1,7 @@
-"""What both SQL event stores share: every read, snapshots, scene listing and the
-subscription loop. The adapters add `append`, how a write transaction is opened,
-and (PostgreSQL) the sequencing pass before global reads."""
+"""What both SQL event stores share: every read (through SQLAlchemy Core), scene
+listing and the subscription loop. The adapters add every write (`append`,
+snapshots, checkpoints, the work cache), where the two databases differ most, and
+(PostgreSQL) the sequencing pass before global reads."""
 
 from __future__ import annotations
 
@@ -8,21 +9,12 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.store._rows import APPEND_COLUMNS, EVENT_COLUMNS, append_result, decode_rows
-from adapters.store._tables import (
-    appends,
-    checkpoints,
-    events,
-    snapshots,
-    streams,
-    work_cache,
-)
+from adapters.store._tables import appends, checkpoints, events, snapshots, streams, work_cache
 from adapters.store._wakeups import Wakeups
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
@@ -51,13 +43,6 @@ async def select_head_position(conn: AsyncConnection) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-def dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT with the dialect's ON CONFLICT support (same API on both)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 class SqlEventStore(ABC):
     """The shared half of `engine.ports.EventStore` over SQLAlchemy Core."""
 
@@ -79,8 +64,16 @@ class SqlEventStore(ABC):
     ) -> AppendResult: ...
 
     @abstractmethod
-    def _writing(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A connection whose statements commit together when the block exits."""
+    async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
+        """Store a snapshot; saving one version again (a newer schema) replaces it."""
+
+    @abstractmethod
+    async def save_checkpoint(self, name: str, position: int) -> None:
+        """Record the position a follower of the log named `name` has processed."""
+
+    @abstractmethod
+    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
+        """Remember the artifact made for a content key; the first one recorded stays."""
 
     async def _before_global_read(self) -> None:  # noqa: B027 (a hook, empty on SQLite)
         """Make recently committed events readable by position (PostgreSQL sequences)."""
@@ -152,25 +145,12 @@ class SqlEventStore(ABC):
                     assert last is not None  # read_all only returns sequenced events
                     position = last
                 if len(batch) < batch_size:
+                    # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation
+                    # that arrives just as the wait ends, and the subscription then
+                    # never stops.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(woken.wait(), self._poll_interval)
-
-    async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
-        async with self._writing() as conn:
-            insert = dialect_insert(conn, snapshots).values(
-                scene=snapshot.scene,
-                branch=snapshot.branch,
-                version=snapshot.version,
-                schema=snapshot.schema,
-                data=snapshot.data,
-            )
-            # Saving the same version again (a newer schema) replaces that one snapshot.
-            await conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["scene", "branch", "version"],
-                    set_={"schema": snapshot.schema, "data": snapshot.data},
-                )
-            )
+                        async with asyncio.timeout(self._poll_interval):
+                            await woken.wait()
 
     async def load_snapshot(
         self, stream: StreamId, up_to_version: int | None = None
@@ -204,13 +184,6 @@ class SqlEventStore(ABC):
             position = (await conn.execute(query)).scalar()
         return 0 if position is None else int(position)
 
-    async def save_checkpoint(self, name: str, position: int) -> None:
-        async with self._writing() as conn:
-            insert = dialect_insert(conn, checkpoints).values(name=name, position=position)
-            await conn.execute(
-                insert.on_conflict_do_update(index_elements=["name"], set_={"position": position})
-            )
-
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
         if not keys:
             return {}
@@ -220,13 +193,6 @@ class SqlEventStore(ABC):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return {key: CachedWork(artifact, task) for key, artifact, task in rows}
-
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
-        async with self._writing() as conn:
-            insert = dialect_insert(conn, work_cache).values(
-                studio=studio, content_key=key, artifact=work.artifact, task=work.task
-            )
-            await conn.execute(insert.on_conflict_do_nothing())
 
     async def list_branches(self, scene: str) -> list[str]:
         query = (

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ConcurrencyConflict, PayloadTooLarge, UnknownEventType
+from engine.errors import ConcurrencyConflict, PayloadTooLarge, StoreError, UnknownEventType
 from engine.events import (
     AnyEvent,
     EventMetadata,
@@ -231,6 +231,58 @@ class StoreContract:
         finally:
             await first.close()
             await second.close()
+
+    async def test_concurrent_appends_through_one_store_each_get_their_own_outcome(
+        self, store: EventStore
+    ) -> None:
+        """Many appends in flight at once on one store (which may commit several in one
+        transaction or statement): each is written or refused exactly as it would be
+        on its own, and a refused one writes nothing."""
+        stored = nodes(1, prefix="stored-")
+        await store.append(StreamId("elsewhere"), stored, expected_version=0)
+        streams = [StreamId(f"busy-{i}") for i in range(16)]
+        for stream in streams:
+            await store.append(stream, nodes(2, prefix=f"{stream.scene}-"), expected_version=0)
+        attempts: list[Awaitable[AppendResult]] = []
+        for i, stream in enumerate(streams):
+            if i % 4 == 1:  # stale: the head is 2
+                attempts.append(store.append(stream, nodes(1), expected_version=1))
+            elif i % 4 == 2:  # repeats an event id stored before
+                attempts.append(store.append(stream, [*nodes(1), stored[0]], expected_version=2))
+            else:
+                attempts.append(store.append(stream, nodes(i % 3 + 1), expected_version=2))
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+        for i, (stream, outcome) in enumerate(zip(streams, outcomes, strict=True)):
+            if i % 4 == 1:
+                assert isinstance(outcome, ConcurrencyConflict), outcome
+                assert (outcome.expected, outcome.actual) == (1, 2)
+                assert await store.head_version(stream) == 2
+            elif i % 4 == 2:
+                assert isinstance(outcome, StoreError), outcome
+                assert await store.head_version(stream) == 2
+            else:
+                assert isinstance(outcome, AppendResult), outcome
+                assert (outcome.first_version, outcome.last_version) == (3, 2 + i % 3 + 1)
+                assert await store.head_version(stream) == 2 + i % 3 + 1
+        total = 1 + 2 * len(streams) + sum(i % 3 + 1 for i in range(16) if i % 4 in (0, 3))
+        everything = await settled(store, total)
+        assert [e.position for e in everything] == list(range(1, total + 1))
+        _assert_streams_in_order(everything)
+
+    async def test_one_store_racing_itself_for_one_version_one_wins(
+        self, store: EventStore
+    ) -> None:
+        stream = StreamId("contested")
+        await store.append(stream, nodes(1), expected_version=0)
+        outcomes = await asyncio.gather(
+            *(store.append(stream, nodes(2, prefix=f"r{i}-"), 1) for i in range(6)),
+            return_exceptions=True,
+        )
+        won = [o for o in outcomes if isinstance(o, AppendResult)]
+        lost = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
+        assert len(won) == 1 and len(lost) == 5, outcomes
+        assert all((o.expected, o.actual) == (1, 3) for o in lost)
+        assert await store.head_version(stream) == 3
 
     # -- idempotency ------------------------------------------------------------
 
