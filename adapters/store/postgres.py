@@ -47,7 +47,9 @@ statement handling and per-call planning of the one-statement append cost ~1.5 m
 of client CPU per append, and the store reached 0.1-0.3x of a plain INSERT.
 The common append (a stream that has events, no idempotency key) is a short
 guarded INSERT, and concurrent appends share statements (`_pg_group_commit`);
-the first append of a stream and appends with a key take `_APPEND` below.
+the first append of a stream and appends with a key take `_APPEND` below. A lone
+writer now reaches 0.5-0.65x of a plain INSERT on that machine (what is left is
+mostly the pass's second write of every row), 16 writers 0.7-0.85x.
 
 Payloads are stored as `text`, not `jsonb`: the store never looks inside them,
 text keeps the bytes exactly as encoded, costs no parse on write and no

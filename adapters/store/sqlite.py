@@ -19,7 +19,9 @@ Core, and a rollback when the connection went back to the pool: 2.3 ms of CPU an
 260 appends/s against 4,900/s for the same transaction on plain sqlite3. As one
 function on the writer thread the append is one hop, and concurrent appends of the
 process share one transaction and one WAL sync (group commit, see `_sqlite_writer`),
-with each append still atomic and checked against the stream head on its own.
+with each append still atomic and checked against the stream head on its own: one
+writer then reaches 0.6-0.75x of plain sqlite3 (the hop and the head checks are
+the difference), 16 writers 1.5-2x (plain sqlite3 commits each one on its own).
 """
 
 from __future__ import annotations
