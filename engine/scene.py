@@ -89,12 +89,6 @@ class SceneState(msgspec.Struct, frozen=True, gc=False):
         """Nodes with an open merge conflict (a production render refuses them)."""
         return {conflict.node for conflict in self.conflicts.values()}
 
-    def last_merge_from(self, source: str) -> MergeMark | None:
-        for mark in reversed(self.merges):
-            if mark.source == source:
-                return mark
-        return None
-
     def node(self, node_id: str) -> Node | None:
         return self.nodes.get(node_id)
 

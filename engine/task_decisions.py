@@ -6,7 +6,7 @@ from engine.errors import InvalidIntent
 from engine.events import AnyEvent, ExecutionFinished, TaskCanceled, TaskRetryRequested
 from engine.executions import FINISHED, TaskState
 from engine.intents import CancelExecution, CancelTask, RetryTask
-from engine.results import block_dependents, dependents
+from engine.results import block_dependents
 from engine.scene import SceneState
 from engine.tasks import TaskStatus
 
@@ -62,6 +62,3 @@ def _task(state: SceneState, task_id: str, field: str) -> TaskState:
     if task is None:
         raise InvalidIntent(field, f"no task {task_id!r} in this scene")
     return task
-
-
-__all__ = ["decide_cancel_execution", "decide_cancel_task", "decide_retry_task", "dependents"]
