@@ -12,6 +12,7 @@ import socket
 import struct
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -75,6 +76,20 @@ def require_nats() -> str:
     """The NATS URL, once the JetStream server answers."""
     require_server("NATS", "127.0.0.1", 4222, NATS_START, _nats_handshake)
     return NATS_URL
+
+
+@asynccontextmanager
+async def fresh_postgres_database(prefix: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test (its URL), dropped afterwards."""
+    server = make_url(require_postgres())
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(**server.translate_connect_args(username="user"))
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield server.set(database=name).render_as_string(hide_password=False)
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -19,54 +19,26 @@ from api.runtime import Runtime, follow_execution
 from engine.intents import parse_intent
 from engine.retry import RetryPolicy
 from engine.tasks import ErrorKind, TaskResult, TaskStatus
-from tests.conftest import require_nats, require_postgres
+from tests.conftest import fresh_postgres_database, require_nats
 
 FAST_RETRIES = {"fail": RetryPolicy(initial_interval=0.05, max_attempts=3)}
 
 
 @pytest.fixture(params=["embedded", "postgres+nats"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_schema_url: Any
-) -> AsyncIterator[Engine]:
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
     options: dict[str, Any] = {"ack_wait": 2.0}
     if request.param == "embedded":
         settings = Settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", None)
-    else:
-        nats = require_nats()
-        settings = Settings(tmp_path, await postgres_schema_url(), nats)
-        options["prefix"] = f"test_{uuid.uuid4().hex[:10]}"
-    async with open_engine(settings, bus_options=options) as opened:
-        yield opened
-    if "prefix" in options:
-        await JetStreamTaskBus(settings.nats_url or "", prefix=options["prefix"]).close(delete=True)
-
-
-@pytest.fixture
-async def postgres_schema_url() -> AsyncIterator[Any]:
-    """Gives a URL of a fresh PostgreSQL database, dropped afterwards."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    made: list[str] = []
-    admin_url = None
-
-    async def make() -> str:
-        nonlocal admin_url
-        server = make_url(require_postgres())
-        admin_url = server
-        name = f"pipe_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(**server.translate_connect_args(username="user"))
-        await conn.execute(f"CREATE DATABASE {name}")
-        await conn.close()
-        made.append(name)
-        return server.set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    if admin_url is not None:
-        conn = await asyncpg.connect(**admin_url.translate_connect_args(username="user"))
-        for name in made:
-            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await conn.close()
+        async with open_engine(settings, bus_options=options) as opened:
+            yield opened
+        return
+    nats = require_nats()
+    options["prefix"] = f"test_{uuid.uuid4().hex[:10]}"
+    async with fresh_postgres_database("pipe") as url:
+        settings = Settings(tmp_path, url, nats)
+        async with open_engine(settings, bus_options=options) as opened:
+            yield opened
+        await JetStreamTaskBus(nats, prefix=options["prefix"]).close(delete=True)
 
 
 async def act(engine: Engine, scene: str, action: dict[str, Any]) -> str:

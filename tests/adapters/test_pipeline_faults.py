@@ -31,11 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-import asyncpg
 import msgspec
 import nats
 import pytest
-from sqlalchemy.engine import make_url
 
 from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import JetStreamTaskBus
@@ -49,7 +47,7 @@ from engine.ports import Operation, StreamId, TaskContext, TaskOutput
 from engine.progress import Progress
 from engine.tasks import LANES, Lane, TaskMessage, TaskStatus
 from tests.adapters.test_bus_jetstream_restart import NATS_SERVER, OwnNatsServer
-from tests.conftest import require_nats, require_postgres
+from tests.conftest import fresh_postgres_database, require_nats
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
@@ -101,16 +99,8 @@ def new_pipeline(tmp_path: Path, database_url: str, nats_url: str) -> Pipeline:
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards."""
-    server = make_url(require_postgres())
-    name = f"fault_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(**server.translate_connect_args(username="user"))
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield server.set(database=name).render_as_string(hide_password=False)
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with fresh_postgres_database("fault") as url:
+        yield url
 
 
 @pytest.fixture

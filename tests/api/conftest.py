@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.conftest import require_postgres
+from tests.conftest import fresh_postgres_database
 
 SCENESTATE = Path(sys.executable).parent / "scenestate"
 
@@ -49,15 +46,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
         return
-    server = make_url(require_postgres())
-    name = f"cli_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(**server.translate_connect_args(username="user"))
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield server.set(database=name).render_as_string(hide_password=False)
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with fresh_postgres_database("cli") as url:
+        yield url
 
 
 @pytest.fixture
