@@ -96,7 +96,7 @@ class ResolveAll(Action, frozen=True, tag="resolve_all"):
 class Render(Action, frozen=True, tag="render"):
     """Plan and run the work that makes the scene's output at `goal` fidelity."""
 
-    goal: Literal["production"] = "production"
+    goal: Literal["preview", "production"] = "production"
 
 
 class CancelExecution(Action, frozen=True, tag="cancel_execution"):

@@ -1,14 +1,18 @@
-"""What work a scene needs to become a film: its plan, before keys and ids.
+"""What work a scene needs to become a film at a fidelity: its plan, before keys and ids.
 
 Per shot: an image from the shot's prompt, a clip animated from the image, and
-the clip normalised to the scene's frame rate, size and the shot's exact
-duration. Per voice-over: speech. Then the clips are concatenated, the voices
-mixed in where their nodes say, captions burnt in at their times, and the result
-encoded for production. Node ids never enter the work's parameters, so two shots
-asking for the same thing share one task.
+the clip normalised to the fidelity's frame rate, size and the shot's exact
+duration. Per voice-over: speech. Then the clips are joined (a remux), the voices
+mixed in where their nodes say, and the result encoded with the captions burnt in
+during the same pass. *Preview* makes small, low-frame-rate proxies on the
+preview lane; *production* renders full quality. Node ids never enter the work's
+parameters, so two shots asking for the same thing share one task, and after an
+edit only the changed shots' chains and the assembly run again.
 """
 
 from __future__ import annotations
+
+import msgspec
 
 from engine.events import TaskTarget
 from engine.planning import Work
@@ -21,18 +25,43 @@ DEFAULT_SHOT_SECONDS = 5.0
 IMAGE_MODEL, MOTION_MODEL, VOICE_MODEL = "local-image-1", "local-motion-1", "local-voice-1"
 LOCAL = "local"
 MEDIA = "media"  # operations done by our own media code, not a model
+FIDELITIES = ("preview", "production")
+PREVIEW_WIDTH, PREVIEW_FPS = 640, 12.0
 
 
-def film_works(state: SceneState) -> list[Work]:
-    """The works to render `state` at production quality, in dependency order."""
+class Format(msgspec.Struct, frozen=True):
+    """The picture a fidelity renders: frame rate and size."""
+
+    fps: float
+    width: int
+    height: int
+
+
+def format_for(state: SceneState, fidelity: str) -> Format:
+    """The scene's own format for production; a small, low-frame-rate one for preview."""
+    root = state.nodes[state.root]
+    fps = float(root.value("fps", DEFAULT_FPS) or DEFAULT_FPS)
+    width = int(root.value("width", DEFAULT_WIDTH) or DEFAULT_WIDTH)
+    height = int(root.value("height", DEFAULT_HEIGHT) or DEFAULT_HEIGHT)
+    if fidelity != "preview":
+        return Format(fps, width, height)
+    small = min(width, PREVIEW_WIDTH)
+    return Format(min(fps, PREVIEW_FPS), small, _even(height * small / width))
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def film_works(state: SceneState, fidelity: str = "production") -> list[Work]:
+    """The works to render `state` at `fidelity` ("preview" or "production"), in
+    dependency order."""
     root = state.nodes.get(state.root)
     shots = [state.nodes[n] for n in state.child_ids(state.root)]
     shots = [s for s in shots if s.kind == "shot"]
     if root is None or not shots:
         return []
-    fps = float(root.value("fps", DEFAULT_FPS) or DEFAULT_FPS)
-    width = int(root.value("width", DEFAULT_WIDTH) or DEFAULT_WIDTH)
-    height = int(root.value("height", DEFAULT_HEIGHT) or DEFAULT_HEIGHT)
+    picture = format_for(state, fidelity)
     style = str(root.value("style", "") or "")
     works: list[Work] = []
     clips: dict[str, str] = {}
@@ -40,19 +69,18 @@ def film_works(state: SceneState) -> list[Work]:
     start = 0.0
     for number, shot in enumerate(shots, start=1):
         duration = float(shot.value("duration", DEFAULT_SHOT_SECONDS) or DEFAULT_SHOT_SECONDS)
-        works.extend(_shot_works(shot, number, style, fps, width, height, duration))
-        clips[f"clip-{number:03d}"] = f"{shot.id}/clip"
+        works.extend(_generation(shot, number, style, duration))
+        works.append(_conform(shot, number, picture, duration, fidelity))
+        clips[f"clip-{number:03d}"] = f"{shot.id}/{fidelity}"
         captions.extend(_captions_of(state, shot, start, duration))
         start += duration
     voices = _voice_works(state)
     works.extend(voices)
-    works.extend(_assembly(state, clips, voices, captions, fps, width, height, start))
+    works.extend(_assembly(state, clips, voices, captions, picture, start, fidelity))
     return works
 
 
-def _shot_works(
-    shot: Node, number: int, style: str, fps: float, width: int, height: int, duration: float
-) -> list[Work]:
+def _generation(shot: Node, number: int, style: str, duration: float) -> list[Work]:
     prompt = ", ".join(p for p in (str(shot.value("prompt", "") or ""), style) if p)
     seed, take = int(shot.value("seed", 0) or 0), int(shot.value("take", 0) or 0)
     what = f"shot {number}"
@@ -78,17 +106,28 @@ def _shot_works(
             (TaskTarget(shot.id, "video"),),
             f"generating video for {what}",
         ),
-        Work(
-            f"{shot.id}/clip",
-            "normalize",
-            MEDIA,
-            LOCAL,
-            Lane.PREVIEW,
-            {"fps": fps, "width": width, "height": height, "duration": duration},
-            {"video": f"{shot.id}/video"},
-            description=f"normalising {what}",
-        ),
     ]
+
+
+def _conform(shot: Node, number: int, picture: Format, duration: float, fidelity: str) -> Work:
+    """The shot's clip at the fidelity's exact frame rate, size and duration."""
+    preview = fidelity == "preview"
+    return Work(
+        f"{shot.id}/{fidelity}",
+        "normalize",
+        MEDIA,
+        LOCAL,
+        Lane.PREVIEW if preview else Lane.PRODUCTION,
+        {
+            "fps": picture.fps,
+            "width": picture.width,
+            "height": picture.height,
+            "duration": duration,
+        },
+        {"video": f"{shot.id}/video"},
+        (TaskTarget(shot.id, "preview"),) if preview else (),
+        f"making the preview proxy of shot {number}" if preview else f"normalising shot {number}",
+    )
 
 
 def _voice_works(state: SceneState) -> list[Work]:
@@ -133,75 +172,73 @@ def _assembly(
     clips: dict[str, str],
     voices: list[Work],
     captions: list[dict[str, object]],
-    fps: float,
-    width: int,
-    height: int,
+    picture: Format,
     total: float,
+    fidelity: str,
 ) -> list[Work]:
+    preview = fidelity == "preview"
+    lane = Lane.PREVIEW if preview else Lane.PRODUCTION
+    joined = f"{fidelity}/concat"
     works = [
         Work(
-            "scene/concat",
+            joined,
             "concat",
             MEDIA,
             LOCAL,
-            Lane.PRODUCTION,
+            lane,
             {"duration": total},
             dict(clips),
             description="joining the shots",
         ),
     ]
-    last = "scene/concat"
     if voices:
-        starts = [
-            {
-                "input": f"voice-{n:03d}",
-                "start": float(state.nodes[w.key.split("/")[0]].value("start", 0.0) or 0.0),
-                "volume": float(state.nodes[w.key.split("/")[0]].value("volume", 1.0) or 1.0),
-            }
-            for n, w in enumerate(voices, start=1)
-        ]
-        inputs = {"video": last, **{f"voice-{n:03d}": w.key for n, w in enumerate(voices, 1)}}
-        works.append(
-            Work(
-                "scene/mix",
-                "mix",
-                MEDIA,
-                LOCAL,
-                Lane.PRODUCTION,
-                {"voices": starts, "ducking": 0.3},
-                inputs,
-                description="mixing the voice-over",
-            )
-        )
-        last = "scene/mix"
-    if captions:
-        works.append(
-            Work(
-                "scene/captions",
-                "burn_captions",
-                MEDIA,
-                LOCAL,
-                Lane.PRODUCTION,
-                {"captions": captions},
-                {"video": last},
-                description="burning in captions",
-            )
-        )
-        last = "scene/captions"
+        works.append(_mix(state, voices, joined, f"{fidelity}/mix", lane))
+        joined = f"{fidelity}/mix"
+    what = "the preview" if preview else "the film at production quality"
     works.append(
         Work(
-            "scene/render",
+            f"{fidelity}/render",
             "encode",
             MEDIA,
             LOCAL,
-            Lane.PRODUCTION,
-            {"preset": "production", "fps": fps, "width": width, "height": height},
-            {"video": last},
-            (TaskTarget(state.root, "render"),),
-            "rendering the film at production quality",
+            lane,
+            {
+                "preset": fidelity,
+                "fps": picture.fps,
+                "width": picture.width,
+                "height": picture.height,
+                "captions": captions,
+            },
+            {"video": joined},
+            (TaskTarget(state.root, "preview" if preview else "render"),),
+            f"rendering {what}" + (" with captions" if captions else ""),
         )
     )
     return works
+
+
+def _mix(state: SceneState, voices: list[Work], video: str, key: str, lane: Lane) -> Work:
+    placements = []
+    for number, work in enumerate(voices, start=1):
+        node = state.nodes[work.key.split("/")[0]]
+        placements.append(
+            {
+                "input": f"voice-{number:03d}",
+                "start": float(node.value("start", 0.0) or 0.0),
+                "volume": float(node.value("volume", 1.0) or 1.0),
+            }
+        )
+    inputs = {"video": video, **{f"voice-{n:03d}": w.key for n, w in enumerate(voices, 1)}}
+    return Work(
+        key,
+        "mix",
+        MEDIA,
+        LOCAL,
+        lane,
+        {"voices": placements, "ducking": 0.3},
+        inputs,
+        description="mixing the voice-over",
+    )
 
 
 def diagnostic_works(

@@ -255,7 +255,8 @@ class SceneService:
             return []
         keys = content_keys(works)
         cache = await self.work_cache.find_work(intent.studio, set(keys.values()))
-        plan = plan_execution(after, works, cache, execution_id_for(intent.id), "production")
+        goal = _goal_of(intent)
+        plan = plan_execution(after, works, cache, execution_id_for(intent.id), goal)
         return self._wrap(plan.events, intent, "planning.film", PLAN_VERSION)
 
     def _wrap(
@@ -430,7 +431,17 @@ def _works_for(state: SceneState, intent: AnyIntent) -> list[Work]:
     if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
         a = intent.action
         return diagnostic_works(a.count, a.operation, a.lane, dict(a.params), a.chain, intent.id)
-    return film_works(state)
+    return film_works(state, _goal_of(intent))
+
+
+def _goal_of(intent: AnyIntent) -> str:
+    """The fidelity an intent asks for: a render says; any other generating intent
+    means the finished film."""
+    if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
+        return intent.action.goal
+    if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
+        return "diagnose"
+    return "production"
 
 
 def _must_not_retry(intent: AnyIntent) -> bool:

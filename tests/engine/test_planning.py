@@ -63,7 +63,7 @@ async def test_a_prompt_on_an_empty_scene_builds_the_film_and_its_plan() -> None
     execution = state.executions[receipt.execution_id]
     operations = sorted(state.tasks[t].operation for t in execution.tasks)
     assert operations.count("text_to_image") == 3 and operations.count("image_to_video") == 3
-    assert {"concat", "mix", "burn_captions", "encode", "text_to_speech"} <= set(operations)
+    assert {"concat", "mix", "encode", "text_to_speech"} <= set(operations)
     video = next(t for t in state.tasks.values() if t.description == "generating video for shot 2")
     assert [i.name for i in video.inputs] == ["image"]
 
@@ -92,6 +92,37 @@ async def test_an_edit_reruns_only_the_changed_shot_and_the_assembly() -> None:
     assert "generating image for shot 2" in described and "generating video for shot 2" in described
     assert not any("shot 1" in d or "shot 3" in d for d in described)
     assert execution.reused > 0 and execution.planned == len(execution.tasks)
+
+
+async def test_a_preview_makes_small_proxies_on_the_preview_lane() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    await run_all(studio)
+    receipt = await studio.act("main", "render", goal="preview")
+    state = await studio.state()
+    execution = state.executions[receipt.execution_id]
+    tasks = [state.tasks[t] for t in execution.tasks]
+    assert execution.goal == "preview" and {t.lane for t in tasks} == {"preview"}
+    proxies = [t for t in tasks if t.operation == "normalize"]
+    assert len(proxies) == 3 and all(t.params["width"] <= 640 for t in proxies)
+    assert not any(t.operation in ("text_to_image", "image_to_video") for t in tasks)
+    await run_all(studio)
+    state = await studio.state()
+    assert state.nodes["root"].artifact("preview") is not None
+    assert all(state.nodes[f"shot-{n}"].artifact("preview") for n in (1, 2, 3))
+
+
+async def test_after_an_edit_only_the_changed_shots_proxy_is_remade() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    await studio.act("main", "render", goal="preview")
+    await run_all(studio)
+    await studio.set("main", "shot-3", "prompt", "gulls over the rocks")
+    receipt = await studio.act("main", "render", goal="preview")
+    state = await studio.state()
+    described = [state.tasks[t].description for t in state.executions[receipt.execution_id].tasks]
+    assert "making the preview proxy of shot 3" in described
+    assert not any("shot 1" in d or "shot 2" in d for d in described)
 
 
 async def test_the_same_prompt_again_regenerates_nothing() -> None:
