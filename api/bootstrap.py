@@ -45,7 +45,8 @@ async def open_engine(
     if migrate_first:
         await prepare_database(settings)
     store = open_store(settings.database_url)
-    bus = open_bus(settings.nats_url, **(bus_options or {}))
+    options = settings.bus.options(jetstream=settings.nats_url is not None)
+    bus = open_bus(settings.nats_url, **{**options, **(bus_options or {})})
     artifacts = FilesystemArtifactStore(settings.data_dir / "artifacts")
     try:
         work_cache: WorkCache = store  # type: ignore[assignment]  # the SQL stores keep it

@@ -7,11 +7,14 @@ directory and the in-process bus.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ScenestateError
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class ConfigError(ScenestateError, ValueError):
@@ -25,12 +28,36 @@ class ProviderLimits:
 
 
 @dataclass(frozen=True)
+class BusSettings:
+    """How tasks travel: JetStream names start with `prefix`; a delivery not
+    settled within `ack_wait` seconds goes to another worker, at most
+    `max_deliver` times; message ids are remembered `duplicate_window` seconds;
+    a running task tells the bus it is alive every `heartbeat` seconds."""
+
+    prefix: str = "scenestate"
+    ack_wait: float = 30.0
+    max_deliver: int = 5
+    duplicate_window: float = 120.0
+    heartbeat: float = 5.0
+
+    def options(self, jetstream: bool) -> dict[str, object]:
+        """Keyword options for `adapters.bus.open_bus`."""
+        common: dict[str, object] = {
+            "ack_wait": self.ack_wait,
+            "max_deliver": self.max_deliver,
+            "duplicate_window": self.duplicate_window,
+        }
+        return {**common, "prefix": self.prefix} if jetstream else common
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
     nats_url: str | None
     snapshot_every: int = 200
     provider_limits: dict[str, ProviderLimits] = field(default_factory=dict)
+    bus: BusSettings = field(default_factory=BusSettings)
 
     @property
     def embedded(self) -> bool:
@@ -50,7 +77,42 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         nats_url=env.get("SCENESTATE_NATS_URL") or None,
         snapshot_every=snapshot_every,
         provider_limits=parse_provider_limits(env.get("SCENESTATE_PROVIDER_LIMITS", "")),
+        bus=load_bus_settings(env),
     )
+
+
+def load_bus_settings(env: Mapping[str, str]) -> BusSettings:
+    prefix = env.get("SCENESTATE_BUS_PREFIX", "scenestate")
+    if not _NAME.match(prefix):
+        raise ConfigError(
+            f"SCENESTATE_BUS_PREFIX={prefix!r}: use letters, digits, '-' and '_' only "
+            "(it names JetStream streams and subjects)"
+        )
+    ack_wait = _seconds(env, "SCENESTATE_ACK_WAIT", 30.0, minimum=1.0)
+    heartbeat = _seconds(env, "SCENESTATE_HEARTBEAT", min(5.0, ack_wait / 3), minimum=0.1)
+    if heartbeat >= ack_wait:
+        raise ConfigError(
+            f"SCENESTATE_HEARTBEAT={heartbeat:g} must be shorter than SCENESTATE_ACK_WAIT="
+            f"{ack_wait:g}, or running tasks are handed to a second worker"
+        )
+    max_deliver = _integer(env, "SCENESTATE_MAX_DELIVER", "5")
+    if max_deliver < 1:
+        raise ConfigError(f"SCENESTATE_MAX_DELIVER={max_deliver} must be at least 1")
+    window = _seconds(env, "SCENESTATE_DUPLICATE_WINDOW", 120.0, minimum=1.0)
+    return BusSettings(prefix, ack_wait, max_deliver, window, heartbeat)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    text = env.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds") from None
+    if not value >= minimum or value == float("inf"):
+        raise ConfigError(f"{name}={text!r} must be at least {minimum:g} seconds")
+    return value
 
 
 def _integer(env: Mapping[str, str], name: str, default: str) -> int:

@@ -52,7 +52,7 @@ class Runtime:
         dispatch: bool = True,
         fold: bool = True,
         policies: Mapping[str, RetryPolicy] | None = None,
-        heartbeat: float = 5.0,
+        heartbeat: float | None = None,
     ) -> None:
         self.engine = engine
         self._jobs: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -72,7 +72,7 @@ class Runtime:
                 name=worker_name(index),
                 concurrency=concurrency,
                 policies=policies,
-                heartbeat=heartbeat,
+                heartbeat=engine.settings.bus.heartbeat if heartbeat is None else heartbeat,
                 limits=provider_limits(engine.settings),
             )
             self._jobs.append(worker.run)

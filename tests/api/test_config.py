@@ -31,3 +31,43 @@ def test_bad_provider_limits_name_the_variable(text: str) -> None:
 def test_a_bad_number_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="SCENESTATE_SNAPSHOT_EVERY"):
         load_settings({"SCENESTATE_SNAPSHOT_EVERY": "often"})
+
+
+def test_bus_settings_come_from_the_environment() -> None:
+    bus = load_settings(
+        {
+            "SCENESTATE_BUS_PREFIX": "studio_a",
+            "SCENESTATE_ACK_WAIT": "12",
+            "SCENESTATE_MAX_DELIVER": "3",
+            "SCENESTATE_DUPLICATE_WINDOW": "60",
+        }
+    ).bus
+    assert (bus.prefix, bus.ack_wait, bus.max_deliver, bus.duplicate_window) == (
+        "studio_a",
+        12,
+        3,
+        60,
+    )
+    assert bus.heartbeat == 4.0  # a third of the ack wait, so two heartbeats may be lost
+    assert bus.options(jetstream=False) == {
+        "ack_wait": 12,
+        "max_deliver": 3,
+        "duplicate_window": 60,
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SCENESTATE_BUS_PREFIX": "a.b"}, "SCENESTATE_BUS_PREFIX"),
+        ({"SCENESTATE_ACK_WAIT": "0.2"}, "SCENESTATE_ACK_WAIT"),
+        ({"SCENESTATE_ACK_WAIT": "soon"}, "SCENESTATE_ACK_WAIT"),
+        ({"SCENESTATE_ACK_WAIT": "10", "SCENESTATE_HEARTBEAT": "10"}, "SCENESTATE_HEARTBEAT"),
+        ({"SCENESTATE_MAX_DELIVER": "0"}, "SCENESTATE_MAX_DELIVER"),
+        ({"SCENESTATE_DUPLICATE_WINDOW": "0.05"}, "SCENESTATE_DUPLICATE_WINDOW"),
+        ({"SCENESTATE_HEARTBEAT": "nan"}, "SCENESTATE_HEARTBEAT"),
+    ],
+)
+def test_bad_bus_settings_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env)
