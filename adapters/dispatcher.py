@@ -36,6 +36,7 @@ from engine.tasks import Cancellation, TaskMessage, TaskStatus
 
 log = logging.getLogger("scenestate.dispatcher")
 
+PUBLISH_WINDOW = 64
 _READINESS = (TaskPlanned, TaskSucceeded, TaskRetryRequested, ExecutionStarted)
 
 
@@ -86,11 +87,24 @@ class Dispatcher:
         if not ready:
             return 0
         now = time.time()
-        for message in ready:
-            await self.bus.publish_task(msgspec.structs.replace(message, published_at=now))
+        await self._publish_all([msgspec.structs.replace(m, published_at=now) for m in ready])
         done = [(m.task_id, m.attempt) for m in ready]
         await self.scenes.mark_dispatched(scene, branch, done, studio)
         return len(ready)
+
+    async def _publish_all(self, messages: list[TaskMessage]) -> None:
+        """Publish with up to PUBLISH_WINDOW confirmations outstanding at once: the
+        bus confirms each publish, and waiting for each in turn would cost a round
+        trip per task. Any failure fails the whole call (the batch is redone)."""
+        window = asyncio.Semaphore(PUBLISH_WINDOW)
+
+        async def publish(message: TaskMessage) -> None:
+            async with window:
+                await self.bus.publish_task(message)
+
+        async with asyncio.TaskGroup() as group:
+            for message in messages:
+                group.create_task(publish(message))
 
     async def recover(self) -> None:
         """An in-process bus forgets everything when the process stops: send again

@@ -75,6 +75,9 @@ class _Context:
             await self._delivery.in_progress()
 
 
+ANNOUNCE_AFTER = 0.2  # seconds a task runs before the worker reports it running
+
+
 class Worker:
     def __init__(
         self,
@@ -106,7 +109,9 @@ class Worker:
         listener = asyncio.create_task(self._listen_for_cancellations())
         slots = asyncio.Semaphore(self.concurrency)
         handlers: set[asyncio.Task[None]] = set()
-        deliveries = aiter(self.bus.tasks(self.lanes))
+        # the slot just taken, plus any still free
+        free = lambda: self.concurrency - len(handlers)  # noqa: E731
+        deliveries = aiter(self.bus.tasks(self.lanes, capacity=free))
         try:
             while True:
                 # take a slot before taking a task: a task held without a slot would
@@ -140,10 +145,9 @@ class Worker:
             await delivery.term()
             return
         queue_wait = max(time.time() - task.published_at, 0.0) if task.published_at else 0.0
-        await self._report(task, TaskStatus.RUNNING, metrics=TaskMetrics(queue_wait=queue_wait))
         started = time.monotonic()
         try:
-            output = await self._run(operation, delivery)
+            output = await self._run(operation, delivery, queue_wait)
         except asyncio.CancelledError:
             if task.task_id in self._canceled or task.execution_id in self._canceled:
                 await self._report(task, TaskStatus.CANCELED)
@@ -173,13 +177,21 @@ class Worker:
         )
         await delivery.ack()
 
-    async def _run(self, operation: Operation, delivery: TaskDelivery) -> TaskOutput:
+    async def _run(
+        self, operation: Operation, delivery: TaskDelivery, queue_wait: float
+    ) -> TaskOutput:
         task = delivery.task
         context = _Context(delivery, self.artifacts, self.heartbeat)
         limit = self.limits.get(task.provider)
         running = asyncio.create_task(self._call(operation, task, context, limit))
         self._running[task.task_id] = (task, running)
         try:
+            # A task over within moments is reported once, by its outcome (which
+            # implies it started); a longer one says it is running first.
+            done, _ = await asyncio.wait({running}, timeout=min(ANNOUNCE_AFTER, self.heartbeat))
+            if done:
+                return running.result()
+            await self._report(task, TaskStatus.RUNNING, metrics=TaskMetrics(queue_wait=queue_wait))
             while True:
                 done, _ = await asyncio.wait({running}, timeout=self.heartbeat)
                 if done:

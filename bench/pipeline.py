@@ -453,8 +453,8 @@ async def main() -> None:
     args.add_argument(
         "--worker-concurrency",
         type=int,
-        default=2,
-        help="tasks each worker process runs at once (default: `scenestate worker`'s)",
+        default=16,
+        help="tasks each worker process runs at once (echo tasks are trivial: 16)",
     )
     options = args.parse_args()
     plan = QUICK if options.quick else FULL

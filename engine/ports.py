@@ -6,7 +6,7 @@ configuration and hands them to `engine.service.SceneService`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -152,7 +152,13 @@ class TaskBus(Protocol):
 
     async def publish_task(self, task: TaskMessage) -> None: ...
 
-    def tasks(self, lanes: Sequence[Lane]) -> AsyncIterator[TaskDelivery]: ...
+    def tasks(
+        self, lanes: Sequence[Lane], capacity: Callable[[], int] | None = None
+    ) -> AsyncIterator[TaskDelivery]:
+        """Deliveries from `lanes`. `capacity()`, when given, says how many deliveries
+        the caller can start right now (a worker's free slots): a bus may fetch that
+        many at once, and never holds more for the caller than it can start."""
+        ...
 
     async def publish_result(self, result: TaskResult) -> None: ...
 

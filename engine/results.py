@@ -36,12 +36,15 @@ def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
     task = state.tasks.get(result.task_id)
     if task is None or task.attempt != result.attempt or not _allowed(task, result.status):
         return []
+    started = TaskStarted(task.id, task.attempt, result.worker, result.metrics.queue_wait)
     if result.status == TaskStatus.RUNNING:
-        return [TaskStarted(task.id, task.attempt, result.worker, result.metrics.queue_wait)]
+        return [started]
+    # a worker reports a quick task once, by its outcome; the log still says it started
+    implied = [started] if result.worker and task.status != TaskStatus.RUNNING else []
     if result.status == TaskStatus.SUCCEEDED:
         grown = grow_plan(task, result.outputs.get(SUBPLAN))
         finished = [] if grown else _finish(state, task.execution, {task.id: TaskStatus.SUCCEEDED})
-        return [*_succeeded(state, task, result), *grown, *finished]
+        return [*implied, *_succeeded(state, task, result), *grown, *finished]
     if result.status == TaskStatus.CANCELED:
         ended: list[AnyEvent] = [TaskCanceled(task.id, "canceled while running")]
     else:
@@ -63,7 +66,9 @@ def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
     outcomes = {task.id: result.status, **{b.task: TaskStatus.BLOCKED for b in blocked}}
     executions = {task.execution} | {state.tasks[b.task].execution for b in blocked}
     finished = [e for ex in sorted(executions) for e in _finish(state, ex, outcomes)]
-    return [*ended, *blocked, *finished]
+    if result.status == TaskStatus.CANCELED or not result.metrics.run_time:
+        implied = []  # it never ran: canceled, or lost/refused before it started
+    return [*implied, *ended, *blocked, *finished]
 
 
 def _allowed(task: TaskState, status: TaskStatus) -> bool:

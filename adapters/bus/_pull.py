@@ -3,11 +3,13 @@
 A lingering fetch (a pull request that waits on the server for a message) cannot
 do priority: a request left waiting on a low-priority consumer takes the next
 message there even if more urgent work arrived meanwhile. So every pull here is a
-`no_wait` request for one message, asked of each consumer in priority order; the
-first consumer that has one wins. When none has, the loop sleeps until a wake-up
-(a publish through some bus sends one on a core subject) or a short poll, which
-catches what wake-ups cannot announce: nak delays and ack waits running out on
-the server. Wake-ups only shorten the sleep; correctness never depends on them.
+`no_wait` request, asked of each consumer in priority order; the first consumer
+that has messages wins, and gives as many as the caller can take at once (a
+worker's free slots), so a busy queue costs one request per batch, not per task.
+When none has, the loop sleeps until a wake-up (a publish through some bus sends
+one on a core subject) or a short poll, which catches what wake-ups cannot
+announce: nak delays and ack waits running out on the server. Wake-ups only
+shorten the sleep; correctness never depends on them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from adapters.bus._signal import Signal, wait_for_ticket
 
 log = logging.getLogger(__name__)
 
-NO_WAIT = b'{"batch":1,"no_wait":true}'
 FIRST_IDLE_WAIT = 0.05  # seconds; doubled after each empty round up to the poll interval
 
 
@@ -61,19 +62,29 @@ class Puller:
     async def _on_message(self, msg: Msg) -> None:
         self._arrived.put_nowait(msg)
 
-    async def next(self, answer_within: float) -> Msg | None:
-        """The consumer's next message if it has one ready now, else None."""
-        while not self._arrived.empty():
-            msg = self._arrived.get_nowait()
-            if _is_stream_message(msg):
-                return msg
-        await self._nc.publish(self._next_subject, NO_WAIT, reply=self._inbox)
+    async def next(self, answer_within: float, batch: int = 1) -> list[Msg]:
+        """Up to `batch` of the consumer's messages that are ready now (none: [])."""
+        late = [m for m in self._take_arrived() if _is_stream_message(m)]
+        if late:
+            return late
+        request = b'{"batch":%d,"no_wait":true}' % max(batch, 1)
+        await self._nc.publish(self._next_subject, request, reply=self._inbox)
+        got: list[Msg] = []
         try:
             async with asyncio.timeout(answer_within):
-                msg = await self._arrived.get()
+                # fewer messages than asked end with a status answer; exactly `batch` do not
+                while len(got) < batch and _is_stream_message(msg := await self._arrived.get()):
+                    got.append(msg)
         except TimeoutError:
-            raise _NoAnswer() from None
-        return msg if _is_stream_message(msg) else None
+            if not got:
+                raise _NoAnswer() from None
+        return got
+
+    def _take_arrived(self) -> list[Msg]:
+        arrived = []
+        while not self._arrived.empty():
+            arrived.append(self._arrived.get_nowait())
+        return arrived
 
 
 def _is_stream_message(msg: Msg) -> bool:
@@ -101,31 +112,34 @@ async def pull_in_order(
     *,
     poll_interval: float,
     request_timeout: float,
+    capacity: Callable[[], int] = lambda: 1,
 ) -> AsyncGenerator[Msg, None]:
-    """Messages from `pullers`, always from the first one that has any, until closed."""
+    """Messages from `pullers`, always from the first one that has any, until closed;
+    each pull asks for `capacity()` messages (what the caller can take right now)."""
     idle = FIRST_IDLE_WAIT
     while not is_closed():
         ticket = wake.ticket()
-        msg = await _first_ready(pullers, request_timeout) if nc.is_connected else None
-        if msg is not None:
+        ready = await _first_ready(pullers, request_timeout, capacity()) if nc.is_connected else []
+        if ready:
             idle = FIRST_IDLE_WAIT
-            yield msg
+            for msg in ready:
+                yield msg
         elif await wait_for_ticket(ticket, idle):
             idle = FIRST_IDLE_WAIT
         else:
             idle = min(idle * 2, poll_interval)
 
 
-async def _first_ready(pullers: Sequence[Puller], request_timeout: float) -> Msg | None:
+async def _first_ready(pullers: Sequence[Puller], request_timeout: float, batch: int) -> list[Msg]:
     for puller in pullers:
         try:
-            msg = await puller.next(request_timeout)
+            ready = await puller.next(request_timeout, batch)
         except (_NoAnswer, nats.errors.Error) as exc:
             # Give up this round rather than skip to a lower priority: the next round
             # starts again from the top. (nats-server 2.9 also leaves the pull that
             # runs into a message past max_deliver unanswered.)
             log.debug("pull interrupted: %r", exc)
-            return None
-        if msg is not None:
-            return msg
-    return None
+            return []
+        if ready:
+            return ready
+    return []

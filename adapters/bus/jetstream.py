@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -71,6 +71,7 @@ __all__ = ["JetStreamTaskBus"]
 
 log = logging.getLogger(__name__)
 
+RESULTS_PER_PULL = 256  # the result folder folds them in batches of about this size
 _STORAGE = {"file": js_api.StorageType.FILE, "memory": js_api.StorageType.MEMORY}
 
 # Errors a restart or a slow server cause; the operation is worth trying again.
@@ -144,12 +145,15 @@ class JetStreamTaskBus:
         await self._publish(js, subject, msgspec.json.encode(task), task.message_id)
         await self._wake(nc, task.lane)
 
-    async def tasks(self, lanes: Sequence[Lane]) -> AsyncIterator[JetStreamTaskDelivery]:
+    async def tasks(
+        self, lanes: Sequence[Lane], capacity: Callable[[], int] | None = None
+    ) -> AsyncIterator[JetStreamTaskDelivery]:
         wanted = tuple(Lane(lane) for lane in lanes)
         if not wanted:
             raise ValueError("tasks() needs at least one lane")
         consumers = self._layout.task_consumers(wanted)
-        async for msg in self._pull(self._layout.tasks_stream, consumers, self._tasks_ready):
+        pulled = self._pull(self._layout.tasks_stream, consumers, self._tasks_ready, capacity)
+        async for msg in pulled:
             task = await decode_or_term(msg, TaskMessage)
             if task is not None:
                 yield JetStreamTaskDelivery(msg, task, self.request_timeout, self._on_nak)
@@ -176,7 +180,10 @@ class JetStreamTaskBus:
 
     async def results(self) -> AsyncIterator[JetStreamResultDelivery]:
         consumers = [self._layout.results_consumer]
-        async for msg in self._pull(self._layout.results_stream, consumers, self._results_ready):
+        pulled = self._pull(
+            self._layout.results_stream, consumers, self._results_ready, _results_per_pull
+        )
+        async for msg in pulled:
             result = await decode_or_term(msg, TaskResult)
             if result is not None:
                 yield JetStreamResultDelivery(msg, result, self.request_timeout)
@@ -292,7 +299,11 @@ class JetStreamTaskBus:
         )
 
     async def _pull(
-        self, stream: str, consumers: Sequence[str], wake: Signal
+        self,
+        stream: str,
+        consumers: Sequence[str],
+        wake: Signal,
+        capacity: Callable[[], int] | None = None,
     ) -> AsyncIterator[Msg]:
         if self._closed:
             return  # like every iterator of a closed bus: at its end
@@ -305,6 +316,7 @@ class JetStreamTaskBus:
             lambda: self._closed,
             poll_interval=self._poll_interval,
             request_timeout=self.request_timeout,
+            capacity=capacity or (lambda: 1),
         )
         try:
             async with contextlib.aclosing(messages):
@@ -398,3 +410,7 @@ class JetStreamTaskBus:
 async def _log_error(exc: Exception) -> None:
     # Disconnects during a server restart land here; the client reconnects by itself.
     log.info("NATS connection: %r", exc)
+
+
+def _results_per_pull() -> int:
+    return RESULTS_PER_PULL

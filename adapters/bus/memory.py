@@ -12,7 +12,7 @@ listener. Nothing survives the process: that is what NATS is for.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from adapters.bus._dead_letter import lost_result
 from adapters.bus._errors import BusClosed
@@ -85,7 +85,10 @@ class MemoryTaskBus:
         if self._task_ids.add(task.message_id):
             self._tasks[task.lane].put(task, priority=task.tier)
 
-    async def tasks(self, lanes: Sequence[Lane]) -> AsyncIterator[MemoryTaskDelivery]:
+    async def tasks(
+        self, lanes: Sequence[Lane], capacity: Callable[[], int] | None = None
+    ) -> AsyncIterator[MemoryTaskDelivery]:
+        # one lease at a time: nothing to batch in memory, so `capacity` is not needed
         queues = [self._tasks[Lane(lane)] for lane in lanes]
         if not queues:
             raise ValueError("tasks() needs at least one lane")
