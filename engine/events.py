@@ -169,12 +169,15 @@ class TaskTarget(msgspec.Struct, frozen=True, array_like=True, gc=False):
 
 
 class ExecutionStarted(Event, frozen=True):
-    """An intent set work in motion: `planned` tasks will run, `reused` were cached."""
+    """An intent set work in motion: `planned` tasks will run, `reused` were cached.
+    `bound` are the nodes the intent targeted (binding), `goal` the fidelity of the
+    output surface it affects."""
 
     execution: str
     goal: str
     planned: int = 0
     reused: int = 0
+    bound: list[str] = []
 
 
 class TaskPlanned(Event, frozen=True):

@@ -91,6 +91,7 @@ class ExecutionState(msgspec.Struct, frozen=True, gc=False):
     reused: int = 0
     open: int = 0  # tasks not finished yet
     failed: int = 0  # tasks finished other than succeeded
+    bound: tuple[str, ...] = ()  # the nodes its intent targeted
 
 
 def waiting(task: TaskState) -> bool:

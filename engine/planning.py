@@ -91,6 +91,7 @@ def plan_execution(
     cache: Mapping[str, CachedWork],
     execution: str,
     goal: str,
+    bound: Sequence[str] = (),
 ) -> Plan:
     """The events that start `execution`: a task for each work the goal needs whose key
     has no artifact yet (nor a task already under way), in dependency order."""
@@ -100,7 +101,9 @@ def plan_execution(
     needed, reused = _needed(works, keys, cache, in_flight)
     ids = {k: task_id(execution, k) for k in needed}
     events: list[AnyEvent] = [
-        ExecutionStarted(execution, goal, planned=len(needed), reused=len(reused))
+        ExecutionStarted(
+            execution, goal, planned=len(needed), reused=len(reused), bound=list(bound)
+        )
     ]
     for work in works:
         if work.key in needed:

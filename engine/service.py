@@ -17,6 +17,7 @@ from engine.binding import (
     LocalStructurePlanner,
     StructureContext,
     StructurePlanner,
+    bound_nodes,
     generates,
     needs_structure,
 )
@@ -256,7 +257,8 @@ class SceneService:
         keys = content_keys(works)
         cache = await self.work_cache.find_work(intent.studio, set(keys.values()))
         goal = _goal_of(intent)
-        plan = plan_execution(after, works, cache, execution_id_for(intent.id), goal)
+        bound = bound_nodes(after, intent)
+        plan = plan_execution(after, works, cache, execution_id_for(intent.id), goal, bound)
         return self._wrap(plan.events, intent, "planning.film", PLAN_VERSION)
 
     def _wrap(

@@ -39,6 +39,7 @@ def _execution_started(state: SceneState, event: ExecutionStarted, prov: Provena
         prov,
         planned=event.planned,
         reused=event.reused,
+        bound=tuple(event.bound),
     )
     return _replace(state, executions=state.executions.set(event.execution, execution))
 

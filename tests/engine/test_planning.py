@@ -92,6 +92,7 @@ async def test_an_edit_reruns_only_the_changed_shot_and_the_assembly() -> None:
     assert "generating image for shot 2" in described and "generating video for shot 2" in described
     assert not any("shot 1" in d or "shot 3" in d for d in described)
     assert execution.reused > 0 and execution.planned == len(execution.tasks)
+    assert execution.bound == ("shot-2",)  # binding: the node the edit targeted
 
 
 async def test_a_preview_makes_small_proxies_on_the_preview_lane() -> None:
