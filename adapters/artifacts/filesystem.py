@@ -1,8 +1,10 @@
-"""Artifacts on a local disk, content-addressed: `<root>/ab/cdef...` for sha256 `abcdef...`.
+"""Artifacts on a local disk, content-addressed: `<root>/ab/cdef...` for sha256 `abcdef...`,
+with their metadata beside them in `<root>/ab/cdef....json`.
 
 Writes go to a temporary file in the same directory and are renamed into place,
-so a reader never sees half a file. Only 64-hex names are accepted, so no name a
-caller supplies can reach outside the store.
+so a reader never sees half a file; the metadata is written before the bytes, so
+an artifact that exists always has it. Only 64-hex names are accepted, so no name
+a caller supplies can reach outside the store.
 """
 
 from __future__ import annotations
@@ -12,11 +14,20 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from adapters.artifacts.metadata import (
+    ArtifactMetadata,
+    check_range,
+    decode_metadata,
+    describe,
+    encode_metadata,
+)
 from engine.errors import NotFound
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+CHUNK = 256 * 1024
 
 
 class FilesystemArtifactStore:
@@ -29,6 +40,10 @@ class FilesystemArtifactStore:
             raise ValueError(f"{artifact!r} is not an artifact id (64 lowercase hex digits)")
         return self.root / artifact[:2] / artifact[2:]
 
+    def _sidecar(self, artifact: str) -> Path:
+        target = self.path(artifact)
+        return target.with_name(target.name + ".json")
+
     async def put(self, data: bytes, media_type: str) -> str:
         return await asyncio.to_thread(self._put, data, media_type)
 
@@ -38,17 +53,8 @@ class FilesystemArtifactStore:
         if target.exists():
             return artifact
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        target.with_name(target.name + ".type").write_text(media_type)
+        _write_atomically(self._sidecar(artifact), encode_metadata(describe(data, media_type)))
+        _write_atomically(target, data)
         return artifact
 
     async def get(self, artifact: str) -> bytes:
@@ -61,6 +67,66 @@ class FilesystemArtifactStore:
     async def exists(self, artifact: str) -> bool:
         return self.path(artifact).exists()
 
+    async def metadata(self, artifact: str) -> ArtifactMetadata:
+        return await asyncio.to_thread(self._metadata, artifact)
+
+    def _metadata(self, artifact: str) -> ArtifactMetadata:
+        sidecar = self._sidecar(artifact)
+        try:
+            return decode_metadata(sidecar.read_bytes())
+        except FileNotFoundError:
+            pass
+        # Stores written before metadata existed kept only the media type; describe
+        # such an artifact on first request and keep the answer.
+        target = self.path(artifact)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no artifact {artifact}") from None
+        legacy = target.with_name(target.name + ".type")
+        media_type = legacy.read_text() if legacy.exists() else "application/octet-stream"
+        metadata = describe(data, media_type)
+        _write_atomically(sidecar, encode_metadata(metadata))
+        return metadata
+
     def media_type(self, artifact: str) -> str:
-        kept = self.path(artifact).with_name(self.path(artifact).name + ".type")
-        return kept.read_text() if kept.exists() else "application/octet-stream"
+        return self._metadata(artifact).media_type
+
+    async def open_range(
+        self, artifact: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        target = self.path(artifact)
+        try:
+            size = (await asyncio.to_thread(target.stat)).st_size
+        except FileNotFoundError:
+            raise NotFound(f"no artifact {artifact}") from None
+        stop = check_range(artifact, start, end, size)
+        return _chunks(target, start, stop)
+
+
+async def _chunks(target: Path, start: int, stop: int) -> AsyncIterator[bytes]:
+    handle = await asyncio.to_thread(target.open, "rb")
+    try:
+        await asyncio.to_thread(handle.seek, start)
+        position = start
+        while position < stop:
+            chunk = await asyncio.to_thread(handle.read, min(CHUNK, stop - position))
+            if not chunk:
+                return
+            position += len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,77 @@
+"""The local models as operations a worker runs: text to image, image to video, text
+to speech and music, all offline (see `adapters.providers.local`).
+
+Each reads and checks its parameters first, then does its CPU work in a thread so
+the worker keeps heartbeating and serving other tasks meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.providers.local import params
+from adapters.providers.local.motion import animate
+from adapters.providers.local.music import compose
+from adapters.providers.local.picture import render_picture
+from adapters.providers.local.speech import installed_espeak, speak
+from engine.ports import Operation, TaskContext, TaskOutput
+from engine.tasks import TaskMessage
+
+MAX_CLIP_SECONDS = 60.0
+MAX_MUSIC_SECONDS = 600.0
+
+
+class TextToImage:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        p = task.params
+        prompt = params.text(p, "prompt")
+        seed, take = params.integer(p, "seed", 0), params.integer(p, "take", 0)
+        width, height = params.dimension(p, "width", 1280), params.dimension(p, "height", 720)
+        png = await asyncio.to_thread(render_picture, prompt, seed, take, width, height)
+        return TaskOutput(png, "image/png", outputs={"width": width, "height": height})
+
+
+class ImageToVideo:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        p = task.params
+        duration = params.seconds(p, "duration", MAX_CLIP_SECONDS)
+        seed, take = params.integer(p, "seed", 0), params.integer(p, "take", 0)
+        motion = params.text(p, "motion", "pan-zoom")
+        image = await context.input("image")
+        clip = await asyncio.to_thread(animate, image, duration, seed, take, motion)
+        facts = {
+            "duration": clip.duration,
+            "fps": clip.fps,
+            "width": clip.width,
+            "height": clip.height,
+            "frames": clip.frames,
+        }
+        return TaskOutput(clip.data, "video/mp4", outputs=facts)
+
+
+class TextToSpeech:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        text = params.text(task.params, "text")
+        voice = params.text(task.params, "voice", "default")
+        speech = await asyncio.to_thread(speak, text, voice, installed_espeak())
+        facts = {"duration": speech.duration, "engine": speech.engine}
+        return TaskOutput(speech.data, "audio/wav", outputs=facts)
+
+
+class Music:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        p = task.params
+        mood = params.text(p, "mood", "calm")
+        duration = params.seconds(p, "duration", MAX_MUSIC_SECONDS)
+        seed = params.integer(p, "seed", 0)
+        wav = await asyncio.to_thread(compose, mood, duration, seed)
+        return TaskOutput(wav, "audio/wav", outputs={"duration": duration})
+
+
+def local_operations() -> dict[tuple[str, str], Operation]:
+    return {
+        ("local", "text_to_image"): TextToImage(),
+        ("local", "image_to_video"): ImageToVideo(),
+        ("local", "text_to_speech"): TextToSpeech(),
+        ("local", "music"): Music(),
+    }
