@@ -80,6 +80,10 @@ class Puller:
                 raise _NoAnswer() from None
         return got
 
+    @property
+    def connected(self) -> bool:
+        return bool(self._nc.is_connected)
+
     def _take_arrived(self) -> list[Msg]:
         arrived = []
         while not self._arrived.empty():
@@ -117,9 +121,10 @@ async def pull_in_order(
     """Messages from `pullers`, always from the first one that has any, until closed;
     each pull asks for `capacity()` messages (what the caller can take right now)."""
     idle = FIRST_IDLE_WAIT
+    sweep = EmptySweep(poll_interval)
     while not is_closed():
         ticket = wake.ticket()
-        ready = await _first_ready(pullers, request_timeout, capacity()) if nc.is_connected else []
+        ready = await _first_ready(pullers, request_timeout, capacity(), sweep.starting(ticket))
         if ready:
             idle = FIRST_IDLE_WAIT
             for msg in ready:
@@ -130,8 +135,34 @@ async def pull_in_order(
             idle = min(idle * 2, poll_interval)
 
 
-async def _first_ready(pullers: Sequence[Puller], request_timeout: float, batch: int) -> list[Msg]:
-    for puller in pullers:
+class EmptySweep:
+    """Which consumers were found empty since the last wake-up, so a busy worker does
+    not ask every higher-priority consumer again before each batch. Anything that
+    wakes the bus forgets them all, and so does each poll interval, which catches
+    what no wake-up announces (nak delays, ack waits running out)."""
+
+    def __init__(self, poll_interval: float) -> None:
+        self._poll_interval = poll_interval
+        self._ticket: asyncio.Event | None = None
+        self._since = 0.0
+        self.empty: set[int] = set()
+
+    def starting(self, ticket: asyncio.Event) -> EmptySweep:
+        now = asyncio.get_running_loop().time()
+        if ticket is not self._ticket or now - self._since >= self._poll_interval:
+            self._ticket, self._since = ticket, now
+            self.empty.clear()
+        return self
+
+
+async def _first_ready(
+    pullers: Sequence[Puller], request_timeout: float, batch: int, sweep: EmptySweep
+) -> list[Msg]:
+    for index, puller in enumerate(pullers):
+        if index in sweep.empty:
+            continue
+        if not puller.connected:
+            return []
         try:
             ready = await puller.next(request_timeout, batch)
         except (_NoAnswer, nats.errors.Error) as exc:
@@ -142,4 +173,5 @@ async def _first_ready(pullers: Sequence[Puller], request_timeout: float, batch:
             return []
         if ready:
             return ready
+        sweep.empty.add(index)
     return []
