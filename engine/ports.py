@@ -6,7 +6,7 @@ configuration and hands them to `engine.service.SceneService`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -179,7 +179,10 @@ class WorkCache(Protocol):
 
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]: ...
 
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None: ...
+    async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
+        """Remember the artifacts made for content keys (one write for them all); for
+        a key already known, the first one recorded stays."""
+        ...
 
 
 class ArtifactStore(Protocol):

@@ -9,7 +9,7 @@ one that no longer applies is refused with the reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -75,7 +75,7 @@ class NoWorkCache:
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
         return {}
 
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
+    async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
         return None
 
 
@@ -294,9 +294,8 @@ class SceneService:
             await self._after_append(state, events, appended)
             if result.status == TaskStatus.SUCCEEDED and result.artifact is not None:
                 work = CachedWork(result.artifact, task.id)
-                await self.work_cache.remember_work(
-                    events[0].metadata.studio, task.content_key, work
-                )
+                studio = events[0].metadata.studio
+                await self.work_cache.remember_work(studio, {task.content_key: work})
             return _receipt_of(events[0].metadata, appended)
         raise ConcurrencyConflict(str(stream), -1, -1)
 
@@ -315,7 +314,7 @@ class SceneService:
         for _ in range(self.max_attempts * 4):
             state = current = await self.load(stream.scene, stream.branch)
             events: list[NewEvent] = []
-            learned: list[tuple[str, str, CachedWork]] = []
+            learned: dict[str, dict[str, CachedWork]] = {}
             used = 0
             for result in group:
                 payloads = decide_result(current, result)
@@ -328,7 +327,7 @@ class SceneService:
                 used += 1
                 if result.status == TaskStatus.SUCCEEDED and result.artifact is not None:
                     work = CachedWork(result.artifact, task.id)
-                    learned.append((result.studio, task.content_key, work))
+                    learned.setdefault(result.studio, {})[task.content_key] = work
             if not events:
                 return 0
             try:
@@ -336,8 +335,8 @@ class SceneService:
             except ConcurrencyConflict:
                 continue
             await self._after_append(state, events, appended)
-            for studio, key, work in learned:
-                await self.work_cache.remember_work(studio, key, work)
+            for studio, works in learned.items():
+                await self.work_cache.remember_work(studio, works)
             return used
         raise ConcurrencyConflict(str(stream), -1, -1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
 from engine.errors import ConcurrencyConflict
 from engine.events import NewEvent, RecordedEvent
@@ -125,8 +125,9 @@ class MemoryStore:
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
         return {k: self.work[(studio, k)] for k in keys if (studio, k) in self.work}
 
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
-        self.work.setdefault((studio, key), work)
+    async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
+        for key, work in works.items():
+            self.work.setdefault((studio, key), work)
 
     async def close(self) -> None:
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -72,8 +72,8 @@ class SqlEventStore(ABC):
         """Record the position a follower of the log named `name` has processed."""
 
     @abstractmethod
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
-        """Remember the artifact made for a content key; the first one recorded stays."""
+    async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
+        """Remember the artifacts made for content keys; the first one recorded stays."""
 
     async def _before_global_read(self) -> None:  # noqa: B027 (a hook, empty on SQLite)
         """Make recently committed events readable by position (PostgreSQL sequences)."""

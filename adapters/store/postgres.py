@@ -59,7 +59,7 @@ cast (`data::jsonb ->> 'node'`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -254,9 +254,14 @@ class PostgresEventStore(SqlEventStore):
         async with self._engine.connect() as conn:
             await conn.execute(upsert)
 
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
+    async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
+        if not works:
+            return
         statement = insert(work_cache).values(
-            studio=studio, content_key=key, artifact=work.artifact, task=work.task
+            [
+                {"studio": studio, "content_key": key, "artifact": w.artifact, "task": w.task}
+                for key, w in works.items()
+            ]
         )
         async with self._engine.connect() as conn:
             await conn.execute(statement.on_conflict_do_nothing())

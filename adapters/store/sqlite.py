@@ -27,7 +27,7 @@ the difference), 16 writers 1.5-2x (plain sqlite3 commits each one on its own).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -165,17 +165,19 @@ class SqliteEventStore(SqlEventStore):
 
     async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
         row = (snapshot.scene, snapshot.branch, snapshot.version, snapshot.schema, snapshot.data)
-        await self._write(_SAVE_SNAPSHOT, row)
+        await self._write(_SAVE_SNAPSHOT, [row])
 
     async def save_checkpoint(self, name: str, position: int) -> None:
-        await self._write(_SAVE_CHECKPOINT, (name, position))
+        await self._write(_SAVE_CHECKPOINT, [(name, position)])
 
-    async def remember_work(self, studio: str, key: str, work: CachedWork) -> None:
-        await self._write(_REMEMBER_WORK, (studio, key, work.artifact, work.task))
+    async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
+        rows = [(studio, key, work.artifact, work.task) for key, work in works.items()]
+        if rows:
+            await self._write(_REMEMBER_WORK, rows)
 
-    async def _write(self, sql: str, row: tuple[Any, ...]) -> None:
+    async def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         try:
-            await self._writer.run(partial(_execute, sql, row))
+            await self._writer.run(partial(_execute, sql, rows))
         except sqlite3.Error as exc:
             raise StoreError(f"write to the event store failed: {exc}") from exc
 
@@ -260,5 +262,5 @@ def _record(
         )
 
 
-def _execute(sql: str, row: tuple[Any, ...], conn: sqlite3.Connection) -> None:
-    conn.execute(sql, row)
+def _execute(sql: str, rows: list[tuple[Any, ...]], conn: sqlite3.Connection) -> None:
+    conn.executemany(sql, rows)

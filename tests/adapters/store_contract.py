@@ -537,9 +537,11 @@ class StoreContract:
     ) -> None:
         cache: Any = store
         first, second = CachedWork("aa" * 32, "t-1"), CachedWork("bb" * 32, "t-2")
-        await cache.remember_work("studio-a", "key-1", first)
-        await cache.remember_work("studio-a", "key-1", second)
-        assert await cache.find_work("studio-a", ["key-1", "key-2"]) == {"key-1": first}
+        await cache.remember_work("studio-a", {"key-1": first})
+        await cache.remember_work("studio-a", {"key-1": second, "key-3": second})
+        await cache.remember_work("studio-a", {})
+        found = await cache.find_work("studio-a", ["key-1", "key-2", "key-3"])
+        assert found == {"key-1": first, "key-3": second}
         assert await cache.find_work("studio-b", ["key-1"]) == {}
         assert await cache.find_work("studio-a", []) == {}
 
