@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.artifacts import FilesystemArtifactStore
+from adapters.artifacts import FilesystemArtifactStore, JetStreamArtifactStore
+from adapters.artifacts.metadata import MediaArtifactStore
 from adapters.bus import MemoryTaskBus, open_bus
 from adapters.store import migrate, open_store
 from adapters.system import RandomIds, SystemClock
@@ -22,7 +23,7 @@ class Engine:
     store: EventStore
     scenes: SceneService
     bus: TaskBus
-    artifacts: FilesystemArtifactStore
+    artifacts: MediaArtifactStore
 
     @property
     def volatile_bus(self) -> bool:
@@ -37,6 +38,19 @@ async def prepare_database(settings: Settings) -> None:
     await migrate(settings.database_url)
 
 
+def open_artifacts(settings: Settings) -> MediaArtifactStore:
+    """Artifacts on the local disk, or in a JetStream Object Store bucket that workers
+    on other machines share (SCENESTATE_ARTIFACTS=nats)."""
+    if settings.artifact_store == "nats" and settings.nats_url is not None:
+        return JetStreamArtifactStore(settings.nats_url, prefix=settings.bus.prefix)
+    return FilesystemArtifactStore(settings.data_dir / "artifacts")
+
+
+async def close_artifacts(artifacts: MediaArtifactStore) -> None:
+    if isinstance(artifacts, JetStreamArtifactStore):
+        await artifacts.close()
+
+
 @asynccontextmanager
 async def open_engine(
     settings: Settings, *, migrate_first: bool = True, bus_options: dict[str, Any] | None = None
@@ -47,7 +61,7 @@ async def open_engine(
     store = open_store(settings.database_url)
     options = settings.bus.options(jetstream=settings.nats_url is not None)
     bus = open_bus(settings.nats_url, **{**options, **(bus_options or {})})
-    artifacts = FilesystemArtifactStore(settings.data_dir / "artifacts")
+    artifacts = open_artifacts(settings)
     try:
         work_cache: WorkCache = store  # type: ignore[assignment]  # the SQL stores keep it
         scenes = SceneService(
@@ -60,4 +74,5 @@ async def open_engine(
         yield Engine(settings, store, scenes, bus, artifacts)
     finally:
         await bus.close()
+        await close_artifacts(artifacts)
         await store.close()

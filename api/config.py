@@ -12,8 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapters.operations.hosted import ORDER_VARIABLE
+from adapters.providers.hosted.keys import KEY_VARIABLES, PRICE_VARIABLES, URL_VARIABLES
 from engine.errors import ScenestateError
 
+HOSTED_VARIABLES = frozenset(
+    {
+        *KEY_VARIABLES.values(),
+        *URL_VARIABLES.values(),
+        *PRICE_VARIABLES.values(),
+        ORDER_VARIABLE,
+    }
+)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -58,6 +68,9 @@ class Settings:
     snapshot_every: int = 200
     provider_limits: dict[str, ProviderLimits] = field(default_factory=dict)
     bus: BusSettings = field(default_factory=BusSettings)
+    artifact_store: str = "filesystem"  # or "nats": a JetStream Object Store bucket
+    # hosted providers' keys, URLs, prices and order; never shown
+    hosted: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def embedded(self) -> bool:
@@ -78,7 +91,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         snapshot_every=snapshot_every,
         provider_limits=parse_provider_limits(env.get("SCENESTATE_PROVIDER_LIMITS", "")),
         bus=load_bus_settings(env),
+        artifact_store=_artifact_store(env),
+        hosted={k: v for k, v in env.items() if k in HOSTED_VARIABLES},
     )
+
+
+def _artifact_store(env: Mapping[str, str]) -> str:
+    kind = env.get("SCENESTATE_ARTIFACTS", "filesystem")
+    if kind not in ("filesystem", "nats"):
+        raise ConfigError(f"SCENESTATE_ARTIFACTS={kind!r}: use 'filesystem' or 'nats'")
+    if kind == "nats" and not env.get("SCENESTATE_NATS_URL"):
+        raise ConfigError("SCENESTATE_ARTIFACTS=nats needs SCENESTATE_NATS_URL")
+    return kind
 
 
 def load_bus_settings(env: Mapping[str, str]) -> BusSettings:

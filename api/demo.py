@@ -1,86 +1,208 @@
-"""`scenestate demo`: the lighthouse keeper film, from one prompt to its plan.
+"""`scenestate demo`: the lighthouse keeper film, made offline from one prompt.
 
 The prompt goes through intake, binding (the local structure planner makes the
-shots, captions and narration) and planning (the task DAG that will make the
-film). Every step carries an idempotency key, so running the demo again appends
-nothing and says so.
+shots, captions and narration), planning (a task DAG with content keys) and
+generation (local providers and PyAV media operations on workers); the final
+MP4 is written out and its lineage printed. Every step is idempotent: running
+the demo again regenerates nothing, and `--edit-shot 2 "a storm at night"`
+regenerates only that shot's chain and the final assembly.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
-from api.render import scene_tree
+from api.runtime import Runtime, follow_execution
+from engine.artifact_lineage import MadeBy, lineage_of, summarise
+from engine.errors import InvalidIntent, ScenestateError
 from engine.intents import parse_intent
-from engine.ports import StreamId
-from engine.scene import SceneState
+from engine.progress import Progress as ExecutionProgress
+from engine.service import Receipt
 
 if TYPE_CHECKING:
     from api.bootstrap import Engine
 
 SCENE = "lighthouse"
 PROMPT = "A 3-shot film about a lighthouse keeper, with narration and captions"
+STUDIO = ACTOR = "demo"
 
 
-def demo_steps() -> list[dict[str, Any]]:
-    """The demo's intents, in order, as a studio front end would send them."""
-    return [
-        {"kind": "text_prompt", "text": PROMPT},
-        {"kind": "direct_edit", "node": "root", "prop": "style", "value": "moody, 35mm film"},
-    ]
+class FilmFormat(msgspec.Struct, frozen=True):
+    width: int = 1920
+    height: int = 1080
+    fps: float = 24.0
+
+    @classmethod
+    def parse(cls, text: str) -> FilmFormat:
+        """`1280x720@25` (the frame rate is optional)."""
+        size, _, rate = text.partition("@")
+        width, _, height = size.partition("x")
+        try:
+            found = cls(int(width), int(height), float(rate) if rate else cls.fps)
+        except ValueError:
+            raise InvalidIntent("--format", f"{text!r} is not WIDTHxHEIGHT[@FPS]") from None
+        if not (16 <= found.width <= 3840 and 16 <= found.height <= 2160):
+            raise InvalidIntent("--format", "width 16..3840 and height 16..2160 pixels")
+        if found.width % 2 or found.height % 2 or not 1 <= found.fps <= 60:
+            raise InvalidIntent("--format", "even width and height, and 1 to 60 frames a second")
+        return found
 
 
-async def run_demo(engine: Engine, console: Console) -> None:
+class ShotEdit(msgspec.Struct, frozen=True):
+    shot: int  # 1-based, as a person counts shots
+    prompt: str
+
+
+class DemoFailed(ScenestateError):
+    """The film's execution finished without a render; the message lists why."""
+
+
+class DemoOutcome(msgspec.Struct, frozen=True):
+    film: Path
+    artifact: str
+    ran: int
+    reused: int
+    execution: str
+
+
+async def run_demo(
+    engine: Engine,
+    console: Console,
+    *,
+    output: Path,
+    edit: ShotEdit | None = None,
+    film: FilmFormat | None = None,
+    workers: int = 1,
+) -> DemoOutcome:
+    await _set_up_scene(engine, film or FilmFormat())
+    receipt = await _submit(engine, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
+    if edit is not None:
+        receipt = await _edit_shot(engine, edit)
+    if receipt.duplicate:
+        # everything asked for was asked before: render again, which reuses what exists
+        render = {"kind": "structured_action", "action": {"name": "render"}}
+        receipt = await _submit(engine, render, None)
+    async with Runtime(engine, workers=workers, concurrency=2) as runtime:
+        try:
+            final = await _follow(engine, console, receipt.execution_id, runtime)
+        except LookupError:
+            raise DemoFailed("the demo's intent planned no work") from None
+    state = await engine.scenes.load(SCENE)
+    artifact = state.nodes[state.root].artifact("render")
+    if final.status != "succeeded" or artifact is None:
+        raise DemoFailed(_failures(final))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(output.write_bytes, await engine.artifacts.get(artifact))
+    made = lineage_of(state, artifact)
+    steps = list(made.walk()) if made is not None else []
+    reused = sum(1 for step in steps if step.task.execution != final.execution)
+    outcome = DemoOutcome(output, artifact, final.total, reused, final.execution)
+    _report(console, made, outcome)
+    return outcome
+
+
+async def _submit(engine: Engine, step: dict[str, Any], key: str | None) -> Receipt:
     scenes = engine.scenes
-    steps = demo_steps()
-    appended = repeated = 0
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("building the lighthouse film", total=len(steps))
-        for number, step in enumerate(steps, start=1):
-            raw = {
-                "studio": "demo",
-                "actor": "demo",
-                "scene": SCENE,
-                "idempotency_key": f"demo-step-{number}",
-                **step,
-            }
-            receipt = await scenes.submit(
-                parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id)
-            )
-            repeated += receipt.duplicate
-            appended += not receipt.duplicate
-            progress.advance(task)
-    state = await scenes.load(SCENE)
-    console.print(scene_tree(state))
-    console.print(plan_tree(state))
-    events = await engine.store.read_stream(StreamId(SCENE))
-    console.print(
-        f"{appended} intents appended, {repeated} already recorded; "
-        f"the scene's log holds {len(events)} events. "
-        f"Try: scenestate history {SCENE}; scenestate executions {SCENE}"
-    )
+    raw = {"studio": STUDIO, "actor": ACTOR, "scene": SCENE, **step}
+    if key is not None:
+        raw["idempotency_key"] = key
+    return await scenes.submit(parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id))
 
 
-def plan_tree(state: SceneState) -> Tree:
-    """The newest execution's tasks, each under the tasks that feed it."""
-    top = Tree("[bold]plan[/] (newest execution)")
-    if not state.executions:
-        top.add("nothing planned")
-        return top
-    execution = list(state.executions.values())[-1]
-    top.label = (
-        f"[bold]plan[/] {execution.id}: {len(execution.tasks)} tasks, "
-        f"{execution.reused} reused, {execution.status}"
-    )
-    for task_id in execution.tasks:
-        task = state.tasks[task_id]
-        fed_by = ", ".join(i.name for i in task.inputs) or "-"
-        top.add(
-            f"{task.description}  [dim]{task.operation} · {task.model} · "
-            f"key {task.content_key[:10]} · inputs: {fed_by} · {task.status}[/]"
+async def _set_up_scene(engine: Engine, film: FilmFormat) -> None:
+    """The scene and its picture format, before the prompt plans anything for it."""
+    await _submit(engine, {"kind": "structured_action", "action": {"name": "create_scene"}}, "demo")
+    for prop, value in (("width", film.width), ("height", film.height), ("fps", film.fps)):
+        action = {"name": "set_property", "node": "root", "prop": prop, "value": value}
+        await _submit(
+            engine, {"kind": "structured_action", "action": action}, f"demo-{prop}-{value}"
         )
+
+
+async def _edit_shot(engine: Engine, edit: ShotEdit) -> Receipt:
+    state = await engine.scenes.load(SCENE)
+    shots = [n for n in state.child_ids(state.root) if state.nodes[n].kind == "shot"]
+    if not 1 <= edit.shot <= len(shots):
+        raise InvalidIntent("--edit-shot", f"the film has shots 1 to {len(shots)}, not {edit.shot}")
+    if not edit.prompt.strip():
+        raise InvalidIntent("--edit-shot", "the new prompt is empty")
+    node = shots[edit.shot - 1]
+    digest = hashlib.sha256(edit.prompt.encode()).hexdigest()[:16]
+    step = {"kind": "direct_edit", "node": node, "prop": "prompt", "value": edit.prompt}
+    return await _submit(engine, step, f"demo-edit-{node}-{digest}")
+
+
+async def _follow(
+    engine: Engine, console: Console, execution: str, runtime: Runtime
+) -> ExecutionProgress:
+    with Progress(
+        TextColumn("[bold]{task.fields[status]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        shown = bar.add_task("planning", total=None, status="making the film")
+
+        def update(progress: ExecutionProgress) -> None:
+            now = "now: " + "; ".join(progress.now) if progress.now else ""
+            bar.update(shown, total=progress.total, completed=progress.done, description=now)
+
+        return await follow_execution(
+            engine, SCENE, "main", execution, update, runtime=runtime, poll=0.1
+        )
+
+
+def _failures(final: ExecutionProgress) -> str:
+    broken = [t for t in final.tasks if t.status in ("failed", "blocked", "canceled")]
+    lines = [f"{t.description or t.operation}: {t.status} ({t.error or t.cause})" for t in broken]
+    return "the film was not finished:\n  " + "\n  ".join(lines or [final.status])
+
+
+def _report(console: Console, made: MadeBy | None, outcome: DemoOutcome) -> None:
+    console.print(
+        f"[bold]{outcome.film}[/] written ({outcome.artifact[:12]}); this run generated "
+        f"{outcome.ran} tasks and reused {outcome.reused} made earlier."
+    )
+    if made is None:
+        return
+    console.print(lineage_tree(made))
+    summary = summarise(made)
+    console.print(f"models: {', '.join(summary.models)}")
+    console.print(f"operations: {', '.join(summary.operations)}")
+    console.print(f"intents: {', '.join(summary.intents)} (by {', '.join(summary.actors)})")
+    console.print(f"transforms: {', '.join(summary.transforms)}")
+    console.print(
+        f"Try: scenestate history {SCENE}; scenestate executions {SCENE}; "
+        f'scenestate demo --edit-shot 2 "a storm at night"'
+    )
+
+
+def lineage_tree(made: MadeBy) -> Tree:
+    """The final video at the top, each artifact under the one it fed."""
+    top = Tree(_label(made, "final video"))
+    _grow(top, made)
     return top
+
+
+def _grow(branch: Tree, made: MadeBy) -> None:
+    for name, upstream in made.inputs:
+        _grow(branch.add(_label(upstream, name)), upstream)
+
+
+def _label(made: MadeBy, name: str) -> str:
+    task = made.task
+    return (
+        f"[bold]{name}[/] {made.artifact[:10]} ← {task.description or task.operation} "
+        f"[dim]{task.operation} · {task.provider}/{task.model} · intent {made.intent_id[:8]} "
+        f"· {made.transform}[/]"
+    )

@@ -13,6 +13,10 @@ from typing import Any
 
 from adapters.dispatcher import Dispatcher
 from adapters.operations import diagnostic_operations
+from adapters.operations.hosted import hosted_operations, hosted_providers
+from adapters.operations.local import local_operations
+from adapters.operations.media import media_operations
+from adapters.providers.hosted import HostedProvider
 from adapters.result_folder import ResultFolder
 from adapters.workers import ProviderLimit, Worker
 from api.bootstrap import Engine
@@ -25,9 +29,26 @@ from engine.tasks import LANES, Lane
 STOP_TIMEOUT = 10.0
 
 
-def operations() -> dict[tuple[str, str], Operation]:
-    """Every operation this build's workers can run."""
-    return {**diagnostic_operations()}
+def operations(
+    providers: Mapping[str, HostedProvider] | None = None,
+    hosted_settings: Mapping[str, str] | None = None,
+) -> dict[tuple[str, str], Operation]:
+    """Every operation this build's workers can run: diagnostics, local generators,
+    media operations, and the hosted providers whose keys are configured."""
+    local = {**diagnostic_operations(), **local_operations(), **media_operations()}
+    if not providers:
+        return local
+    return {**local, **hosted_operations(hosted_settings or {}, providers=providers)}
+
+
+def open_providers(settings: Settings) -> dict[str, HostedProvider]:
+    """A client per hosted provider with a key; close them with `close_providers`."""
+    return hosted_providers(settings.hosted)
+
+
+async def close_providers(providers: Mapping[str, HostedProvider]) -> None:
+    for provider in providers.values():
+        await provider.aclose()
 
 
 def provider_limits(settings: Settings) -> dict[str, ProviderLimit]:
@@ -63,11 +84,13 @@ class Runtime:
             self._jobs.append(dispatcher.run)
         if fold:
             self._jobs.append(ResultFolder(engine.bus, engine.scenes).run)
+        self._providers = open_providers(engine.settings) if workers else {}
+        served = operations(self._providers, engine.settings.hosted)
         for index in range(workers):
             worker = Worker(
                 engine.bus,
                 engine.artifacts,
-                operations(),
+                served,
                 lanes,
                 name=worker_name(index),
                 concurrency=concurrency,
@@ -94,6 +117,7 @@ class Runtime:
         # forever; give them all a bounded time to stop.
         if self._running:
             await asyncio.wait(self._running, timeout=STOP_TIMEOUT)
+        await close_providers(self._providers)
 
     def check(self) -> None:
         """Raise what stopped a background job, if one stopped."""

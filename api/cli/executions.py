@@ -9,13 +9,20 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import open_bus
 from adapters.workers import Worker
-from api.bootstrap import Engine
+from api.bootstrap import Engine, close_artifacts, open_artifacts
 from api.cli._common import BranchOpt, app, console, errors, run_job, settings_or_exit
 from api.render import execution_table, executions_table
-from api.runtime import Runtime, follow_execution, operations, worker_name
+from api.runtime import (
+    Runtime,
+    close_providers,
+    follow_execution,
+    open_providers,
+    operations,
+    provider_limits,
+    worker_name,
+)
 from engine.errors import NotFound
 from engine.progress import Progress as ExecutionProgress
 from engine.progress import progress_of
@@ -134,16 +141,26 @@ def worker(
         raise typer.Exit(2) from None
 
     async def serve() -> None:
-        bus = open_bus(settings.nats_url)
-        artifacts = FilesystemArtifactStore(settings.data_dir / "artifacts")
+        bus = open_bus(settings.nats_url, **settings.bus.options(jetstream=True))
+        artifacts = open_artifacts(settings)
+        providers = open_providers(settings)
         name = worker_name()
         console.print(f"worker {name} serving {', '.join(chosen)} from {settings.nats_url}")
         try:
             await Worker(
-                bus, artifacts, operations(), chosen, name=name, concurrency=concurrency
+                bus,
+                artifacts,
+                operations(providers, settings.hosted),
+                chosen,
+                name=name,
+                concurrency=concurrency,
+                heartbeat=settings.bus.heartbeat,
+                limits=provider_limits(settings),
             ).run()
         finally:
             await bus.close()
+            await close_artifacts(artifacts)
+            await close_providers(providers)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

@@ -23,7 +23,7 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli.executions import follow_live
-from api.demo import run_demo
+from api.demo import FilmFormat, ShotEdit, run_demo
 from api.render import history_table, receipt_line, scene_tree
 from engine.errors import InvalidIntent, NotFound, ScenestateError
 from engine.ports import StreamId
@@ -101,9 +101,35 @@ def history(scene: str, branch: BranchOpt = "main") -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Build the lighthouse film's scene through the engine and show it."""
-    run_job(lambda engine: run_demo(engine, console))
+def demo(
+    edit_shot: Annotated[
+        tuple[int, str] | None,
+        typer.Option(
+            "--edit-shot",
+            metavar="N PROMPT",
+            help='Give shot N a new prompt first, e.g. --edit-shot 2 "a storm at night".',
+        ),
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Where to write the finished film.")] = Path(
+        "lighthouse-keeper.mp4"
+    ),
+    film_format: Annotated[
+        str, typer.Option("--format", help="The film's WIDTHxHEIGHT@FPS, set when first made.")
+    ] = "1920x1080@24",
+    no_workers: Annotated[
+        bool,
+        typer.Option("--no-workers", help="Leave the tasks to `scenestate worker` processes."),
+    ] = False,
+) -> None:
+    """Make the lighthouse keeper film from one prompt, offline, and show its lineage."""
+    edit = ShotEdit(edit_shot[0], edit_shot[1]) if edit_shot else None
+    workers = 0 if no_workers else 1
+
+    async def job(engine: Engine) -> None:
+        film = FilmFormat.parse(film_format)
+        await run_demo(engine, console, output=output, edit=edit, film=film, workers=workers)
+
+    run_job(job)
 
 
 def _plain(state: Any) -> Any:

@@ -109,12 +109,6 @@ def test_branch_merge_conflicts_resolve_and_diff(cli: Cli) -> None:
     assert "Merge" in cli("history", "film").stdout
 
 
-def test_demo_runs_and_a_second_run_appends_nothing(cli: Cli) -> None:
-    first = cli("demo").stdout
-    assert "shot shot-3" in first and "narration" in first
-    assert "0 intents appended" in cli("demo").stdout
-
-
 def test_a_diagnostic_execution_runs_and_reports_its_tasks(cli: Cli) -> None:
     intent(cli, action("ops", "create_scene", title="Ops"))
     body = action("ops", "diagnose", count=4, operation="echo")

@@ -71,3 +71,19 @@ def test_bus_settings_come_from_the_environment() -> None:
 def test_bad_bus_settings_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(env)
+
+
+def test_hosted_provider_keys_are_kept_but_never_shown() -> None:
+    settings = load_settings({"REPLICATE_API_TOKEN": "r8_do_not_print", "PATH": "/bin"})
+    assert settings.hosted == {"REPLICATE_API_TOKEN": "r8_do_not_print"}
+    assert "r8_do_not_print" not in repr(settings)
+
+
+def test_artifacts_in_nats_need_a_nats_url() -> None:
+    assert load_settings({}).artifact_store == "filesystem"
+    with pytest.raises(ConfigError, match="SCENESTATE_NATS_URL"):
+        load_settings({"SCENESTATE_ARTIFACTS": "nats"})
+    with pytest.raises(ConfigError, match="SCENESTATE_ARTIFACTS"):
+        load_settings({"SCENESTATE_ARTIFACTS": "s3"})
+    on_nats = {"SCENESTATE_ARTIFACTS": "nats", "SCENESTATE_NATS_URL": "nats://127.0.0.1:4222"}
+    assert load_settings(on_nats).artifact_store == "nats"

@@ -1,0 +1,92 @@
+"""`scenestate demo` end to end: the film is made offline, a second run regenerates
+nothing, an edited shot regenerates only its chain and the assembly; embedded, and on
+PostgreSQL + NATS with a separate worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import subprocess
+import uuid
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from adapters.bus import JetStreamTaskBus
+from tests.api.conftest import SCENESTATE, Cli
+from tests.conftest import fresh_postgres_database, require_nats
+
+SMALL = ("--format", "320x180@12")
+SHOTS, SHOT_SECONDS, FPS = 3, 5.0, 12
+
+
+def check_film(path: Path) -> None:
+    """What a viewer would notice: length, a steady picture, and sound throughout."""
+    with av.open(str(path)) as film:
+        video, audio = film.streams.video[0], film.streams.audio[0]
+        assert (video.codec_context.name, audio.codec_context.name) == ("h264", "aac")
+        assert (video.width, video.height) == (320, 180)
+        assert video.average_rate == Fraction(FPS)
+        frames = [f for f in film.decode(video=0)]
+    steps = {round((b.time - a.time) * FPS, 3) for a, b in itertools.pairwise(frames)}
+    assert steps == {1.0}  # constant frame rate, no dropped or doubled frames
+    duration = frames[-1].time + 1 / FPS
+    assert abs(duration - SHOTS * SHOT_SECONDS) <= 1 / FPS
+    with av.open(str(path)) as film:
+        heard = sum(f.samples for f in film.decode(audio=0)) / film.streams.audio[0].rate
+    assert abs(heard - duration) <= 0.1
+
+
+def generated(stdout: str) -> tuple[int, int]:
+    found = re.search(r"generated (\d+) tasks and\s+reused (\d+)", stdout)
+    assert found is not None, stdout
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: Cli) -> None:
+    film = cli.cwd / "film.mp4"
+    first = cli("demo", *SMALL, "--output", str(film)).stdout
+    check_film(film)
+    assert generated(first) == (13, 0)
+    for model in ("local-image-1", "local-motion-1", "local-voice-1", "media"):
+        assert model in first
+    assert "text_to_image" in first and "planning.film" in first
+    assert generated(cli("demo", *SMALL, "--output", str(film)).stdout) == (0, 13)
+    edited = cli("demo", *SMALL, "--output", str(film), "--edit-shot", "2", "a storm at night")
+    assert generated(edited.stdout) == (6, 7)  # shot 2's image, video, clip; the assembly
+    check_film(film)
+    refused = cli("demo", *SMALL, "--edit-shot", "9", "x", ok=False)
+    assert refused.returncode == 2 and "shots 1 to 3" in refused.stderr
+
+
+async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: Path) -> None:
+    nats_url = require_nats()
+    prefix = f"demo{uuid.uuid4().hex[:8]}"
+    async with fresh_postgres_database("demo") as database:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCENESTATE_")}
+        env.update(
+            SCENESTATE_DATA_DIR=str(tmp_path / "data"),
+            SCENESTATE_DATABASE_URL=database,
+            SCENESTATE_NATS_URL=nats_url,
+            SCENESTATE_BUS_PREFIX=prefix,
+            COLUMNS="200",
+            NO_COLOR="1",
+        )
+        worker = await asyncio.create_subprocess_exec(
+            str(SCENESTATE), "worker", env=env, cwd=tmp_path, stdout=subprocess.DEVNULL
+        )
+        try:
+            cli = Cli(env, tmp_path)
+            film = tmp_path / "film.mp4"
+            made = await asyncio.to_thread(
+                cli, "demo", *SMALL, "--no-workers", "--output", str(film)
+            )
+            assert generated(made.stdout) == (13, 0)
+            check_film(film)
+        finally:
+            worker.terminate()
+            await asyncio.wait_for(worker.wait(), 30)
+            await JetStreamTaskBus(nats_url, prefix=prefix).close(delete=True)
