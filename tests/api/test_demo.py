@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 
+from adapters.artifacts import JetStreamArtifactStore
 from adapters.bus import JetStreamTaskBus
 from tests.api.conftest import SCENESTATE, Cli
 from tests.conftest import fresh_postgres_database, require_nats
@@ -63,6 +64,8 @@ def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: 
 
 
 async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: Path) -> None:
+    """The worker has a data directory of its own: tasks, results and artifacts all
+    travel through NATS (JetStream streams and an Object Store bucket)."""
     nats_url = require_nats()
     prefix = f"demo{uuid.uuid4().hex[:8]}"
     async with fresh_postgres_database("demo") as database:
@@ -72,11 +75,13 @@ async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: P
             SCENESTATE_DATABASE_URL=database,
             SCENESTATE_NATS_URL=nats_url,
             SCENESTATE_BUS_PREFIX=prefix,
+            SCENESTATE_ARTIFACTS="nats",
             COLUMNS="200",
             NO_COLOR="1",
         )
+        elsewhere = {**env, "SCENESTATE_DATA_DIR": str(tmp_path / "worker")}
         worker = await asyncio.create_subprocess_exec(
-            str(SCENESTATE), "worker", env=env, cwd=tmp_path, stdout=subprocess.DEVNULL
+            str(SCENESTATE), "worker", env=elsewhere, cwd=tmp_path, stdout=subprocess.DEVNULL
         )
         try:
             cli = Cli(env, tmp_path)
@@ -90,3 +95,4 @@ async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: P
             worker.terminate()
             await asyncio.wait_for(worker.wait(), 30)
             await JetStreamTaskBus(nats_url, prefix=prefix).close(delete=True)
+            await JetStreamArtifactStore(nats_url, prefix=prefix).close(delete=True)
