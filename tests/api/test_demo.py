@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import pytest
 
 from adapters.artifacts import JetStreamArtifactStore
 from adapters.bus import JetStreamTaskBus
@@ -47,6 +48,7 @@ def generated(stdout: str) -> tuple[int, int]:
     return int(found.group(1)), int(found.group(2))
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL: below
 def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: Cli) -> None:
     film = cli.cwd / "film.mp4"
     first = cli("demo", *SMALL, "--output", str(film)).stdout
