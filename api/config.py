@@ -12,18 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.operations.hosted import ORDER_VARIABLE
-from adapters.providers.hosted.keys import KEY_VARIABLES, PRICE_VARIABLES, URL_VARIABLES
 from engine.errors import ScenestateError
 
-HOSTED_VARIABLES = frozenset(
-    {
-        *KEY_VARIABLES.values(),
-        *URL_VARIABLES.values(),
-        *PRICE_VARIABLES.values(),
-        ORDER_VARIABLE,
-    }
-)
+# What adapters/providers/hosted reads: keys, base URLs, prices and the fallback order
+# (tests/api/test_config.py holds the two lists equal).
+HOSTED_KEYS = frozenset({"REPLICATE_API_TOKEN", "FAL_KEY", "ELEVENLABS_API_KEY"})
+HOSTED_PREFIXES = ("SCENESTATE_REPLICATE_", "SCENESTATE_FAL_", "SCENESTATE_ELEVENLABS_")
+HOSTED_ORDER = "SCENESTATE_HOSTED_ORDER"
+
+
+def is_hosted_variable(name: str) -> bool:
+    return name in HOSTED_KEYS or name == HOSTED_ORDER or name.startswith(HOSTED_PREFIXES)
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -92,7 +93,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         provider_limits=parse_provider_limits(env.get("SCENESTATE_PROVIDER_LIMITS", "")),
         bus=load_bus_settings(env),
         artifact_store=_artifact_store(env),
-        hosted={k: v for k, v in env.items() if k in HOSTED_VARIABLES},
+        hosted={k: v for k, v in env.items() if is_hosted_variable(k)},
     )
 
 

@@ -9,14 +9,10 @@ import os
 import socket
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.dispatcher import Dispatcher
 from adapters.operations import diagnostic_operations
-from adapters.operations.hosted import hosted_operations, hosted_providers
-from adapters.operations.local import local_operations
-from adapters.operations.media import media_operations
-from adapters.providers.hosted import HostedProvider
 from adapters.result_folder import ResultFolder
 from adapters.workers import ProviderLimit, Worker
 from api.bootstrap import Engine
@@ -25,6 +21,9 @@ from engine.ports import Operation
 from engine.progress import Progress, progress_of
 from engine.retry import RetryPolicy
 from engine.tasks import LANES, Lane
+
+if TYPE_CHECKING:
+    from adapters.providers.hosted import HostedProvider
 
 STOP_TIMEOUT = 10.0
 
@@ -35,6 +34,11 @@ def operations(
 ) -> dict[tuple[str, str], Operation]:
     """Every operation this build's workers can run: diagnostics, local generators,
     media operations, and the hosted providers whose keys are configured."""
+    # imported here: PyAV, NumPy, Pillow and httpx cost every CLI command ~0.5 s
+    from adapters.operations.hosted import hosted_operations
+    from adapters.operations.local import local_operations
+    from adapters.operations.media import media_operations
+
     local = {**diagnostic_operations(), **local_operations(), **media_operations()}
     if not providers:
         return local
@@ -43,6 +47,8 @@ def operations(
 
 def open_providers(settings: Settings) -> dict[str, HostedProvider]:
     """A client per hosted provider with a key; close them with `close_providers`."""
+    from adapters.operations.hosted import hosted_providers
+
     return hosted_providers(settings.hosted)
 
 

@@ -87,3 +87,12 @@ def test_artifacts_in_nats_need_a_nats_url() -> None:
         load_settings({"SCENESTATE_ARTIFACTS": "s3"})
     on_nats = {"SCENESTATE_ARTIFACTS": "nats", "SCENESTATE_NATS_URL": "nats://127.0.0.1:4222"}
     assert load_settings(on_nats).artifact_store == "nats"
+
+
+def test_settings_keep_every_variable_the_hosted_providers_read() -> None:
+    from adapters.operations.hosted import ORDER_VARIABLE
+    from adapters.providers.hosted.keys import KEY_VARIABLES, PRICE_VARIABLES, URL_VARIABLES
+
+    read = {*KEY_VARIABLES.values(), *URL_VARIABLES.values(), *PRICE_VARIABLES.values()}
+    env = {name: "x" for name in {*read, ORDER_VARIABLE}}
+    assert load_settings(env).hosted == env
