@@ -7,15 +7,13 @@ metadata without reading the bytes, and byte ranges for partial responses.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import AsyncIterator
-from fractions import Fraction
 from typing import Protocol
 
-import av
 import msgspec
 
+from engine.errors import TaskFailure
 from engine.ports import ArtifactStore
 
 log = logging.getLogger("scenestate.artifacts")
@@ -75,43 +73,26 @@ def describe(data: bytes, media_type: str) -> ArtifactMetadata:
         return plain
     try:
         return _probe(data, media_type)
-    except (av.FFmpegError, ValueError, OSError) as exc:
+    except (TaskFailure, ValueError, OSError) as exc:
         log.warning("could not probe a %s artifact of %d bytes: %s", media_type, len(data), exc)
         return plain
 
 
 def _probe(data: bytes, media_type: str) -> ArtifactMetadata:
-    with av.open(io.BytesIO(data), mode="r") as container:
-        video = next(iter(container.streams.video), None)
-        audio = next(iter(container.streams.audio), None)
-        still = media_type.startswith("image/")
-        first = video if video is not None else audio
-        return ArtifactMetadata(
-            media_type=media_type,
-            size=len(data),
-            duration=None if still else _duration(container),
-            fps=None if still or video is None else _fps(video.average_rate or video.guessed_rate),
-            width=video.width if video is not None else None,
-            height=video.height if video is not None else None,
-            sample_rate=audio.sample_rate if audio is not None else None,
-            channels=audio.channels if audio is not None else None,
-            codec=first.codec_context.name if first is not None else None,
-        )
+    from adapters.media import probe_media  # PyAV: loaded only when a media file is stored
 
-
-def _duration(container: av.container.InputContainer) -> float | None:
-    # The longest stream decides: a clip padded with silence lasts as long as its audio.
-    longest = 0.0
-    for stream in (*container.streams.video, *container.streams.audio):
-        if stream.duration is not None and stream.time_base is not None:
-            longest = max(longest, float(stream.duration * stream.time_base))
-    if longest == 0.0 and container.duration is not None:
-        longest = container.duration / av.time_base
-    return round(longest, 6) if longest > 0 else None
-
-
-def _fps(rate: Fraction | None) -> float | None:
-    return round(float(rate), 6) if rate else None
+    info = probe_media(data)
+    return ArtifactMetadata(
+        media_type=media_type,
+        size=len(data),
+        duration=info.duration,
+        fps=info.fps,
+        width=info.width,
+        height=info.height,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        codec=info.video_codec or info.audio_codec,
+    )
 
 
 def encode_metadata(metadata: ArtifactMetadata) -> bytes:
