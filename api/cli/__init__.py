@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api.cli import branches, executions, scenes
+from api.cli import branches, executions, projections, scenes
 from api.cli._common import app
 
-__all__ = ["app", "branches", "executions", "main", "scenes"]
+__all__ = ["app", "branches", "executions", "main", "projections", "scenes"]
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,10 +24,14 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli.executions import follow_live
+from api.cli.projections import read_models_of
 from api.demo import FilmFormat, ShotEdit, run_demo
 from api.render import history_table, receipt_line, scene_tree
 from engine.errors import InvalidIntent, NotFound, ScenestateError
 from engine.ports import StreamId
+from projections.as_of import parse_as_of, state_as_of
+from projections.history import HistoryQuery, as_recorded, find_history
+from projections.times import parse_moment
 
 
 @app.command()
@@ -69,14 +74,27 @@ def show(
     scene: str,
     branch: BranchOpt = "main",
     version: Annotated[int | None, typer.Option(help="Show the scene as of this version.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Show the scene as of a version, or an ISO 8601 time (UTC if bare)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
 ) -> None:
     """Show a scene's tree with props, slots and who set each."""
 
     async def job(engine: Engine) -> None:
+        if version is not None and as_of is not None:
+            raise InvalidIntent("--as-of", "give --version or --as-of, not both")
         if version is not None and version < 0:
             raise InvalidIntent("--version", "must be 0 or more")
-        state = await engine.scenes.load(scene, branch, version)
+        at = parse_as_of(as_of) if as_of is not None else version
+        if isinstance(at, datetime):
+            async with read_models_of(engine) as read_models:
+                state = await state_as_of(engine.scenes, read_models, scene, branch, at)
+        else:
+            state = await engine.scenes.load(scene, branch, at)
         if not state.created:
             raise NotFound(f"no scene {scene!r} on branch {branch!r}")
         if as_json:
@@ -88,14 +106,38 @@ def show(
 
 
 @app.command()
-def history(scene: str, branch: BranchOpt = "main") -> None:
-    """The event log of a scene, with the provenance of each event."""
+def history(
+    scene: str,
+    branch: BranchOpt = "main",
+    node: Annotated[str | None, typer.Option(help="Only events that touched this node.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only events of this actor.")] = None,
+    execution: Annotated[str | None, typer.Option(help="Only events of this execution.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this ISO 8601 time on.")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this ISO 8601 time.")] = None,
+) -> None:
+    """The event log of a scene, with the provenance of each event; the filters read
+    the history read model."""
 
     async def job(engine: Engine) -> None:
-        events = await engine.store.read_stream(StreamId(scene, branch))
-        if not events:
-            raise NotFound(f"no scene {scene!r} on branch {branch!r}")
-        console.print(history_table(events, f"{scene}@{branch}"))
+        title = f"{scene}@{branch}"
+        if (node, actor, execution, since, until) == (None,) * 5:
+            events = await engine.store.read_stream(StreamId(scene, branch))
+            if not events:
+                raise NotFound(f"no scene {scene!r} on branch {branch!r}")
+            console.print(history_table(events, title))
+            return
+        query = HistoryQuery(
+            scene=scene,
+            branch=branch,
+            node=node,
+            actor=actor,
+            execution=execution,
+            since=parse_moment(since, "--since") if since is not None else None,
+            until=parse_moment(until, "--until") if until is not None else None,
+        )
+        async with read_models_of(engine) as read_models:
+            found = await find_history(read_models, query)
+        console.print(history_table([as_recorded(entry) for entry in found], title))
 
     run_job(job)
 

@@ -1,0 +1,336 @@
+"""Projection commands: the read models' status, running and rebuilding them, artifact
+lineage, and a scene's view at draft, preview or production fidelity."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from adapters.store.read_models import open_read_models
+from api.bootstrap import Engine
+from api.cli._common import BranchOpt, app, console, run_job
+from engine.ports import WorkCache
+from projections.catalog import ProjectionStatus, default_projections, statuses
+from projections.drafts import DraftViews
+from projections.fidelity import Fidelity, FidelityView
+from projections.lineage import trace_artifact
+from projections.lineage_records import ArtifactOrigin, Lineage, TaskOrigin
+from projections.ports import ReadModelStore
+from projections.runner import DEFAULT_BATCH, ProjectionRunner
+from projections.timeline import SlotView, Timeline
+from projections.views import view_of
+
+projections_app = typer.Typer(
+    invoke_without_command=True,
+    no_args_is_help=False,
+    help="The read models (history, lineage) and how far along each is; `run` and "
+    "`rebuild` keep them up to date.",
+)
+app.add_typer(projections_app, name="projections")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@asynccontextmanager
+async def read_models_of(engine: Engine, catch_up: bool = True) -> AsyncIterator[ReadModelStore]:
+    """The read models of the engine's database, caught up with the log by default."""
+    read_models = open_read_models(engine.settings.database_url)
+    try:
+        if catch_up:
+            await runner_of(engine, read_models).catch_up()
+        yield read_models
+    finally:
+        await read_models.close()
+
+
+def runner_of(
+    engine: Engine, read_models: ReadModelStore, batch_size: int = DEFAULT_BATCH
+) -> ProjectionRunner:
+    return ProjectionRunner(engine.store, read_models, default_projections(), batch_size=batch_size)
+
+
+@projections_app.callback()
+def projections(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Show each read model: its generation, checkpoint, lag and any rebuild or error."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    async def job(engine: Engine) -> None:
+        async with read_models_of(engine, catch_up=False) as read_models:
+            head = await engine.store.head_position()
+            found = await statuses(read_models, default_projections(), head)
+        if as_json:
+            console.print_json(msgspec.json.encode(found).decode())
+        else:
+            console.print(_status_table(found, head))
+
+    run_job(job)
+
+
+@projections_app.command("run")
+def run_projections(
+    once: Annotated[bool, typer.Option(help="Catch up with the log, then stop.")] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Events per read of the log and per commit.")
+    ] = DEFAULT_BATCH,
+) -> None:
+    """Keep the read models up to date: catch up, then follow the log until stopped."""
+
+    async def job(engine: Engine) -> None:
+        async with read_models_of(engine, catch_up=False) as read_models:
+            runner = runner_of(engine, read_models, batch_size)
+            if once:
+                read = await runner.catch_up()
+                console.print(f"caught up: {read} events read")
+                return
+            console.print("following the log; Ctrl-C stops")
+            await runner.run()
+
+    run_job(job)
+
+
+@projections_app.command()
+def rebuild(
+    names: Annotated[list[str], typer.Argument(help="The projections to rebuild.")],
+) -> None:
+    """Build read models again from the first event, beside the live ones, and switch
+    over once caught up (queries keep working meanwhile)."""
+
+    async def job(engine: Engine) -> None:
+        async with read_models_of(engine, catch_up=False) as read_models:
+            runner = runner_of(engine, read_models)
+            rebuilt = await runner.rebuild(*names)
+            head = await engine.store.head_position()
+            await runner.drop_retired()
+        for name, generation in rebuilt.items():
+            console.print(f"projection {name} rebuilt as generation {generation} up to {head}")
+
+    run_job(job)
+
+
+@app.command()
+def lineage(
+    artifact: Annotated[str, typer.Argument(help="The artifact's sha256.")],
+    studio: Annotated[str | None, typer.Option(help="Only within this studio.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where an artifact came from: task, model, provider, transform and inputs, back to
+    the intents that caused it."""
+
+    async def job(engine: Engine) -> None:
+        async with read_models_of(engine) as read_models:
+            found = await trace_artifact(read_models, artifact, studio)
+        if as_json:
+            console.print_json(msgspec.json.encode(found).decode())
+        else:
+            console.print(_lineage_tree(found))
+            console.print(_lineage_summary(found))
+
+    run_job(job)
+
+
+@app.command()
+def view(
+    scene: str,
+    fidelity: Annotated[Fidelity, typer.Option(help="draft, preview or production.")] = (
+        Fidelity.DRAFT
+    ),
+    branch: BranchOpt = "main",
+    as_json: JsonOpt = False,
+    follow: Annotated[
+        bool, typer.Option(help="Draft only: print the timeline again at every change.")
+    ] = False,
+) -> None:
+    """A scene at one fidelity: the draft timeline, the preview proxies, or the
+    production render and exactly what it still lacks."""
+
+    async def job(engine: Engine) -> None:
+        if follow and fidelity == Fidelity.DRAFT:
+            await _follow(engine, scene, branch, as_json)
+            return
+        work_cache: WorkCache = engine.store  # type: ignore[assignment]  # SQL stores keep it
+        shown = await view_of(engine.scenes, work_cache, scene, branch, fidelity)
+        _print_view(shown, as_json)
+
+    run_job(job)
+
+
+async def _follow(engine: Engine, scene: str, branch: str, as_json: bool) -> None:
+    drafts = DraftViews(engine.store, engine.scenes)
+    following = asyncio.create_task(drafts.run())
+    try:
+        async for timeline in drafts.updates(scene, branch):
+            _print_view(timeline, as_json)
+    finally:
+        following.cancel()
+
+
+def _print_view(shown: Timeline | FidelityView, as_json: bool) -> None:
+    if as_json:
+        console.print_json(msgspec.json.encode(shown).decode())
+    elif isinstance(shown, Timeline):
+        for table in _timeline_tables(shown):
+            console.print(table)
+    else:
+        for table in _fidelity_tables(shown):
+            console.print(table)
+
+
+def _status_table(found: list[ProjectionStatus], head: int) -> Table:
+    table = Table(title=f"projections (log head: position {head})")
+    for column in ("projection", "version", "generation", "position", "lag", "rebuild", "error"):
+        table.add_column(column, overflow="fold")
+    for s in found:
+        built = f"v{s.active_version}" if s.active_version is not None else "-"
+        rebuild = "-" if s.building is None else f"gen {s.building} at {s.building_position}"
+        table.add_row(
+            s.name,
+            f"v{s.version} (built by {built})",
+            "-" if s.active is None else str(s.active),
+            str(s.position),
+            str(s.lag),
+            rebuild,
+            s.error or "-",
+        )
+    return table
+
+
+def _lineage_tree(found: Lineage) -> Tree:
+    top = Tree(f"[bold]artifact[/] {found.origin.artifact}")
+    _add_origin(top, found.origin)
+    return top
+
+
+def _add_origin(branch: Tree, origin: ArtifactOrigin, execution: str | None = None) -> None:
+    """`execution`: the one of the task this artifact feeds (not repeated below)."""
+    if origin.repeated:
+        branch.add("[dim](shown above)[/]")
+        return
+    if origin.made_by is not None:
+        _add_task(branch, origin.made_by, execution)
+        if origin.also_made_by:
+            branch.add(f"[dim]same bytes also made by {', '.join(origin.also_made_by)}[/]")
+        return
+    for bound in origin.bound_by:
+        said = f": {bound.intent.summary}" if bound.intent is not None else ""
+        branch.add(
+            f"[yellow]bound[/] into {bound.node}.{bound.slot} by {bound.actor} "
+            f"via {bound.transform} (intent {bound.intent_id}{said})"
+        )
+
+
+def _add_task(branch: Tree, task: TaskOrigin, seen: str | None = None) -> None:
+    what = task.description or task.operation
+    here = branch.add(
+        f"[green]made by[/] task {task.task}: [bold]{task.operation}[/] · model {task.model} "
+        f"· provider {task.provider} · lane {task.lane}  [dim]{what}[/]"
+    )
+    execution = task.execution
+    if execution is not None and execution.execution != seen:
+        intent = execution.intent
+        asked = f"{intent.kind} by {intent.actor}: {intent.summary}" if intent else "?"
+        here.add(
+            f"[cyan]execution[/] {execution.execution} (goal {execution.goal}, planned by "
+            f"{task.transform}) ← intent {intent.intent_id if intent else '?'} ({asked})"
+        )
+    for item in task.inputs:
+        shown = item.artifact[:16] + "…" if item.artifact else "(no artifact recorded)"
+        feed = here.add(f"[magenta]input {item.name}[/] ← {shown}")
+        mine = execution.execution if execution is not None else None
+        if item.source is not None:
+            _add_origin(feed, item.source, mine)
+        elif item.task is not None:
+            _add_task(feed, item.task, mine)
+
+
+def _lineage_summary(found: Lineage) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("models", ", ".join(found.models) or "-")
+    table.add_row("providers", ", ".join(found.providers) or "-")
+    table.add_row("operations", ", ".join(found.operations) or "-")
+    table.add_row("transforms", ", ".join(found.transforms) or "-")
+    table.add_row("actors", ", ".join(found.actors) or "-")
+    for intent in found.root_intents:
+        table.add_row("root intent", f"{intent.intent_id} {intent.kind} by {intent.actor}: ")
+        table.add_row("", intent.text or intent.summary)
+    return table
+
+
+def _timeline_tables(timeline: Timeline) -> list[Table]:
+    title = (
+        f"{timeline.scene}@{timeline.branch} v{timeline.version} draft: {timeline.title} — "
+        f"{timeline.duration:g}s at {timeline.fps:g} fps, {timeline.width}x{timeline.height}, "
+        f"{timeline.pending} tasks pending, {timeline.conflicts} conflicts"
+    )
+    shots = Table(title=title, caption="  ".join(_slot_line(s) for s in timeline.outputs))
+    for column in ("#", "shot", "start", "duration", "title / prompt", "slots"):
+        shots.add_column(column, overflow="fold")
+    for shot in timeline.shots:
+        shots.add_row(
+            str(shot.number),
+            shot.node,
+            f"{shot.start:g}s",
+            f"{shot.duration:g}s",
+            shot.title or shot.prompt,
+            "\n".join(_slot_line(s) for s in shot.slots),
+        )
+    tables = [shots]
+    for track in timeline.tracks:
+        if not track.items:
+            continue
+        table = Table(title=f"track {track.name}")
+        for column in ("start", "duration", "node", "text", "slots"):
+            table.add_column(column, overflow="fold")
+        for item in track.items:
+            length = "-" if item.duration is None else f"{item.duration:g}s"
+            slots = "\n".join(_slot_line(s) for s in item.slots) or "-"
+            table.add_row(f"{item.start:g}s", length, item.node, item.text, slots)
+        tables.append(table)
+    return tables
+
+
+def _slot_line(slot: SlotView) -> str:
+    if slot.artifact is not None:
+        working = f" (now: {slot.task.description or slot.task.operation})" if slot.task else ""
+        return f"{slot.slot}: {slot.artifact[:12]}…{working}"
+    return f"{slot.slot}: [dim]{slot.placeholder}[/]"
+
+
+def _fidelity_tables(shown: FidelityView) -> list[Table]:
+    head = Table(
+        title=f"{shown.scene}@{shown.branch} v{shown.version} {shown.fidelity}: {shown.status}",
+        show_header=False,
+    )
+    head.add_column(style="bold")
+    head.add_column(overflow="fold")
+    head.add_row("output", shown.output or "-")
+    head.add_row("execution", shown.execution or "-")
+    for reason in shown.reasons:
+        head.add_row("why", reason)
+    tables = [head]
+    if shown.missing:
+        tables.append(_rows_table("missing", shown.missing, ("work", "status", "task", "reason")))
+    if shown.conflicts:
+        tables.append(_rows_table("open conflicts", shown.conflicts, ("conflict", "node", "field")))
+    if shown.shots:
+        columns = ("number", "node", "state", "artifact", "task")
+        tables.append(_rows_table(f"shots at {shown.fidelity}", shown.shots, columns))
+    return tables
+
+
+def _rows_table(title: str, rows: list[Any], columns: tuple[str, ...]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("-" if getattr(row, c) is None else str(getattr(row, c)) for c in columns))
+    return table

@@ -1,0 +1,41 @@
+"""A branch as it was: at a version, or at a moment (through the history read model,
+which knows when each version was recorded)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.errors import InvalidIntent, NotFound
+from engine.scene import SceneState
+from engine.service import SceneService
+from projections.history import version_at
+from projections.ports import ReadModelStore
+from projections.times import parse_moment
+
+
+def parse_as_of(text: str, field: str = "--as-of") -> int | datetime:
+    """A version (a whole number) or an ISO 8601 moment."""
+    if text.strip().isdigit():
+        return int(text)
+    return parse_moment(text, field)
+
+
+async def state_as_of(
+    scenes: SceneService,
+    read_models: ReadModelStore,
+    scene: str,
+    branch: str,
+    at: int | datetime,
+) -> SceneState:
+    if isinstance(at, datetime):
+        version = await version_at(read_models, scene, branch, at)
+        if version == 0:
+            raise NotFound(f"{scene}@{branch} had no events at or before {at.isoformat()}")
+    else:
+        if at < 0:
+            raise InvalidIntent("--as-of", "a version must be 0 or more")
+        version = at
+    state = await scenes.load(scene, branch, version)
+    if not state.created:
+        raise NotFound(f"no scene {scene!r} on branch {branch!r} at version {version}")
+    return state
