@@ -1,0 +1,59 @@
+"""`scenestate serve`: the HTTP API under uvicorn, with the pipeline's workers and the
+projection runner in the same process unless told to leave them to their own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.app import create_app, load_api_options
+from api.cli._common import app, errors, settings_or_exit
+from api.config import ConfigError
+from api.metrics import configure_json_logs
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker loops in this process.")] = 1,
+    no_workers: Annotated[
+        bool,
+        typer.Option("--no-workers", help="Run no workers here (they run as `scenestate worker`)."),
+    ] = False,
+    no_projections: Annotated[
+        bool,
+        typer.Option(
+            "--no-projections",
+            help="Leave the read models to `scenestate projections run` processes.",
+        ),
+    ] = False,
+) -> None:
+    """Run the HTTP API. Migrations run first when the database needs them; the
+    dispatcher and result folder run here; logs are JSON lines on stderr."""
+    settings = settings_or_exit()
+    try:
+        options = load_api_options()
+    except ConfigError as exc:
+        errors.print(f"[red]configuration:[/] {exc}")
+        raise typer.Exit(2) from None
+    if options.admin_key is None:
+        errors.print(
+            "[yellow]note:[/] SCENESTATE_ADMIN_KEY is not set: no studio or key can be "
+            "created over HTTP"
+        )
+    if no_workers and settings.nats_url is None:
+        errors.print(
+            "[yellow]note:[/] --no-workers with the in-process bus: nothing will run tasks "
+            "(set SCENESTATE_NATS_URL and run `scenestate worker`)"
+        )
+    configure_json_logs()
+    api = create_app(
+        settings,
+        options,
+        workers=0 if no_workers else workers,
+        projections=not no_projections,
+    )
+    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")

@@ -1,0 +1,180 @@
+"""One error body for every refusal of the HTTP API, and which status each error gets.
+
+    {"error": {"status": 409, "code": "conflict", "message": "...", "field": null,
+               "problems": [], "current_version": 7, "retry_after": null}}
+
+engine.errors map as: InvalidIntent -> 422 (naming the field), NotFound -> 404,
+ConcurrencyConflict -> 409 (with the stream's current version), PayloadTooLarge ->
+413; a request the framework cannot read is 400 (bad JSON) or 422 (which field and
+why); routes raise `ApiError` for the rest (401, 403, 416, 429, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from engine.errors import (
+    ConcurrencyConflict,
+    InvalidIntent,
+    NotFound,
+    PayloadTooLarge,
+    ScenestateError,
+    StoreError,
+)
+from engine.intents import INTENT_KINDS
+
+log = logging.getLogger("scenestate.api")
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Dotted path of the input that was wrong.")
+    reason: str
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    code: str = Field(description="A stable word for the kind of error: not_found, conflict...")
+    message: str = Field(description="What was wrong, for a person.")
+    field: str | None = Field(None, description="The input at fault, when there is one.")
+    problems: list[FieldProblem] = Field(default_factory=list)
+    current_version: int | None = Field(
+        None, description="On a concurrency conflict: the stream's version now."
+    )
+    retry_after: float | None = Field(None, description="On 429: seconds until a retry may pass.")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+# Declared on every router, so the OpenAPI schema says what each refusal looks like.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+    for status in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+
+
+class ApiError(Exception):
+    """A refusal with its status; the handler turns it into the one error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        problems: Sequence[FieldProblem] = (),
+        current_version: int | None = None,
+        retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.detail = ErrorDetail(
+            status=status,
+            code=code or _CODES.get(status, "error"),
+            message=message,
+            field=field,
+            problems=list(problems),
+            current_version=current_version,
+            retry_after=retry_after,
+        )
+        self.headers = dict(headers or {})
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    body = ErrorBody(error=error.detail).model_dump(mode="json")
+    return JSONResponse(body, status_code=error.detail.status, headers=error.headers)
+
+
+def as_api_error(exc: ScenestateError) -> ApiError:
+    """The HTTP form of an engine error."""
+    if isinstance(exc, InvalidIntent):
+        problem = FieldProblem(field=exc.field, reason=exc.reason)
+        return ApiError(422, str(exc), field=exc.field, problems=[problem])
+    if isinstance(exc, NotFound):
+        return ApiError(404, str(exc))
+    if isinstance(exc, ConcurrencyConflict):
+        current = exc.actual if exc.actual >= 0 else None
+        return ApiError(409, str(exc), current_version=current)
+    if isinstance(exc, PayloadTooLarge):
+        return ApiError(413, str(exc))
+    if isinstance(exc, StoreError):
+        log.error("store error: %s", exc)
+        return ApiError(503, f"the store could not answer: {exc}")
+    return ApiError(400, str(exc))
+
+
+def validation_error(exc: RequestValidationError) -> ApiError:
+    problems = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return ApiError(400, f"the body is not valid JSON: {error.get('msg', '')}")
+        location = [str(part) for part in error.get("loc", ())]
+        if location[:1] == ["body"]:
+            # A tagged union (the intent kinds) puts its tag in the path: leave it out.
+            location = (
+                location[2:] if location[1:2] and location[1] in INTENT_KINDS else location[1:]
+            )
+        where = ".".join(location[1:] if location[:1] in (["query"], ["path"]) else location)
+        problems.append(FieldProblem(field=where or "(body)", reason=str(error.get("msg", ""))))
+    first = problems[0] if problems else FieldProblem(field="(body)", reason="invalid")
+    summary = "; ".join(f"{p.field}: {p.reason}" for p in problems) or "invalid request"
+    return ApiError(422, summary, field=first.field, problems=problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc)
+
+    async def on_engine_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ScenestateError)
+        return error_response(as_api_error(exc))
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(validation_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return error_response(ApiError(exc.status_code, message, headers=exc.headers))
+
+    async def on_anything(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(ApiError(500, "internal error; the server logged it"))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(ScenestateError, on_engine_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_anything)

@@ -1,0 +1,237 @@
+"""Live streams over Server-Sent Events and WebSocket: a scene (every branch, or one)
+and one execution. Every message's id is its event's global position; reconnect
+with `Last-Event-ID` (or `?after=`) to get exactly what was missed.
+
+SSE frames: `id: <position>`, `event: scene|task|execution|result`, `data: <JSON>`;
+a comment line every `heartbeat` seconds keeps proxies from closing a quiet stream.
+WebSocket messages are the same JSON as `{"id", "event", "data"}`; browsers, which
+cannot set headers on a WebSocket, may pass the key as `?api_key=`. A refused
+handshake gets the HTTP status and error body a GET of the same stream would get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+
+from api.deps import BranchQuery, ItemId, OwnedScene, SceneId, Services, ServicesDep, studio_of
+from api.errors import ERROR_RESPONSES, ApiError, error_response
+from api.schemas.common import BRANCH_PATTERN
+from api.schemas.streams import EXECUTION
+from api.streaming import StreamFilter
+from engine.errors import NotFound
+from engine.events import ExecutionFinished
+from engine.ports import StreamId
+
+router = APIRouter(tags=["streams"], responses=ERROR_RESPONSES)
+
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "An event stream."}
+}
+LastEventId = Annotated[
+    str | None, Header(alias="Last-Event-ID", max_length=32, description="Resume after this id.")
+]
+After = Annotated[int | None, Query(ge=0, description="Start after this global position.")]
+View = Annotated[
+    Literal["draft"] | None, Query(description="Add the branch's draft timeline to messages.")
+]
+Until = Annotated[
+    Literal["finished"] | None,
+    Query(description="`finished`: end the stream after the execution finishes."),
+]
+OptionalBranch = Annotated[
+    str | None, Query(pattern=BRANCH_PATTERN, description="Only this branch (default: all).")
+]
+
+
+@router.get(
+    "/scenes/{scene}/events",
+    responses=SSE_RESPONSE,
+    summary="A scene's live events (SSE)",
+)
+async def scene_events(
+    scene: OwnedScene,
+    found: ServicesDep,
+    branch: OptionalBranch = None,
+    after: After = None,
+    view: View = None,
+    last_event_id: LastEventId = None,
+) -> StreamingResponse:
+    wanted = StreamFilter(scene, branch, None, view == "draft")
+    return _sse(found, wanted, resume_point(last_event_id, after), None)
+
+
+@router.get(
+    "/scenes/{scene}/executions/{execution}/events",
+    responses=SSE_RESPONSE,
+    summary="An execution's live progress, task events and results (SSE)",
+)
+async def execution_events(
+    scene: OwnedScene,
+    execution: ItemId,
+    found: ServicesDep,
+    branch: BranchQuery = "main",
+    after: After = None,
+    until: Until = None,
+    last_event_id: LastEventId = None,
+) -> StreamingResponse:
+    start = resume_point(last_event_id, after)
+    if start is None:
+        start = await execution_start(found, scene, branch, execution)
+    else:
+        await execution_start(found, scene, branch, execution)
+    wanted = StreamFilter(scene, branch, execution)
+    return _sse(found, wanted, start, execution if until == "finished" else None)
+
+
+def resume_point(last_event_id: str | None, after: int | None) -> int | None:
+    """Where a stream starts: after `Last-Event-ID` (a reconnect), else after `after`."""
+    if last_event_id is None or not last_event_id.strip():
+        return after
+    try:
+        position = int(last_event_id)
+    except ValueError:
+        raise ApiError(400, f"Last-Event-ID {last_event_id!r} is not an event id") from None
+    if position < 0:
+        raise ApiError(400, f"Last-Event-ID {last_event_id!r} is not an event id")
+    return position
+
+
+async def execution_start(found: Services, scene: str, branch: str, execution: str) -> int:
+    """The position just before the execution's first event (404 if there is none)."""
+    state = await found.engine.scenes.load(scene, branch)
+    run = state.executions.get(execution)
+    if run is None:
+        raise NotFound(f"no execution {execution} on {scene}@{branch}")
+    stream = StreamId(scene, run.started.branch)
+    version = run.started.version
+    for _ in range(3):
+        events = await found.engine.store.read_stream(stream, version - 1, version)
+        if events and events[0].position is not None:
+            return events[0].position - 1
+        await found.engine.store.head_position()  # PostgreSQL: number it now
+    raise NotFound(f"execution {execution} has no sequenced start yet; retry")
+
+
+def _sse(
+    found: Services, wanted: StreamFilter, after: int | None, until: str | None
+) -> StreamingResponse:
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    body = _frames(found, wanted, after, until)
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+
+async def _frames(
+    found: Services, wanted: StreamFilter, after: int | None, until: str | None
+) -> AsyncIterator[bytes]:
+    yield b"retry: 2000\n\n"
+    async for message in found.hub.stream(wanted, after, found.options.heartbeat):
+        if message is None:
+            yield b": keep-alive\n\n"
+            continue
+        yield message.sse(wanted.view)
+        if until is not None and _finishes(message.kind, message.data, until):
+            return
+
+
+def _finishes(kind: str, data: dict[str, object], execution: str) -> bool:
+    return (
+        kind == EXECUTION
+        and data.get("type") == ExecutionFinished.__name__
+        and (data.get("execution_id") == execution)
+    )
+
+
+@router.websocket("/scenes/{scene}/ws")
+async def scene_socket(
+    websocket: WebSocket,
+    scene: SceneId,
+    branch: OptionalBranch = None,
+    after: After = None,
+    view: View = None,
+    api_key: Annotated[str | None, Query(max_length=200)] = None,
+) -> None:
+    found: Services = websocket.app.state.services
+    try:
+        await _authorize(websocket, found, scene, api_key)
+    except ApiError as exc:
+        await refuse_socket(websocket, exc)
+        return
+    await websocket.accept()
+    await _pump(websocket, found, StreamFilter(scene, branch, None, view == "draft"), after)
+
+
+@router.websocket("/scenes/{scene}/executions/{execution}/ws")
+async def execution_socket(
+    websocket: WebSocket,
+    scene: SceneId,
+    execution: ItemId,
+    branch: BranchQuery = "main",
+    after: After = None,
+    api_key: Annotated[str | None, Query(max_length=200)] = None,
+) -> None:
+    found: Services = websocket.app.state.services
+    try:
+        await _authorize(websocket, found, scene, api_key)
+        start = await execution_start(found, scene, branch, execution)
+    except ApiError as exc:
+        await refuse_socket(websocket, exc)
+        return
+    except NotFound as exc:
+        await refuse_socket(websocket, ApiError(404, str(exc)))
+        return
+    await websocket.accept()
+    wanted = StreamFilter(scene, branch, execution)
+    await _pump(websocket, found, wanted, start if after is None else after)
+
+
+async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
+    """Refuse the handshake with the HTTP status and error body a GET would get, where
+    the server can send one; otherwise close with 4000 + the status."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(error_response(error))
+    else:
+        await websocket.close(code=4000 + error.detail.status, reason=error.detail.message[:120])
+
+
+async def _authorize(
+    websocket: WebSocket, found: Services, scene: str, api_key: str | None
+) -> None:
+    """What the HTTP routes' dependencies check: the key, its rate, the scene's studio."""
+    header = websocket.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else api_key
+    principal = await found.keys.principal(token)
+    found.limiter.take(principal)
+    if principal.admin:
+        raise ApiError(403, "use a studio's key for streams")
+    await found.tenancy.require_scene(studio_of(principal), scene)
+
+
+async def _pump(
+    websocket: WebSocket, found: Services, wanted: StreamFilter, after: int | None
+) -> None:
+    async def send() -> None:
+        async for message in found.hub.stream(wanted, after, found.options.heartbeat):
+            if message is None:
+                await websocket.send_text('{"event":"heartbeat"}')
+            else:
+                await websocket.send_text(message.json(wanted.view).decode())
+
+    async def receive() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await websocket.receive_text()
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await asyncio.gather(*tasks)

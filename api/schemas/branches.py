@@ -1,0 +1,110 @@
+"""Branches, merges and conflicts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from pydantic import BaseModel, Field
+
+from api.schemas.common import BranchName, CreateModel, PropValue, ProvenancePublic
+from engine.events import ConflictRecorded, ConflictSide
+from engine.service import BranchInfo
+
+
+class BranchCreate(CreateModel):
+    name: BranchName
+    source: BranchName = "main"
+    at_version: int | None = Field(None, ge=0, description="Default: the source's head.")
+
+
+class MergePublic(BaseModel):
+    source: str
+    source_version: int
+    version: int
+
+
+class BranchPublic(BaseModel):
+    name: str
+    parent: str | None
+    fork_version: int
+    head_version: int
+    merges: list[MergePublic]
+    open_conflicts: int
+
+    @classmethod
+    def of(cls, info: BranchInfo) -> BranchPublic:
+        return cls(
+            name=info.name,
+            parent=info.parent,
+            fork_version=info.fork_version,
+            head_version=info.head_version,
+            merges=[
+                MergePublic(source=m.source, source_version=m.source_version, version=m.version)
+                for m in info.merges
+            ],
+            open_conflicts=info.open_conflicts,
+        )
+
+
+class BranchList(BaseModel):
+    branches: list[BranchPublic]
+
+
+class MergeCreate(CreateModel):
+    source: BranchName
+    into: BranchName = "main"
+
+
+class SidePublic(BaseModel):
+    present: bool
+    value: PropValue = None
+    order: str | None = None
+    provenance: ProvenancePublic | None = None
+    node: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, side: ConflictSide) -> SidePublic:
+        return cls(
+            present=side.present,
+            value=side.value,
+            order=side.order,
+            provenance=ProvenancePublic.of(side.provenance) if side.provenance else None,
+            node=msgspec.to_builtins(side.node) if side.node is not None else None,
+        )
+
+
+class ConflictPublic(BaseModel):
+    conflict: str
+    node: str
+    field: str
+    source: str
+    base: SidePublic
+    ours: SidePublic
+    theirs: SidePublic
+
+    @classmethod
+    def of(cls, conflict: ConflictRecorded) -> ConflictPublic:
+        return cls(
+            conflict=conflict.conflict,
+            node=conflict.node,
+            field=conflict.field,
+            source=conflict.source,
+            base=SidePublic.of(conflict.base),
+            ours=SidePublic.of(conflict.ours),
+            theirs=SidePublic.of(conflict.theirs),
+        )
+
+
+class ConflictList(BaseModel):
+    branch: str
+    conflicts: list[ConflictPublic]
+
+
+class ResolutionCreate(CreateModel):
+    choice: Literal["ours", "theirs", "value"]
+    value: PropValue = None
+
+
+class ResolveAllCreate(CreateModel):
+    choice: Literal["ours", "theirs"]

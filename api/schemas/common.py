@@ -1,0 +1,97 @@
+"""Shapes every resource shares: ids as the engine accepts them, provenance, and the
+answer to an accepted intent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.provenance import Provenance
+from engine.service import Receipt
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+BRANCH_PATTERN = r"^[a-z0-9][a-z0-9._/-]{0,63}$"
+ARTIFACT_PATTERN = r"^[0-9a-f]{64}$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+Id = Annotated[str, Field(pattern=ID_PATTERN, examples=["promo"])]
+BranchName = Annotated[str, Field(pattern=BRANCH_PATTERN, examples=["main"])]
+ArtifactId = Annotated[str, Field(pattern=ARTIFACT_PATTERN)]
+PropValue = str | int | float | bool | None
+
+
+class CreateModel(BaseModel):
+    """A request body: unknown fields are refused, naming them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProvenancePublic(BaseModel):
+    branch: str
+    version: int
+    intent_id: str
+    execution_id: str
+    actor: str
+    transform: str
+    transform_version: int
+
+    @classmethod
+    def of(cls, provenance: Provenance) -> ProvenancePublic:
+        return cls(
+            branch=provenance.branch,
+            version=provenance.version,
+            intent_id=provenance.intent_id,
+            execution_id=provenance.execution_id,
+            actor=provenance.actor,
+            transform=provenance.transform,
+            transform_version=provenance.transform_version,
+        )
+
+
+class Links(BaseModel):
+    execution: str = Field(description="The execution this intent started, if it started one.")
+    events: str = Field(description="SSE stream of the execution, from its first event.")
+    scene: str
+
+
+class Accepted(BaseModel):
+    """An intent appended (202): where it landed. Nothing waited for generation."""
+
+    intent_id: str
+    execution_id: str
+    scene: str
+    branch: str
+    first_version: int
+    last_version: int
+    first_position: int = Field(description="Global position of the first event appended.")
+    position: int = Field(description="Global position of the last event appended.")
+    execution_started: bool = Field(description="Whether the intent set generation in motion.")
+    links: Links
+
+    @classmethod
+    def of(cls, receipt: Receipt, first: int, last: int, started: bool) -> Accepted:
+        base = f"/scenes/{receipt.scene}"
+        branch = f"?branch={receipt.branch}"
+        execution = f"{base}/executions/{receipt.execution_id}"
+        return cls(
+            intent_id=receipt.intent_id,
+            execution_id=receipt.execution_id,
+            scene=receipt.scene,
+            branch=receipt.branch,
+            first_version=receipt.first_version,
+            last_version=receipt.last_version,
+            first_position=first,
+            position=last,
+            execution_started=started,
+            links=Links(
+                execution=execution + branch,
+                events=f"{execution}/events{branch}",
+                scene=base + branch,
+            ),
+        )
+
+
+class Moment(BaseModel):
+    at: datetime

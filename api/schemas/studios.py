@@ -1,0 +1,75 @@
+"""Studios and their API keys: the admin key makes both; a key is shown once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import NAME_PATTERN, CreateModel
+from projections.times import from_micros
+
+
+class StudioCreate(CreateModel):
+    id: str = Field(pattern=NAME_PATTERN, examples=["acme"])
+    name: str = Field("", max_length=200)
+
+
+class StudioPublic(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> StudioPublic:
+        return cls(id=row["id"], name=row["name"], created_at=from_micros(row["created_at"]))
+
+
+class KeyCreate(CreateModel):
+    name: str = Field(min_length=1, max_length=100, examples=["front end"])
+    actor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Who intents sent with this key are recorded as (default: key:<name>).",
+    )
+    rate_per_second: float = Field(50.0, ge=0, le=100_000, description="0: no limit.")
+    burst: int = Field(100, ge=1, le=1_000_000)
+
+
+class KeyPublic(BaseModel):
+    id: str
+    studio: str
+    name: str
+    actor: str
+    rate_per_second: float
+    burst: int
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> KeyPublic:
+        revoked = row["revoked_at"]
+        return cls(
+            id=row["id"],
+            studio=row["studio"],
+            name=row["name"],
+            actor=row["actor"],
+            rate_per_second=row["rate_per_second"],
+            burst=row["burst"],
+            created_at=from_micros(row["created_at"]),
+            revoked_at=None if revoked is None else from_micros(revoked),
+        )
+
+
+class KeyCreated(KeyPublic):
+    token: str = Field(description="The key itself: shown this once, stored only as a hash.")
+
+
+class Me(BaseModel):
+    studio: str
+    key_id: str
+    actor: str
+    rate_per_second: float
+    burst: int

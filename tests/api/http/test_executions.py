@@ -1,0 +1,43 @@
+"""Executions and tasks over HTTP: progress, a failed task retried in place, and
+cancellation."""
+
+from __future__ import annotations
+
+from tests.api.http.conftest import Api, diagnose
+
+
+async def test_a_failed_task_is_retried_in_place(api: Api) -> None:
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    failing = diagnose(1, "fail", params={"kind": "invalid_input", "succeed_from_attempt": 2})
+    execution = (await api.intent("acme", "promo", failing)).json()["execution_id"]
+    failed = await api.finished("acme", "promo", execution)
+    assert failed["status"] == "failed"
+    [task] = failed["tasks"]
+    assert task["status"] == "failed" and task["error_kind"] == "invalid_input"
+
+    retried = await api.request("POST", f"/scenes/promo/tasks/{task['id']}/retry", "acme")
+    assert retried.status_code == 202, retried.text
+    done = await api.finished("acme", "promo", execution)
+    assert done["status"] == "succeeded"
+    assert done["tasks"][0]["attempt"] == 2
+    one = (await api.request("GET", f"/scenes/promo/tasks/{task['id']}", "acme")).json()
+    assert one["status"] == "succeeded" and one["artifact"]
+    listed = (await api.request("GET", "/scenes/promo/executions", "acme")).json()
+    assert [e["execution"] for e in listed["executions"]] == [execution]
+
+
+async def test_cancelling_an_execution_stops_its_tasks(api: Api) -> None:
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    slow = diagnose(3, "sleep", params={"seconds": 5}, chain=True)
+    execution = (await api.intent("acme", "promo", slow)).json()["execution_id"]
+    cancel = await api.request("POST", f"/scenes/promo/executions/{execution}/cancel", "acme")
+    assert cancel.status_code == 202, cancel.text
+    done = await api.finished("acme", "promo", execution)
+    assert done["status"] == "canceled"
+    assert {t["status"] for t in done["tasks"]} == {"canceled"}
+    again = await api.request("POST", f"/scenes/promo/executions/{execution}/cancel", "acme")
+    assert again.status_code == 422
+    missing = await api.request("GET", "/scenes/promo/executions/nope", "acme")
+    assert missing.status_code == 404

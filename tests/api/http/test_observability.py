@@ -1,0 +1,61 @@
+"""Health, readiness, Prometheus metrics and the JSON request log."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from api.metrics import JsonLogFormatter
+from tests.api.http.conftest import Api, diagnose
+
+
+async def test_health_and_readiness_answer_without_a_key(api: Api) -> None:
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok"}}
+
+
+async def test_metrics_cover_requests_tasks_queues_and_lag(api: Api) -> None:
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    execution = (await api.intent("acme", "promo", diagnose(2))).json()["execution_id"]
+    await api.finished("acme", "promo", execution)
+    assert (await api.request("GET", "/metrics", "acme")).status_code == 403
+    scraped = await api.request("GET", "/metrics", None)
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    text = scraped.text
+    for expected in (
+        'scenestate_http_requests_total{method="POST",route="/scenes/{scene}/intents",'
+        'status="202"} 1',
+        "scenestate_intent_append_seconds_count 2",
+        'scenestate_task_run_seconds_count{operation="echo"} 2',
+        'scenestate_tasks_finished_total{operation="echo",outcome="succeeded"} 2',
+        "scenestate_intent_to_first_result_seconds_count 1",
+        'scenestate_queue_depth{lane="interactive"} 0',
+        'scenestate_projection_lag_events{projection="history"}',
+        "scenestate_stream_lag_events",
+    ):
+        assert expected in text, expected
+
+
+async def test_request_logs_are_json_lines_with_the_execution_id(api: Api) -> None:
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonLogFormatter())
+    logger = logging.getLogger("scenestate.api")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        await api.studio("acme")
+        await api.scene("acme", "promo")
+        accepted = (await api.intent("acme", "promo", diagnose(1))).json()
+    finally:
+        logger.removeHandler(handler)
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    [posted] = [e for e in entries if e["message"] == "POST /scenes/promo/intents 202"]
+    assert posted["execution_id"] == accepted["execution_id"]
+    assert posted["studio"] == "acme" and posted["duration_ms"] > 0
+    assert posted["level"] == "info" and posted["request_id"]

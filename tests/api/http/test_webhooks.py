@@ -1,0 +1,100 @@
+"""Webhooks: a finished execution is delivered to the studio's URL, signed with
+HMAC-SHA256 over timestamp and body, retried with backoff after a failure, and every
+attempt can be read back from the delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.webhooks import SIGNATURE_HEADER, verify_signature
+from tests.api.http.conftest import Api, diagnose
+
+
+@dataclass
+class Receiver:
+    """A loopback endpoint that fails its first `failures` requests."""
+
+    url: str
+    failures: int = 1
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def endpoint(self, request: Request) -> Response:
+        self.received.append((dict(request.headers), await request.body()))
+        if len(self.received) <= self.failures:
+            return Response("not yet", status_code=500)
+        self.arrived.set()
+        return Response("ok")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    found = Receiver(f"http://127.0.0.1:{sock.getsockname()[1]}/hooks")
+    app = Starlette(routes=[Route("/hooks", found.endpoint, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    yield found
+    server.should_exit = True
+    await asyncio.wait_for(serving, 10)
+    sock.close()
+
+
+async def test_a_finished_execution_is_delivered_signed_after_a_retry(
+    api: Api, receiver: Receiver
+) -> None:
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    made = await api.request("POST", "/webhooks", "acme", json={"url": receiver.url})
+    assert made.status_code == 201, made.text
+    hook = made.json()
+    execution = (await api.intent("acme", "promo", diagnose(2))).json()["execution_id"]
+
+    async with asyncio.timeout(10):
+        await receiver.arrived.wait()
+    assert len(receiver.received) == 2  # one 500, then the retry that got through
+    headers, body = receiver.received[-1]
+    assert verify_signature(hook["secret"], headers[SIGNATURE_HEADER.lower()], body)
+    assert not verify_signature("whsec_wrong", headers[SIGNATURE_HEADER.lower()], body)
+    assert not verify_signature(hook["secret"], headers[SIGNATURE_HEADER.lower()], body + b" ")
+    sent = json.loads(body)
+    assert sent["event"] == "execution.completed"
+    assert sent["data"]["execution_id"] == execution and sent["data"]["scene"] == "promo"
+    assert headers["scenestate-attempt"] == "2"
+    assert receiver.received[0][1] == body  # the same delivery, retried
+
+    async with asyncio.timeout(10):
+        while True:
+            log = await api.request("GET", f"/webhooks/{hook['id']}/deliveries", "acme")
+            [delivery] = log.json()["deliveries"]
+            if delivery["status"] != "pending":
+                break
+            await asyncio.sleep(0.05)
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 2
+    assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 200]
+    assert delivery["attempt_log"][0]["error"] == "the receiver answered 500"
+    assert delivery["body"] == sent
+
+
+async def test_webhook_urls_must_be_http(api: Api) -> None:
+    await api.studio("acme")
+    for url in ("ftp://example.com/x", "not a url", "file:///etc/passwd"):
+        refused = await api.request("POST", "/webhooks", "acme", json={"url": url})
+        assert refused.status_code == 422, url
+        assert refused.json()["error"]["field"] == "url"
+    events = await api.request(
+        "POST", "/webhooks", "acme", json={"url": "http://127.0.0.1/", "events": ["nope"]}
+    )
+    assert events.status_code == 422
