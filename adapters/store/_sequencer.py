@@ -8,9 +8,10 @@ only who runs the `sequence_events()` function (created by the migration) and wh
   pass that started after it asked, never for more.
 - `poke()` wakes a background task after this store's own commits. After a quiet
   spell its first pass runs at once; then it runs at most one pass per `interval`
-  while there is work (unsequenced rows, or another sequencer holding the lock),
-  backing off while a long transaction holds the horizon back, and sleeps when
-  the log is fully sequenced. Appends that commit within one interval are thus
+  while there is work (unsequenced rows, or another process's sequencer holding
+  the lock: its pass numbers our rows too, but we look again one interval later
+  rather than wait for its notification), backing off only while passes fail, and
+  sleeps when the log is fully sequenced. Appends that commit within one interval are thus
   numbered by one pass: besides its per-row UPDATE, a pass is a second commit (a
   WAL flush) and ~0.3 ms of server CPU, which one pass per append would add to
   every append of a lone writer.
@@ -100,16 +101,12 @@ class Sequencer:
             self._wake.clear()
             try:
                 done = await self.sync()
+                delay = self._interval
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
                 # Readers sequence too, so a failing pass here only delays news.
                 log.warning("sequencing pass failed, retrying: %s", exc)
                 done = SequencerPass(0, None, True)
-            more = done.pending or done.assigned == self._batch_size
-            if more:
-                self._wake.set()
-            if done.assigned or not more:
-                delay = self._interval
-            else:
-                # Nothing moves: a long transaction holds the horizon back; back off.
                 delay = min(delay * 2, self._max_backoff)
+            if done.pending or done.assigned == self._batch_size:
+                self._wake.set()
             await asyncio.sleep(delay)
