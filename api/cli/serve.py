@@ -6,12 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from api.app import create_app, load_api_options
 from api.cli._common import app, errors, settings_or_exit
 from api.config import ConfigError
-from api.metrics import configure_json_logs
 
 
 @app.command()
@@ -33,6 +30,12 @@ def serve(
 ) -> None:
     """Run the HTTP API. Migrations run first when the database needs them; the
     dispatcher and result folder run here; logs are JSON lines on stderr."""
+    # imported here, so that other commands do not pay for FastAPI and uvicorn
+    import uvicorn
+
+    from api.app import create_app, load_api_options
+    from api.metrics import configure_json_logs
+
     settings = settings_or_exit()
     try:
         options = load_api_options()
