@@ -267,6 +267,18 @@ def _derived_id(intent_id: str, kind: str) -> str:
     return f"{kind}-{hashlib.sha256(intent_id.encode()).hexdigest()[:10]}"
 
 
+def _render(state: SceneState, action: Render) -> list[AnyEvent]:
+    """A production render is made only from a branch with no open merge conflict."""
+    if action.goal == "production" and state.conflicts:
+        nodes = ", ".join(sorted(state.conflicted_nodes()))
+        raise InvalidIntent(
+            "action.goal",
+            f"{len(state.conflicts)} merge conflicts are open on this branch (nodes: {nodes}); "
+            "resolve them before a production render, or ask for a preview",
+        )
+    return []
+
+
 _ACTIONS: dict[type, Callable[[SceneState, Any, str], list[AnyEvent]]] = {
     CreateScene: _create_scene,
     AddNode: _add_node,
@@ -277,7 +289,7 @@ _ACTIONS: dict[type, Callable[[SceneState, Any, str], list[AnyEvent]]] = {
     RegenerateNode: _regenerate,
     ResolveConflict: lambda state, action, intent_id: decide_resolve(state, action),
     ResolveAll: lambda state, action, intent_id: decide_resolve_all(state, action),
-    Render: lambda state, action, intent_id: [],
+    Render: lambda state, action, intent_id: _render(state, action),
     Diagnose: lambda state, action, intent_id: [],
     CancelExecution: lambda state, action, intent_id: decide_cancel_execution(state, action),
     CancelTask: lambda state, action, intent_id: decide_cancel_task(state, action),

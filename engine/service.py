@@ -256,7 +256,7 @@ class SceneService:
             return []
         keys = content_keys(works)
         cache = await self.work_cache.find_work(intent.studio, set(keys.values()))
-        goal = _goal_of(intent)
+        goal = _goal_of(intent, after)
         bound = bound_nodes(after, intent)
         plan = plan_execution(after, works, cache, execution_id_for(intent.id), goal, bound)
         return self._wrap(plan.events, intent, "planning.film", PLAN_VERSION)
@@ -432,17 +432,18 @@ def _works_for(state: SceneState, intent: AnyIntent) -> list[Work]:
     if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
         a = intent.action
         return diagnostic_works(a.count, a.operation, a.lane, dict(a.params), a.chain, intent.id)
-    return film_works(state, _goal_of(intent))
+    return film_works(state, _goal_of(intent, state))
 
 
-def _goal_of(intent: AnyIntent) -> str:
+def _goal_of(intent: AnyIntent, state: SceneState) -> str:
     """The fidelity an intent asks for: a render says; any other generating intent
-    means the finished film."""
+    means the finished film, or a preview while merge conflicts are open (a
+    production render waits until they are resolved)."""
     if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
         return intent.action.goal
     if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
         return "diagnose"
-    return "production"
+    return "preview" if state.conflicts else "production"
 
 
 def _must_not_retry(intent: AnyIntent) -> bool:

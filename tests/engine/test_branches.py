@@ -271,3 +271,19 @@ async def test_diff_between_branches_and_versions(studio: Studio) -> None:
 async def test_merge_of_a_missing_branch_is_not_found(studio: Studio) -> None:
     with pytest.raises(NotFound, match="ghost"):
         await studio.merge("ghost", into="main")
+
+
+async def test_a_production_render_waits_until_the_conflicts_are_resolved(studio: Studio) -> None:
+    await studio.fork("alt")
+    await studio.set("alt", "shot-1", "title", "Theirs")
+    await studio.set("main", "shot-1", "title", "Ours")
+    await studio.merge("alt", into="main")
+    before = await studio.state()
+    with pytest.raises(InvalidIntent, match="1 merge conflicts are open.*shot-1"):
+        await studio.act("main", "render")
+    assert await studio.state() == before
+    preview = await studio.act("main", "render", goal="preview")
+    assert (await studio.state()).executions[preview.execution_id].goal == "preview"
+    await studio.act("main", "resolve_all", choice="ours")
+    done = await studio.act("main", "render")
+    assert (await studio.state()).executions[done.execution_id].goal == "production"
