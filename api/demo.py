@@ -170,8 +170,9 @@ def _failures(final: ExecutionProgress) -> str:
 
 def _report(console: Console, made: MadeBy | None, outcome: DemoOutcome) -> None:
     console.print(
-        f"[bold]{outcome.film}[/] written ({outcome.artifact[:12]}); this run generated "
-        f"{outcome.ran} tasks and reused {outcome.reused} made earlier."
+        f"[bold]{outcome.film}[/] written; this run generated "
+        f"{outcome.ran} tasks and reused {outcome.reused} made earlier.\n"
+        f"artifact {outcome.artifact}"
     )
     if made is None:
         return
@@ -182,7 +183,8 @@ def _report(console: Console, made: MadeBy | None, outcome: DemoOutcome) -> None
     console.print(f"intents: {', '.join(summary.intents)} (by {', '.join(summary.actors)})")
     console.print(f"transforms: {', '.join(summary.transforms)}")
     console.print(
-        f"Try: scenestate history {SCENE}; scenestate executions {SCENE}; "
+        f"Try: scenestate lineage ARTIFACT; scenestate history {SCENE}; "
+        f"scenestate view {SCENE} --fidelity production; "
         f'scenestate demo --edit-shot 2 "a storm at night"'
     )
 

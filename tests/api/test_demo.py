@@ -57,6 +57,14 @@ def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: 
     for model in ("local-image-1", "local-motion-1", "local-voice-1", "media"):
         assert model in first
     assert "text_to_image" in first and "planning.film" in first
+    artifact = re.search(r"artifact ([0-9a-f]{64})", first)
+    assert artifact is not None
+    lineage = cli("lineage", artifact.group(1)).stdout  # the projections' read model
+    for named in ("local-image-1", "local-motion-1", "local-voice-1", "media", "planning.film@1"):
+        assert named in lineage
+    for operation in ("text_to_image", "image_to_video", "normalize", "concat", "mix", "encode"):
+        assert operation in lineage
+    assert "A 3-shot film about a lighthouse keeper" in lineage
     assert generated(cli("demo", *SMALL, "--output", str(film)).stdout) == (0, 13)
     edited = cli("demo", *SMALL, "--output", str(film), "--edit-shot", "2", "a storm at night")
     assert generated(edited.stdout) == (6, 7)  # shot 2's image, video, clip; the assembly
