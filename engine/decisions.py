@@ -92,9 +92,9 @@ def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Dec
             changes = decide_fork(state, action, context)
             return Decision((*changes, _accepted(intent, _summary(action))), "branch.fork")
         if isinstance(action, MergeBranch):
+            _require_scene(state)  # first: there is no merge context for a missing scene
             if not isinstance(context, MergeContext):
                 raise TypeError("merge_branch needs a MergeContext")
-            _require_scene(state)
             merged = decide_merge(state, action, context, intent.id)
             return Decision((_accepted(intent, _summary(action)), *merged), "branch.merge")
         return _decide_action(state, intent)

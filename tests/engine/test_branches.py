@@ -273,6 +273,14 @@ async def test_merge_of_a_missing_branch_is_not_found(studio: Studio) -> None:
         await studio.merge("ghost", into="main")
 
 
+async def test_merge_into_a_missing_scene_or_branch_is_not_found(studio: Studio) -> None:
+    with pytest.raises(NotFound, match="no branch 'nowhere'"):
+        await studio.merge("main", into="nowhere")
+    elsewhere = Studio(studio.store, scene="never-made")
+    with pytest.raises(NotFound, match="never-made"):
+        await elsewhere.merge("main", into="main")
+
+
 async def test_a_production_render_waits_until_the_conflicts_are_resolved(studio: Studio) -> None:
     await studio.fork("alt")
     await studio.set("alt", "shot-1", "title", "Theirs")
