@@ -224,15 +224,25 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 @contextlib.asynccontextmanager
-async def _server(env: dict[str, str], log: Path) -> AsyncIterator[int]:
+async def _server(env: dict[str, str], log: Path, split: bool = False) -> AsyncIterator[int]:
+    """`scenestate serve` with everything embedded, or (`split`) as in production: the
+    API alone, with a `scenestate worker` and a `scenestate projections run` process."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    scenestate = Path(sys.executable).parent / "scenestate"
+    scenestate = str(Path(sys.executable).parent / "scenestate")
+    serve = [scenestate, "serve", "--port", str(port)]
+    serve += ["--no-workers", "--no-projections"] if split else ["--workers", "2"]
     with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            str(scenestate), "serve", "--port", str(port), "--workers", "2", env=env, stderr=sink
-        )
+        process = await asyncio.create_subprocess_exec(*serve, env=env, stderr=sink)
+        helpers = []
+        if split:
+            for command in (["worker", "--concurrency", "4"], ["projections", "run"]):
+                helpers.append(
+                    await asyncio.create_subprocess_exec(
+                        scenestate, *command, env=env, stderr=sink, stdout=sink
+                    )
+                )
     try:
         async with asyncio.timeout(60):
             while True:
@@ -247,13 +257,15 @@ async def _server(env: dict[str, str], log: Path) -> AsyncIterator[int]:
                 await asyncio.sleep(0.2)
         yield port
     finally:
-        process.terminate()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), 30)
+        for running in (process, *helpers):
+            running.terminate()
+        for running in (process, *helpers):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(running.wait(), 30)
 
 
-async def _measure(env: dict[str, str], plan: Plan, tmp: Path) -> list[Figure]:
-    async with _server(env, tmp / "serve.log") as port:
+async def _measure(env: dict[str, str], plan: Plan, tmp: Path, split: bool = False) -> list[Figure]:
+    async with _server(env, tmp / "serve.log", split) as port:
         await _call(port, "POST", "/studios", ADMIN_KEY, {"id": "bench"})
         key = {"name": "bench", "rate_per_second": 0}
         token = (await _call(port, "POST", "/studios/bench/keys", ADMIN_KEY, key))["token"]
@@ -329,6 +341,12 @@ async def main() -> None:
     args.add_argument("--embedded", action="store_true", help="SQLite and the in-process bus")
     args.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL server URL")
     args.add_argument("--nats", default=DEFAULT_NATS, help="NATS JetStream server URL")
+    args.add_argument(
+        "--split",
+        action="store_true",
+        help="as deployed: `serve --no-workers --no-projections`, a worker and a projections "
+        "process (PostgreSQL + NATS only)",
+    )
     options = args.parse_args()
     plan = QUICK if options.quick else FULL
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCENESTATE_")}
@@ -344,10 +362,10 @@ async def main() -> None:
             try:
                 async with fresh_database(options.postgres) as database:
                     env["SCENESTATE_DATABASE_URL"] = database
-                    figures = await _measure(env, plan, Path(tmp))
+                    figures = await _measure(env, plan, Path(tmp), options.split)
             finally:
                 await JetStreamTaskBus(options.nats, prefix=prefix).close(delete=True)
-            where = "postgresql+jetstream"
+            where = "postgresql+jetstream" + (", split processes" if options.split else "")
     for figure in figures:
         figure.name += f" ({where})"
     report("api", figures, options.json)
