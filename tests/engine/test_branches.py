@@ -287,7 +287,7 @@ async def test_a_production_render_waits_until_the_conflicts_are_resolved(studio
     await studio.set("main", "shot-1", "title", "Ours")
     await studio.merge("alt", into="main")
     before = await studio.state()
-    with pytest.raises(InvalidIntent, match="1 merge conflicts are open.*shot-1"):
+    with pytest.raises(InvalidIntent, match=r"1 merge conflicts are open.*shot-1"):
         await studio.act("main", "render")
     assert await studio.state() == before
     preview = await studio.act("main", "render", goal="preview")
