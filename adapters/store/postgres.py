@@ -59,7 +59,7 @@ cast (`data::jsonb ->> 'node'`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -72,12 +72,12 @@ from adapters.store._base import SqlEventStore, select_append, select_head_versi
 from adapters.store._listener import Listener
 from adapters.store._pg_connections import WriteConnections
 from adapters.store._pg_group_commit import EVENT_COLUMNS, GroupCommit
-from adapters.store._rows import DEFAULT_MAX_EVENT_BYTES, EncodedEvent, encode_events
+from adapters.store._rows import DEFAULT_MAX_EVENT_BYTES, EncodedEvent, decode_rows, encode_events
 from adapters.store._sequencer import Sequencer
-from adapters.store._tables import checkpoints, snapshots, work_cache
+from adapters.store._tables import snapshots
 from adapters.store._url import check_schema_name
 from engine.errors import ConcurrencyConflict, StoreError
-from engine.events import NewEvent
+from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
 
@@ -123,6 +123,27 @@ WITH earlier AS (
 SELECT (SELECT count(*) FROM written) AS written, head.version AS head,
        earlier.scene, earlier.branch, earlier.first_version, earlier.last_version
 FROM head LEFT JOIN earlier ON true
+"""
+
+
+_READ_ALL = """
+SELECT event_id, scene, branch, version, position, recorded_at, metadata, type,
+       schema_version, data
+FROM events WHERE position > $1::bigint ORDER BY position LIMIT $2::integer
+"""
+_FIND_WORK = """
+SELECT content_key, artifact, task FROM work_cache
+WHERE studio = $1::text AND content_key = ANY($2::text[])
+"""
+_REMEMBER_WORK = """
+INSERT INTO work_cache (studio, content_key, artifact, task)
+SELECT $1::text, w.content_key, w.artifact, w.task
+FROM unnest($2::text[], $3::text[], $4::text[]) AS w(content_key, artifact, task)
+ON CONFLICT DO NOTHING
+"""
+_SAVE_CHECKPOINT = """
+INSERT INTO checkpoints (name, position) VALUES ($1::text, $2::bigint)
+ON CONFLICT (name) DO UPDATE SET position = excluded.position
 """
 
 
@@ -187,6 +208,26 @@ class PostgresEventStore(SqlEventStore):
     async def _before_global_read(self) -> None:
         await self._sequencer.sync()
 
+    # The hot reads and the checkpoint write run as prepared statements on the raw
+    # asyncpg connections, as appends do: building and compiling a SQLAlchemy
+    # statement cost more CPU than the round trip (every subscriber reads the log at
+    # every wake-up, and the API serves an intent with a handful of such calls).
+
+    async def read_all(self, after_position: int, limit: int = 1000) -> list[RecordedEvent]:
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        await self._before_global_read()
+        async with self._connections.connection() as conn:
+            rows = await conn.fetch(_READ_ALL, after_position, limit)
+        return decode_rows(rows)
+
+    async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
+        if not keys:
+            return {}
+        async with self._connections.connection() as conn:
+            rows = await conn.fetch(_FIND_WORK, studio, list(keys))
+        return {key: CachedWork(artifact, task) for key, artifact, task in rows}
+
     async def _listen(self) -> None:
         await self._listener.ensure()
 
@@ -247,24 +288,17 @@ class PostgresEventStore(SqlEventStore):
             await conn.execute(upsert)
 
     async def save_checkpoint(self, name: str, position: int) -> None:
-        statement = insert(checkpoints).values(name=name, position=position)
-        upsert = statement.on_conflict_do_update(
-            index_elements=["name"], set_={"position": position}
-        )
-        async with self._engine.connect() as conn:
-            await conn.execute(upsert)
+        async with self._connections.connection() as conn:
+            await conn.execute(_SAVE_CHECKPOINT, name, position)
 
     async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
         if not works:
             return
-        statement = insert(work_cache).values(
-            [
-                {"studio": studio, "content_key": key, "artifact": w.artifact, "task": w.task}
-                for key, w in works.items()
-            ]
-        )
-        async with self._engine.connect() as conn:
-            await conn.execute(statement.on_conflict_do_nothing())
+        keys = list(works)
+        artifacts = [works[key].artifact for key in keys]
+        tasks = [works[key].task for key in keys]
+        async with self._connections.connection() as conn:
+            await conn.execute(_REMEMBER_WORK, studio, keys, artifacts, tasks)
 
     async def close(self) -> None:
         await self._sequencer.close()
