@@ -23,7 +23,7 @@ from engine.binding import (
 )
 from engine.branching import Change
 from engine.decisions import Context, decide
-from engine.errors import ConcurrencyConflict, InvalidIntent
+from engine.errors import ConcurrencyConflict, InvalidIntent, NotFound
 from engine.events import (
     AnyEvent,
     BranchForked,
@@ -166,20 +166,34 @@ class SceneService:
                 return await self._earlier_receipt(earlier)
         stream = StreamId(intent.scene, intent.branch)
         attempts = 1 if _must_not_retry(intent) else self.max_attempts
-        for attempt in range(1, attempts + 1):
-            state = await self.load(intent.scene, intent.branch)
-            context = await self._context(state, intent)
-            events = await self._new_events(state, intent, context)
+        # Optimistic twice over: decide on the newest state this process knows, without
+        # asking the store; if another process appended meanwhile, the append says so
+        # and the intent is decided again on the store's state, costing no attempt. A
+        # refusal is only ever given on the store's state.
+        # (Merges and resolutions are never retried, so they always read the store.)
+        cached = self.cache.newest(stream) if attempts > 1 else None
+        attempt = 1
+        while True:
+            state = cached or await self.load(intent.scene, intent.branch)
+            try:
+                context = await self._context(state, intent)
+                events = await self._new_events(state, intent, context)
+            except (InvalidIntent, NotFound):
+                if cached is None:
+                    raise
+                cached = None  # refused on what may be old news: ask the store first
+                continue
             try:
                 result = await self.store.append(stream, events, state.version, key)
             except ConcurrencyConflict:
-                if attempt == attempts:
+                if cached is None and attempt == attempts:
                     raise
+                attempt += cached is None
+                cached = None
                 continue
             if not result.duplicate:
                 await self._after_append(state, events, result)
             return _receipt(intent, result)
-        raise AssertionError("unreachable: the loop returns or raises")
 
     async def _earlier_receipt(self, earlier: AppendResult) -> Receipt:
         """The receipt of the first append under a repeated key, naming its own intent."""

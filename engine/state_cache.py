@@ -12,6 +12,8 @@ from collections import OrderedDict
 from engine.ports import StreamId
 from engine.scene import SceneState
 
+PER_STREAM = 4  # versions kept per stream: the newest, and a few a merge or diff asks for
+
 
 class StateCache:
     def __init__(self, capacity: int = 256) -> None:
@@ -26,13 +28,23 @@ class StateCache:
         key = (stream, state.version)
         self._states[key] = state
         self._states.move_to_end(key)
-        self._versions.setdefault(stream, set()).add(state.version)
+        versions = self._versions.setdefault(stream, set())
+        versions.add(state.version)
+        # A busy scene must not push every other scene out: its old versions go first.
+        while len(versions) > PER_STREAM:
+            oldest = min(versions)
+            versions.discard(oldest)
+            del self._states[(stream, oldest)]
         while len(self._states) > self.capacity:
             (old_stream, old_version), _ = self._states.popitem(last=False)
             versions = self._versions[old_stream]
             versions.discard(old_version)
             if not versions:
                 del self._versions[old_stream]
+
+    def newest(self, stream: StreamId) -> SceneState | None:
+        """The newest cached state of `stream` (which may be behind the store)."""
+        return self.nearest(stream, None)
 
     def nearest(self, stream: StreamId, version: int | None) -> SceneState | None:
         """The cached state of `stream` with the highest version not past `version`."""
