@@ -62,5 +62,5 @@ class ResultFolder:
                     await self.scenes.record_results([delivery.result])
                 except ScenestateError:
                     log.exception("result for task %s could not be folded", delivery.result.task_id)
-        for delivery in batch:
-            await delivery.ack()
+        # all at once: each ack waits for the server's confirmation
+        await asyncio.gather(*(delivery.ack() for delivery in batch))
