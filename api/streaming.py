@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from engine.ports import EventStore, StreamId
 from engine.reducers import apply
 from engine.scene import SceneState
 from engine.service import SceneService
+from projections.follow import log_batches
 
 
 class MessageCache:
@@ -169,7 +169,7 @@ class StreamHub:
         """Follow the log from its head and fan each event out, until cancelled."""
         self.position = await self.store.head_position()
         self.started.set()
-        async for batch in batches(self.store, self.position, self.batch_size):
+        async for batch in log_batches(self.store, self.position, self.batch_size):
             # Window and position move before the fan-out awaits anything, so that a
             # subscriber joining meanwhile finds these events in its catch-up.
             self._remember(batch)
@@ -326,32 +326,3 @@ class StreamHub:
         tail = [e for e in recent if e.position is not None and after < e.position <= up_to]
         for start in range(0, len(tail), self.batch_size):
             yield tail[start : start + self.batch_size]
-
-
-async def batches(store: EventStore, after: int, size: int) -> AsyncIterator[list[RecordedEvent]]:
-    """The log after `after`, in batches of whatever has arrived (at most `size`)."""
-    arrived: asyncio.Queue[RecordedEvent] = asyncio.Queue(maxsize=size * 4)
-
-    async def follow() -> None:
-        async for event in store.subscribe(after, size):
-            await arrived.put(event)
-
-    follower = asyncio.create_task(follow())
-    getter: asyncio.Task[RecordedEvent] | None = None
-    try:
-        while True:
-            getter = asyncio.create_task(arrived.get())
-            done, _ = await asyncio.wait({getter, follower}, return_when="FIRST_COMPLETED")
-            if getter not in done:
-                follower.result()  # the subscription ended: raise what ended it
-                return
-            batch = [getter.result()]
-            while len(batch) < size and not arrived.empty():
-                batch.append(arrived.get_nowait())
-            yield batch
-    finally:
-        if getter is not None:
-            getter.cancel()
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await follower

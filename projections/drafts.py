@@ -14,7 +14,6 @@ each new timeline as it is made.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from engine.ports import EventStore, StreamId
 from engine.reducers import apply
 from engine.scene import SceneState
 from engine.service import SceneService
+from projections.follow import log_batches
 from projections.timeline import Timeline, timeline_of
 
 
@@ -47,7 +47,7 @@ class DraftViews:
     async def run(self) -> None:
         """Follow the log from its head and keep every watched timeline current."""
         position = await self.store.head_position()
-        async for batch in self._arrivals(position):
+        async for batch in log_batches(self.store, position, self.batch_size):
             touched: list[_Watched] = []
             for event in batch:
                 watched = self._watched.get(StreamId(event.scene, event.branch))
@@ -126,31 +126,3 @@ class DraftViews:
         watched.timeline = timeline_of(watched.state, watched.position)
         changed, watched.changed = watched.changed, asyncio.Event()
         changed.set()
-
-    async def _arrivals(self, position: int) -> AsyncIterator[list[RecordedEvent]]:
-        """The log after `position`, in batches of whatever has arrived."""
-        arrived: asyncio.Queue[RecordedEvent] = asyncio.Queue(maxsize=self.batch_size * 4)
-
-        async def follow() -> None:
-            async for event in self.store.subscribe(position, self.batch_size):
-                await arrived.put(event)
-
-        follower = asyncio.create_task(follow())
-        getter: asyncio.Task[RecordedEvent] | None = None
-        try:
-            while True:
-                getter = asyncio.create_task(arrived.get())
-                done, _ = await asyncio.wait({getter, follower}, return_when="FIRST_COMPLETED")
-                if getter not in done:
-                    follower.result()  # the subscription ended: raise what ended it
-                    return
-                batch = [getter.result()]
-                while len(batch) < self.batch_size and not arrived.empty():
-                    batch.append(arrived.get_nowait())
-                yield batch
-        finally:
-            if getter is not None:
-                getter.cancel()
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await follower
