@@ -11,10 +11,14 @@ from adapters.artifacts import FilesystemArtifactStore, JetStreamArtifactStore
 from adapters.artifacts.metadata import MediaArtifactStore
 from adapters.bus import MemoryTaskBus, open_bus
 from adapters.store import migrate, open_store
+from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
 from api.config import Settings
 from engine.ports import EventStore, TaskBus, WorkCache
 from engine.service import SceneService
+from projections.catalog import default_projections
+from projections.ports import ReadModelStore
+from projections.runner import DEFAULT_BATCH, ProjectionRunner
 
 
 @dataclass
@@ -76,3 +80,21 @@ async def open_engine(
         await bus.close()
         await close_artifacts(artifacts)
         await store.close()
+
+
+@asynccontextmanager
+async def read_models_of(engine: Engine, catch_up: bool = True) -> AsyncIterator[ReadModelStore]:
+    """The read models of the engine's database, caught up with the log by default."""
+    read_models = open_read_models(engine.settings.database_url)
+    try:
+        if catch_up:
+            await runner_of(engine, read_models).catch_up()
+        yield read_models
+    finally:
+        await read_models.close()
+
+
+def runner_of(
+    engine: Engine, read_models: ReadModelStore, batch_size: int = DEFAULT_BATCH
+) -> ProjectionRunner:
+    return ProjectionRunner(engine.store, read_models, default_projections(), batch_size=batch_size)

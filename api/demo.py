@@ -18,14 +18,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.tree import Tree
 
+from api.bootstrap import read_models_of
+from api.render import lineage_summary, lineage_tree
 from api.runtime import Runtime, follow_execution
-from engine.artifact_lineage import MadeBy, lineage_of, summarise
 from engine.errors import InvalidIntent, ScenestateError
 from engine.intents import parse_intent
 from engine.progress import Progress as ExecutionProgress
+from engine.recipes import film_works
 from engine.service import Receipt
+from projections.lineage import trace_artifact
+from projections.lineage_records import Lineage
 
 if TYPE_CHECKING:
     from api.bootstrap import Engine
@@ -101,10 +104,10 @@ async def run_demo(
         raise DemoFailed(_failures(final))
     output.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(output.write_bytes, await engine.artifacts.get(artifact))
-    made = lineage_of(state, artifact)
-    steps = list(made.walk()) if made is not None else []
-    reused = sum(1 for step in steps if step.task.execution != final.execution)
+    reused = len(film_works(state)) - final.total  # the film's work this run did not do
     outcome = DemoOutcome(output, artifact, final.total, reused, final.execution)
+    async with read_models_of(engine) as read_models:
+        made = await trace_artifact(read_models, artifact, STUDIO)
     _report(console, made, outcome)
     return outcome
 
@@ -168,43 +171,16 @@ def _failures(final: ExecutionProgress) -> str:
     return "the film was not finished:\n  " + "\n  ".join(lines or [final.status])
 
 
-def _report(console: Console, made: MadeBy | None, outcome: DemoOutcome) -> None:
+def _report(console: Console, made: Lineage, outcome: DemoOutcome) -> None:
     console.print(
         f"[bold]{outcome.film}[/] written; this run generated "
         f"{outcome.ran} tasks and reused {outcome.reused} made earlier.\n"
         f"artifact {outcome.artifact}"
     )
-    if made is None:
-        return
     console.print(lineage_tree(made))
-    summary = summarise(made)
-    console.print(f"models: {', '.join(summary.models)}")
-    console.print(f"operations: {', '.join(summary.operations)}")
-    console.print(f"intents: {', '.join(summary.intents)} (by {', '.join(summary.actors)})")
-    console.print(f"transforms: {', '.join(summary.transforms)}")
+    console.print(lineage_summary(made))
     console.print(
         f"Try: scenestate lineage ARTIFACT; scenestate history {SCENE}; "
         f"scenestate view {SCENE} --fidelity production; "
         f'scenestate demo --edit-shot 2 "a storm at night"'
-    )
-
-
-def lineage_tree(made: MadeBy) -> Tree:
-    """The final video at the top, each artifact under the one it fed."""
-    top = Tree(_label(made, "final video"))
-    _grow(top, made)
-    return top
-
-
-def _grow(branch: Tree, made: MadeBy) -> None:
-    for name, upstream in made.inputs:
-        _grow(branch.add(_label(upstream, name)), upstream)
-
-
-def _label(made: MadeBy, name: str) -> str:
-    task = made.task
-    return (
-        f"[bold]{name}[/] {made.artifact[:10]} ← {task.description or task.operation} "
-        f"[dim]{task.operation} · {task.provider}/{task.model} · intent {made.intent_id[:8]} "
-        f"· {made.transform}[/]"
     )

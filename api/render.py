@@ -15,6 +15,7 @@ from engine.progress import Progress
 from engine.provenance import Provenance
 from engine.scene import Node, SceneState
 from engine.service import BranchInfo, Receipt
+from projections.lineage_records import ArtifactOrigin, Lineage, TaskOrigin
 
 
 def scene_tree(state: SceneState) -> Tree:
@@ -167,4 +168,67 @@ def execution_table(progress: Progress) -> Table:
             f"${task.cost:.4f}",
             note,
         )
+    return table
+
+
+def lineage_tree(found: Lineage) -> Tree:
+    top = Tree(f"[bold]artifact[/] {found.origin.artifact}")
+    _add_origin(top, found.origin)
+    return top
+
+
+def _add_origin(branch: Tree, origin: ArtifactOrigin, execution: str | None = None) -> None:
+    """`execution`: the one of the task this artifact feeds (not repeated below)."""
+    if origin.repeated:
+        branch.add("[dim](shown above)[/]")
+        return
+    if origin.made_by is not None:
+        _add_task(branch, origin.made_by, execution)
+        if origin.also_made_by:
+            branch.add(f"[dim]same bytes also made by {', '.join(origin.also_made_by)}[/]")
+        return
+    for bound in origin.bound_by:
+        said = f": {bound.intent.summary}" if bound.intent is not None else ""
+        branch.add(
+            f"[yellow]bound[/] into {bound.node}.{bound.slot} by {bound.actor} "
+            f"via {bound.transform} (intent {bound.intent_id}{said})"
+        )
+
+
+def _add_task(branch: Tree, task: TaskOrigin, seen: str | None = None) -> None:
+    what = task.description or task.operation
+    here = branch.add(
+        f"[green]made by[/] task {task.task}: [bold]{task.operation}[/] · model {task.model} "
+        f"· provider {task.provider} · lane {task.lane}  [dim]{what}[/]"
+    )
+    execution = task.execution
+    if execution is not None and execution.execution != seen:
+        intent = execution.intent
+        asked = f"{intent.kind} by {intent.actor}: {intent.summary}" if intent else "?"
+        here.add(
+            f"[cyan]execution[/] {execution.execution} (goal {execution.goal}, planned by "
+            f"{task.transform}) ← intent {intent.intent_id if intent else '?'} ({asked})"
+        )
+    for item in task.inputs:
+        shown = item.artifact[:16] + "…" if item.artifact else "(no artifact recorded)"
+        feed = here.add(f"[magenta]input {item.name}[/] ← {shown}")
+        mine = execution.execution if execution is not None else None
+        if item.source is not None:
+            _add_origin(feed, item.source, mine)
+        elif item.task is not None:
+            _add_task(feed, item.task, mine)
+
+
+def lineage_summary(found: Lineage) -> Table:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("models", ", ".join(found.models) or "-")
+    table.add_row("providers", ", ".join(found.providers) or "-")
+    table.add_row("operations", ", ".join(found.operations) or "-")
+    table.add_row("transforms", ", ".join(found.transforms) or "-")
+    table.add_row("actors", ", ".join(found.actors) or "-")
+    for intent in found.root_intents:
+        table.add_row("root intent", f"{intent.intent_id} {intent.kind} by {intent.actor}: ")
+        table.add_row("", intent.text or intent.summary)
     return table

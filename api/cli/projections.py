@@ -4,26 +4,21 @@ lineage, and a scene's view at draft, preview or production fidelity."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import msgspec
 import typer
 from rich.table import Table
-from rich.tree import Tree
 
-from adapters.store.read_models import open_read_models
-from api.bootstrap import Engine
+from api.bootstrap import Engine, read_models_of, runner_of
 from api.cli._common import BranchOpt, app, console, run_job
+from api.render import lineage_summary, lineage_tree
 from engine.ports import WorkCache
 from projections.catalog import ProjectionStatus, default_projections, statuses
 from projections.drafts import DraftViews
 from projections.fidelity import Fidelity, FidelityView
 from projections.lineage import trace_artifact
-from projections.lineage_records import ArtifactOrigin, Lineage, TaskOrigin
-from projections.ports import ReadModelStore
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
+from projections.runner import DEFAULT_BATCH
 from projections.timeline import SlotView, Timeline
 from projections.views import view_of
 
@@ -36,24 +31,6 @@ projections_app = typer.Typer(
 app.add_typer(projections_app, name="projections")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-@asynccontextmanager
-async def read_models_of(engine: Engine, catch_up: bool = True) -> AsyncIterator[ReadModelStore]:
-    """The read models of the engine's database, caught up with the log by default."""
-    read_models = open_read_models(engine.settings.database_url)
-    try:
-        if catch_up:
-            await runner_of(engine, read_models).catch_up()
-        yield read_models
-    finally:
-        await read_models.close()
-
-
-def runner_of(
-    engine: Engine, read_models: ReadModelStore, batch_size: int = DEFAULT_BATCH
-) -> ProjectionRunner:
-    return ProjectionRunner(engine.store, read_models, default_projections(), batch_size=batch_size)
 
 
 @projections_app.callback()
@@ -130,8 +107,8 @@ def lineage(
         if as_json:
             console.print_json(msgspec.json.encode(found).decode())
         else:
-            console.print(_lineage_tree(found))
-            console.print(_lineage_summary(found))
+            console.print(lineage_tree(found))
+            console.print(lineage_summary(found))
 
     run_job(job)
 
@@ -199,69 +176,6 @@ def _status_table(found: list[ProjectionStatus], head: int) -> Table:
             rebuild,
             s.error or "-",
         )
-    return table
-
-
-def _lineage_tree(found: Lineage) -> Tree:
-    top = Tree(f"[bold]artifact[/] {found.origin.artifact}")
-    _add_origin(top, found.origin)
-    return top
-
-
-def _add_origin(branch: Tree, origin: ArtifactOrigin, execution: str | None = None) -> None:
-    """`execution`: the one of the task this artifact feeds (not repeated below)."""
-    if origin.repeated:
-        branch.add("[dim](shown above)[/]")
-        return
-    if origin.made_by is not None:
-        _add_task(branch, origin.made_by, execution)
-        if origin.also_made_by:
-            branch.add(f"[dim]same bytes also made by {', '.join(origin.also_made_by)}[/]")
-        return
-    for bound in origin.bound_by:
-        said = f": {bound.intent.summary}" if bound.intent is not None else ""
-        branch.add(
-            f"[yellow]bound[/] into {bound.node}.{bound.slot} by {bound.actor} "
-            f"via {bound.transform} (intent {bound.intent_id}{said})"
-        )
-
-
-def _add_task(branch: Tree, task: TaskOrigin, seen: str | None = None) -> None:
-    what = task.description or task.operation
-    here = branch.add(
-        f"[green]made by[/] task {task.task}: [bold]{task.operation}[/] · model {task.model} "
-        f"· provider {task.provider} · lane {task.lane}  [dim]{what}[/]"
-    )
-    execution = task.execution
-    if execution is not None and execution.execution != seen:
-        intent = execution.intent
-        asked = f"{intent.kind} by {intent.actor}: {intent.summary}" if intent else "?"
-        here.add(
-            f"[cyan]execution[/] {execution.execution} (goal {execution.goal}, planned by "
-            f"{task.transform}) ← intent {intent.intent_id if intent else '?'} ({asked})"
-        )
-    for item in task.inputs:
-        shown = item.artifact[:16] + "…" if item.artifact else "(no artifact recorded)"
-        feed = here.add(f"[magenta]input {item.name}[/] ← {shown}")
-        mine = execution.execution if execution is not None else None
-        if item.source is not None:
-            _add_origin(feed, item.source, mine)
-        elif item.task is not None:
-            _add_task(feed, item.task, mine)
-
-
-def _lineage_summary(found: Lineage) -> Table:
-    table = Table(show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    table.add_row("models", ", ".join(found.models) or "-")
-    table.add_row("providers", ", ".join(found.providers) or "-")
-    table.add_row("operations", ", ".join(found.operations) or "-")
-    table.add_row("transforms", ", ".join(found.transforms) or "-")
-    table.add_row("actors", ", ".join(found.actors) or "-")
-    for intent in found.root_intents:
-        table.add_row("root intent", f"{intent.intent_id} {intent.kind} by {intent.actor}: ")
-        table.add_row("", intent.text or intent.summary)
     return table
 
 

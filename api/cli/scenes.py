@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from api.bootstrap import Engine, prepare_database
+from api.bootstrap import Engine, prepare_database, read_models_of
 from api.cli._common import (
     ActorOpt,
     BranchOpt,
@@ -24,7 +24,6 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli.executions import follow_live
-from api.cli.projections import read_models_of
 from api.demo import FilmFormat, ShotEdit, run_demo
 from api.render import history_table, receipt_line, scene_tree
 from engine.errors import InvalidIntent, NotFound, ScenestateError
