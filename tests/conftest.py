@@ -45,6 +45,16 @@ def require_server(
     pytest.skip(f"{message}; start it with: {start_command}")
 
 
+def require_program(path: Path, install: str) -> None:
+    """Skip the test (fail it when CI=true) unless the program at `path` is installed."""
+    if path.exists():
+        return
+    message = f"{path} is not installed ({install})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def _postgres_handshake(sock: socket.socket) -> None:
     # An SSLRequest: any PostgreSQL server answers one byte, S or N, before any auth.
     sock.sendall(struct.pack("!ii", 8, 80877103))

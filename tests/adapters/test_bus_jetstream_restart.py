@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 from collections.abc import AsyncIterator
@@ -21,8 +20,10 @@ from adapters.bus import JetStreamTaskBus
 from engine.ports import TaskDelivery
 from engine.tasks import LANES, Lane, TaskMessage, TaskStatus
 from tests.adapters.bus_contract import PATIENCE, Collector, eventually_equal, result, task
+from tests.conftest import require_program
 
 pytestmark = pytest.mark.nats
+
 
 NATS_SERVER = Path("/usr/sbin/nats-server")
 
@@ -83,11 +84,7 @@ def _free_port() -> int:
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     """The server's store directory, once nats-server is known to be installed."""
-    if not NATS_SERVER.exists():
-        message = f"{NATS_SERVER} is not installed (apt-get install nats-server)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_program(NATS_SERVER, "apt-get install nats-server")
     store = tmp_path / "jetstream"
     store.mkdir()
     return store

@@ -47,7 +47,7 @@ from engine.ports import Operation, StreamId, TaskContext, TaskOutput
 from engine.progress import Progress
 from engine.tasks import LANES, Lane, TaskMessage, TaskStatus
 from tests.adapters.test_bus_jetstream_restart import NATS_SERVER, OwnNatsServer
-from tests.conftest import fresh_postgres_database, require_nats
+from tests.conftest import fresh_postgres_database, require_nats, require_program
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
@@ -243,11 +243,7 @@ async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
 async def nats_server(tmp_path: Path) -> AsyncIterator[OwnNatsServer]:
     """`nats-server -js` on a free loopback port with a temporary store (the shared
     server is never touched), as the bus's own restart test runs it."""
-    if not NATS_SERVER.exists():
-        message = f"{NATS_SERVER} is not installed (apt-get install nats-server)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_program(NATS_SERVER, "apt-get install nats-server")
     store = tmp_path / "jetstream"
     store.mkdir()
     server = OwnNatsServer(store)
