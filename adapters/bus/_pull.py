@@ -109,7 +109,6 @@ async def close_pullers(pullers: Sequence[Puller]) -> None:
 
 
 async def pull_in_order(
-    nc: NATS,
     pullers: Sequence[Puller],
     wake: Signal,
     is_closed: Callable[[], bool],

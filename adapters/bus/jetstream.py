@@ -310,7 +310,6 @@ class JetStreamTaskBus:
         nc, _ = await self._connected()
         pullers = await open_pullers(nc, stream, consumers)
         messages = pull_in_order(
-            nc,
             pullers,
             wake,
             lambda: self._closed,
