@@ -19,7 +19,7 @@ from engine.events import EVENT_TYPES, AnyEvent, EventMetadata, schema_version
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 _encoder = msgspec.json.Encoder()
-_event_decoder = msgspec.json.Decoder(AnyEvent)
+_event_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _metadata_decoder = msgspec.json.Decoder(EventMetadata)
 
 
@@ -61,7 +61,7 @@ def decode_event(
         raise UnknownEventType(position, event_type, version)
     try:
         if version == current:
-            return cast(AnyEvent, _event_decoder.decode(data))
+            return _event_decoder.decode(data)
         return _upcast(event_type, version, current, data)
     except (msgspec.DecodeError, msgspec.ValidationError, KeyError, ValueError) as exc:
         raise CorruptEvent(position, event_type, str(exc)) from exc
