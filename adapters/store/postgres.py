@@ -68,7 +68,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.store._base import SqlEventStore, select_append, select_head_version
+from adapters.store._base import (
+    STREAM_READ_BATCH,
+    SqlEventStore,
+    select_append,
+    select_head_version,
+)
 from adapters.store._listener import Listener
 from adapters.store._pg_connections import WriteConnections
 from adapters.store._pg_group_commit import EVENT_COLUMNS, GroupCommit
@@ -131,6 +136,14 @@ SELECT event_id, scene, branch, version, position, recorded_at, metadata, type,
        schema_version, data
 FROM events WHERE position > $1::bigint ORDER BY position LIMIT $2::integer
 """
+_READ_STREAM = """
+SELECT event_id, scene, branch, version, position, recorded_at, metadata, type,
+       schema_version, data
+FROM events
+WHERE scene = $1::text AND branch = $2::text AND version > $3::bigint AND version <= $4::bigint
+ORDER BY version LIMIT $5::integer
+"""
+_NO_LIMIT = 2**63 - 1
 _FIND_WORK = """
 SELECT content_key, artifact, task FROM work_cache
 WHERE studio = $1::text AND content_key = ANY($2::text[])
@@ -191,7 +204,8 @@ class PostgresEventStore(SqlEventStore):
     ) -> None:
         engine = create_postgres_engine(url, schema, autocommit=True, pool_size=pool_size)
         super().__init__(engine, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
-        self._listener = Listener(url, self._wakeups.wake_all)
+        self._announced = 0  # the last position a wake-up of subscribers announced
+        self._listener = Listener(url, self._news)
         # Appends run on asyncpg connections of their own, with generic plans: the
         # append statements' plans do not depend on their parameters, and planning
         # the guarded statement afresh cost more than running it.
@@ -201,9 +215,17 @@ class PostgresEventStore(SqlEventStore):
         )
         self._connections = WriteConnections(connect, pool_size)
         self._group_commit = GroupCommit(self._connections)
-        self._sequencer = Sequencer(
-            self._connections, self._wakeups.wake_all, interval=sequencer_interval
-        )
+        self._sequencer = Sequencer(self._connections, self._news, interval=sequencer_interval)
+
+    def _news(self, last_position: int | None) -> None:
+        """Wake the subscribers for a pass that numbered up to `last_position` (None:
+        unknown), once: this store's own passes are announced both by the pass and
+        by their NOTIFY, whichever comes first."""
+        if last_position is not None:
+            if last_position <= self._announced:
+                return
+            self._announced = last_position
+        self._wakeups.wake_all()
 
     async def _before_global_read(self) -> None:
         await self._sequencer.sync()
@@ -217,6 +239,35 @@ class PostgresEventStore(SqlEventStore):
         if limit < 1:
             raise ValueError("limit must be positive")
         await self._before_global_read()
+        return await self._read_sequenced(after_position, limit)
+
+    async def read_stream(
+        self, stream: StreamId, after_version: int = 0, up_to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        up_to = _NO_LIMIT if up_to_version is None else up_to_version
+        found: list[RecordedEvent] = []
+        async with self._connections.connection() as conn:
+            while True:
+                rows = await conn.fetch(
+                    _READ_STREAM, stream.scene, stream.branch, after_version, up_to,
+                    STREAM_READ_BATCH,
+                )  # fmt: skip
+                found.extend(decode_rows(rows))
+                if len(rows) < STREAM_READ_BATCH:
+                    return found
+                after_version = rows[-1][3]
+
+    async def _read_news(self, after_position: int, limit: int, woken: bool) -> list[RecordedEvent]:
+        # Wake-ups come only from finished passes (this store's, or another process's
+        # by NOTIFY): what they numbered is readable now, and a later commit wakes the
+        # subscriber again, so it runs no pass of its own, which would cost every
+        # subscriber a round trip and the server a commit at every wake-up. A poll
+        # that no wake-up preceded runs one: progress never depends on the writer.
+        if not woken:
+            return await self.read_all(after_position, limit)
+        return await self._read_sequenced(after_position, limit)
+
+    async def _read_sequenced(self, after_position: int, limit: int) -> list[RecordedEvent]:
         async with self._connections.connection() as conn:
             rows = await conn.fetch(_READ_ALL, after_position, limit)
         return decode_rows(rows)
