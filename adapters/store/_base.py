@@ -78,6 +78,11 @@ class SqlEventStore(ABC):
     async def _before_global_read(self) -> None:  # noqa: B027 (a hook, empty on SQLite)
         """Make recently committed events readable by position (PostgreSQL sequences)."""
 
+    async def _read_news(self, after_position: int, limit: int, woken: bool) -> list[RecordedEvent]:
+        """A subscriber's read: `read_all`, or less where a wake-up (`woken`) already
+        means that what it announced is readable (PostgreSQL)."""
+        return await self.read_all(after_position, limit)
+
     async def _listen(self) -> None:  # noqa: B027 (a hook, empty on SQLite)
         """Make sure wake-ups from other processes reach this store's subscribers."""
 
@@ -136,8 +141,9 @@ class SqlEventStore(ABC):
             while True:
                 await self._listen()
                 # Cleared before reading: news that arrives during the read re-runs it.
+                news = woken.is_set()
                 woken.clear()
-                batch = await self.read_all(position, batch_size)
+                batch = await self._read_news(position, batch_size, news)
                 for event in batch:
                     yield event
                 if batch:

@@ -24,7 +24,7 @@ RETRY_AFTER = 5.0
 
 
 class Listener:
-    def __init__(self, url: URL, on_notify: Callable[[], None]) -> None:
+    def __init__(self, url: URL, on_notify: Callable[[int | None], None]) -> None:
         self._connect_args: dict[str, Any] = url.translate_connect_args(username="user")
         self._on_notify = on_notify
         self._conn: asyncpg.Connection | None = None
@@ -49,7 +49,7 @@ class Listener:
                 return
             self._conn = conn
         # Anything committed while we were not listening is found by this wake-up.
-        self._on_notify()
+        self._on_notify(None)
 
     async def close(self) -> None:
         async with self._lock:
@@ -61,5 +61,6 @@ class Listener:
             except (OSError, TimeoutError, asyncpg.PostgresError):
                 conn.terminate()
 
-    def _notified(self, _conn: Any, _pid: int, _channel: str, _payload: str) -> None:
-        self._on_notify()
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        # The payload is the last position the pass numbered.
+        self._on_notify(int(payload) if payload.isdigit() else None)

@@ -47,7 +47,7 @@ class Sequencer:
     def __init__(
         self,
         connections: WriteConnections,
-        on_progress: Callable[[], None],
+        on_progress: Callable[[int | None], None],
         *,
         batch_size: int = 10_000,
         interval: float = 0.005,
@@ -77,7 +77,7 @@ class Sequencer:
             done = self._last = SequencerPass(row[0], row[1], row[2])
             self._covered = covers
         if done.assigned:
-            self._on_progress()
+            self._on_progress(done.last_position)
         return done
 
     def poke(self) -> None:
