@@ -57,12 +57,17 @@ class Dispatcher:
         self.batch_size = batch_size
         self.tier_of = tier_of
         self.volatile_bus = volatile_bus
+        self.replayed_to = 0
 
     async def run(self) -> None:
         """Dispatch until cancelled."""
         if self.volatile_bus:
             await self.recover()
         position = await self.store.load_checkpoint(self.name)
+        # Up to here an earlier run of this dispatcher may have handled the log
+        # already (its checkpoint lags), so a scene's state as of an event this far
+        # can be behind what that run published: decide on the head instead.
+        self.replayed_to = await self.store.head_position()
         async for batch in self._batches(position):
             await self.handle(batch)
             last = batch[-1].position
@@ -70,19 +75,31 @@ class Dispatcher:
                 await self.store.save_checkpoint(self.name, last)
 
     async def handle(self, batch: list[RecordedEvent]) -> None:
-        dirty: dict[tuple[str, str], str] = {}
+        dirty: dict[tuple[str, str], tuple[str, int]] = {}
         for event in batch:
             payload = event.payload
+            stream = (event.scene, event.branch)
             if isinstance(payload, _READINESS):
-                dirty[(event.scene, event.branch)] = event.metadata.studio
+                dirty[stream] = (event.metadata.studio, event.version)
+            elif stream in dirty:
+                dirty[stream] = (dirty[stream][0], event.version)
             elif isinstance(payload, TaskCanceled):
                 await self.bus.cancel(Cancellation("", payload.task, payload.reason))
-        for (scene, branch), studio in dirty.items():
-            await self.dispatch(scene, branch, studio)
+        live = (batch[-1].position or 0) > self.replayed_to
+        for (scene, branch), (studio, version) in dirty.items():
+            await self.dispatch(scene, branch, studio, version if live else None)
 
-    async def dispatch(self, scene: str, branch: str, studio: str) -> int:
-        """Publish every ready task of one scene branch; returns how many went out."""
-        state = await self.scenes.load(scene, branch)
+    async def dispatch(
+        self, scene: str, branch: str, studio: str, version: int | None = None
+    ) -> int:
+        """Publish every ready task of one scene branch as of `version` (default: its
+        head); returns how many went out.
+
+        The log's order makes the version of the last event handled enough: whatever
+        happens after it comes through the log too and is dispatched in turn. That
+        state is usually in the engine's cache (this process appended it), so it costs
+        no read of the store."""
+        state = await self.scenes.load(scene, branch, version)
         ready = ready_tasks(state, studio, self.tier_of(studio))
         if not ready:
             return 0

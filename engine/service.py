@@ -9,7 +9,7 @@ one that no longer applies is refused with the reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -325,11 +325,14 @@ class SceneService:
         return changed
 
     async def _record_group(self, stream: StreamId, group: list[TaskResult]) -> int:
-        for _ in range(self.max_attempts * 4):
-            state = current = await self.load(stream.scene, stream.branch)
+        used = 0
+        learned: dict[str, dict[str, CachedWork]] = {}
+
+        def decide_group(state: SceneState) -> list[NewEvent]:
+            nonlocal used
+            used, current = 0, state
             events: list[NewEvent] = []
-            learned: dict[str, dict[str, CachedWork]] = {}
-            used = 0
+            learned.clear()
             for result in group:
                 payloads = decide_result(current, result)
                 if not payloads:
@@ -342,25 +345,20 @@ class SceneService:
                 if result.status == TaskStatus.SUCCEEDED and result.artifact is not None:
                     work = CachedWork(result.artifact, task.id)
                     learned.setdefault(result.studio, {})[task.content_key] = work
-            if not events:
-                return 0
-            try:
-                appended = await self.store.append(stream, events, state.version)
-            except ConcurrencyConflict:
-                continue
-            await self._after_append(state, events, appended)
-            for studio, works in learned.items():
-                await self.work_cache.remember_work(studio, works)
-            return used
-        raise ConcurrencyConflict(str(stream), -1, -1)
+            return events
+
+        if not await self._append_decided(stream, decide_group):
+            return 0
+        for studio, works in learned.items():
+            await self.work_cache.remember_work(studio, works)
+        return used
 
     async def mark_dispatched(
         self, scene: str, branch: str, dispatched: Sequence[tuple[str, int]], studio: str
     ) -> None:
         """Record that tasks went to the bus, so that no dispatcher sends them again."""
-        stream = StreamId(scene, branch)
-        for _ in range(self.max_attempts * 4):
-            state = await self.load(scene, branch)
+
+        def decide_marks(state: SceneState) -> list[NewEvent]:
             payloads = [
                 TaskDispatched(task_id, attempt)
                 for task_id, attempt in dispatched
@@ -369,17 +367,38 @@ class SceneService:
                 and task.dispatched < attempt
                 and task.status == TaskStatus.PLANNED
             ]
-            if not payloads:
-                return
             meta = EventMetadata(studio, "dispatcher", "", "", "dispatch", 1)
             now = self.clock.now()
-            events = [NewEvent(self.ids.new_id(), p, meta, now) for p in payloads]
+            return [NewEvent(self.ids.new_id(), p, meta, now) for p in payloads]
+
+        await self._append_decided(StreamId(scene, branch), decide_marks)
+
+    async def _append_decided(
+        self, stream: StreamId, decide: Callable[[SceneState], list[NewEvent]]
+    ) -> bool:
+        """Append what `decide` makes of the branch's state; False if it made nothing.
+
+        Optimistic, like `submit`: first on the newest state this process knows, with
+        no read of the store; a stale state shows up as a conflict on append, and
+        "nothing to do" is only believed of the store's state. Bookkeeping never
+        conflicts for good: on a race it decides again."""
+        cached = self.cache.newest(stream)
+        for _ in range(self.max_attempts * 4):
+            state = cached or await self.load(stream.scene, stream.branch)
+            events = decide(state)
+            if not events:
+                if cached is None:
+                    return False
+                cached = None
+                continue
             try:
                 appended = await self.store.append(stream, events, state.version)
             except ConcurrencyConflict:
+                cached = None
                 continue
             await self._after_append(state, events, appended)
-            return
+            return True
+        raise ConcurrencyConflict(str(stream), -1, -1)
 
     def _result_events(
         self, state: SceneState, task: TaskState, result: TaskResult, payloads: list[AnyEvent]
