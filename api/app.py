@@ -10,6 +10,7 @@ bodies are capped (413), and every refusal has the one error body of `api.errors
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextlib
 import logging
 import os
@@ -96,6 +97,7 @@ def create_app(
     workers: int = 1,
     pipeline: bool = True,
     projections: bool = True,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """The API on the configured store and bus. `workers`: worker loops in this
     process (0: none); `pipeline`: run the dispatcher and result folder here;
@@ -122,6 +124,8 @@ def create_app(
             try:
                 async with asyncio.timeout(30):
                     await services.hub.started.wait()
+                if settle_heap:
+                    _settle_heap()
                 yield
             finally:
                 for task in running:
@@ -179,6 +183,11 @@ async def _open_services(stack: AsyncExitStack, engine: Engine, options: ApiOpti
         read_models=read_models,
         options=options,
     )
+
+
+def _settle_heap() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 async def _supervised(name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -58,5 +58,6 @@ def serve(
         options,
         workers=0 if no_workers else workers,
         projections=not no_projections,
+        settle_heap=True,
     )
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")
