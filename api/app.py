@@ -10,8 +10,8 @@ bodies are capped (413), and every refusal has the one error body of `api.errors
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 import os
 import time
