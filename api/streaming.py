@@ -40,6 +40,16 @@ from engine.scene import SceneState
 from engine.service import SceneService
 from projections.follow import log_batches
 
+BURST = 256  # messages at most in one batch of a stream
+
+
+def _drained(queue: asyncio.Queue[Message], first: Message) -> list[Message]:
+    """`first` and whatever else waits in `queue` now (up to BURST in all)."""
+    found = [first]
+    while len(found) < BURST and not queue.empty():
+        found.append(queue.get_nowait())
+    return found
+
 
 class MessageCache:
     """Messages by position, shared by the live fan-out and every catch-up."""
@@ -252,6 +262,19 @@ class StreamHub:
     ) -> AsyncIterator[Message | None]:
         """Matching messages after position `after` (None: from now on), then live;
         None after every `heartbeat` seconds of silence."""
+        async for batch in self.stream_batches(wanted, after, heartbeat):
+            if batch is None:
+                yield None
+            else:
+                for message in batch:
+                    yield message
+
+    async def stream_batches(
+        self, wanted: StreamFilter, after: int | None, heartbeat: float
+    ) -> AsyncIterator[list[Message] | None]:
+        """`stream`, in batches of the messages that are there at once, so that a client
+        gets a burst of them in one write (a write to a socket costs far more than the
+        bytes in it, and a thousand subscribers of one execution get every burst)."""
         await self.started.wait()
         subscriber = _Subscriber(wanted, asyncio.Queue(self.queue_limit))
         narrator = Narrator(self.scenes, self._cache, streams=8)
@@ -259,23 +282,27 @@ class StreamHub:
         try:
             while True:
                 live, recent = self._join(subscriber, cursor)
-                async for batch in self._between(cursor, live, recent):
-                    for event in batch:
-                        if event.scene == wanted.scene:
-                            message = await narrator.message(event)
-                            if wanted.wants(message):
-                                yield message
+                async for events in self._between(cursor, live, recent):
+                    found = [
+                        message
+                        for event in events
+                        if event.scene == wanted.scene
+                        and wanted.wants(message := await narrator.message(event))
+                    ]
+                    if found:
+                        yield found
                 cursor = max(cursor, live)
                 while not (subscriber.overflowed and subscriber.queue.empty()):
                     try:
                         async with asyncio.timeout(heartbeat):
-                            message = await subscriber.queue.get()
+                            first: Message = await subscriber.queue.get()
                     except TimeoutError:
                         yield None
                         continue
-                    if message.position > cursor:
-                        yield message
-                        cursor = message.position
+                    fresh = [m for m in _drained(subscriber.queue, first) if m.position > cursor]
+                    if fresh:
+                        yield fresh
+                        cursor = fresh[-1].position
                 # Too slow for the live queue: rejoin and catch up from the store.
                 self._leave(subscriber)
                 subscriber.overflowed = False

@@ -130,13 +130,17 @@ async def _frames(
     found: Services, wanted: StreamFilter, after: int | None, until: str | None
 ) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
-    async for message in found.hub.stream(wanted, after, found.options.heartbeat):
-        if message is None:
+    async for batch in found.hub.stream_batches(wanted, after, found.options.heartbeat):
+        if batch is None:
             yield b": keep-alive\n\n"
             continue
-        yield message.sse(wanted.view)
-        if until is not None and _finishes(message.kind, message.data, until):
-            return
+        frames: list[bytes] = []
+        for message in batch:
+            frames.append(message.sse(wanted.view))
+            if until is not None and _finishes(message.kind, message.data, until):
+                yield b"".join(frames)
+                return
+        yield b"".join(frames)
 
 
 def _finishes(kind: str, data: dict[str, object], execution: str) -> bool:
