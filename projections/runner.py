@@ -95,7 +95,12 @@ class ProjectionRunner:
     async def catch_up(self) -> int:
         """Fold every event up to the log's head into every projection and every rebuild
         under way, and let rebuilds that reach the head take over. Returns how many
-        events were read; raises the first ProjectionFailed after the others are done.
+        events were read; raises the first ProjectionFailed after the others are done."""
+        read, _ = await self._catch_up()
+        return read
+
+    async def _catch_up(self) -> tuple[int, list[Track]]:
+        """`catch_up`, returning also the tracks as they stand after it.
 
         Three batches are under way at once: the database reads the next one and
         commits the last while this one folds. Commits of a track still go in order,
@@ -130,7 +135,7 @@ class ProjectionRunner:
         await self._take_over(tracks, head)
         if failures:
             raise failures[0]
-        return read
+        return read, tracks
 
     async def run(self) -> None:
         """Catch up, then follow the log until cancelled. A projection that fails is
@@ -148,12 +153,13 @@ class ProjectionRunner:
 
     async def _cycle(self) -> None:
         try:
-            await self.catch_up()
+            _, tracks = await self._catch_up()
         except ProjectionFailed as failure:
             log.error("%s", failure)
             if len(self.stopped) == len(self.projections):
                 raise
-        tracks = await self._tracks()
+            tracks = await self._tracks()
+        tracks = [t for t in tracks if t.projection.name not in self.stopped]
         if tracks:
             await self._wait_for_news(min(t.position for t in tracks))
 
@@ -197,9 +203,9 @@ class ProjectionRunner:
         """What to keep up to date: each projection's active generation if this code
         built it, and its rebuilds of this code's version (started here when the active
         one was built by another version). Drops retired generations on the way."""
-        await self.drop_retired()
         for _ in range(RACES):
             found = await list_generations(self.read_models)
+            await self._drop_retired(found)
             tracks: list[Track] | None = []
             for projection in self.projections.values():
                 if tracks is None or projection.name in self.stopped:
@@ -292,8 +298,11 @@ class ProjectionRunner:
     async def drop_retired(self) -> int:
         """Drop the rows of generations that a rebuild replaced; how many were dropped.
         (Every catch-up does this first, so retired rows never outlive the next one.)"""
+        return await self._drop_retired(await list_generations(self.read_models))
+
+    async def _drop_retired(self, found: list[Generation]) -> int:
         dropped = 0
-        for old in await list_generations(self.read_models):
+        for old in found:
             if old.role == RETIRED and old.projection in self.projections:
                 tables = list(self.projections[old.projection].tables)
                 await self.read_models.drop(old.projection, old.generation, tables)
