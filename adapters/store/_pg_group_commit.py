@@ -21,9 +21,12 @@ What stays exact:
   first. It waits for the next statement instead.
 * Rows are inserted in queue order, events of one append in version order, so the
   sequencer (which numbers by row id) keeps every stream's events in order.
+* A stream is written by one statement of a store at a time: an append to a stream
+  whose earlier append is still under way waits for the next statement.
 * If the group's statement fails (a unique index refused a row: a race with another
-  process, or an event id stored before), it wrote nothing, and every append of the
-  group is sent again on its own, so each gets its own outcome. Any other error
+  process, or an event id stored before; or PostgreSQL ended it to break a deadlock
+  with another process's group), it wrote nothing, and every append of the group is
+  sent again on its own, so each gets its own outcome. Any other error
   fails the whole group: nobody can tell whether its statement committed.
 * A caller hears back only after the statement that carried its append committed.
   A caller cancelled while its append waits in the queue takes it out; once sent,
@@ -122,6 +125,11 @@ class GroupCommit:
         self._connections = connections
         self._queued: list[Queued] = []
         self._in_flight = 0
+        # Streams with an append in a statement under way: a second append to one
+        # waits for the next statement, so two statements of this store never write
+        # to one stream (a second would fail its guard or a unique index anyway, and
+        # two groups writing to the same two streams in turn can deadlock).
+        self._busy: dict[StreamId, int] = {}
         self._groups: set[asyncio.Task[None]] = set()  # held, or the loop may drop them
 
     async def append(
@@ -132,12 +140,14 @@ class GroupCommit:
         Raises asyncpg.UniqueViolationError when a unique index refused a row.
         """
         append = Append(stream, expected_version, rows)
-        if self._in_flight < IN_FLIGHT and not self._queued:
+        if self._in_flight < IN_FLIGHT and not self._queued and stream not in self._busy:
             self._in_flight += 1
+            self._hold([append])
             try:
                 return await self._alone(append)
             finally:
                 self._in_flight -= 1
+                self._release([append])
                 self._send_queued()
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queued.append((append, future))
@@ -149,13 +159,27 @@ class GroupCommit:
             if not group:
                 return
             self._in_flight += 1
+            self._hold([append for append, _ in group])
             task = asyncio.get_running_loop().create_task(self._commit_group(group))
             self._groups.add(task)
             task.add_done_callback(self._groups.discard)
 
+    def _hold(self, appends: list[Append]) -> None:
+        for append in appends:
+            self._busy[append.stream] = self._busy.get(append.stream, 0) + 1
+
+    def _release(self, appends: list[Append]) -> None:
+        for append in appends:
+            left = self._busy[append.stream] - 1
+            if left:
+                self._busy[append.stream] = left
+            else:
+                del self._busy[append.stream]
+
     def _take_group(self) -> list[Queued]:
-        """The oldest queued appends, at most one per stream, in queue order. An append
-        whose caller was cancelled while it waited is dropped: it was never sent."""
+        """The oldest queued appends, at most one per stream and none to a stream being
+        written, in queue order. An append whose caller was cancelled while it waited
+        is dropped: it was never sent."""
         group: list[Queued] = []
         left: list[Queued] = []
         streams: set[StreamId] = set()
@@ -163,7 +187,8 @@ class GroupCommit:
             append, future = queued
             if future.done():
                 continue
-            if append.stream in streams or len(group) == MAX_GROUP:
+            busy = append.stream in streams or append.stream in self._busy
+            if busy or len(group) == MAX_GROUP:
                 left.append(queued)
             else:
                 streams.add(append.stream)
@@ -180,6 +205,7 @@ class GroupCommit:
             raise
         finally:
             self._in_flight -= 1
+            self._release([append for append, _ in group])
         for (_, future), outcome in zip(group, outcomes, strict=True):
             if future.done():  # its caller was cancelled
                 continue
@@ -218,8 +244,9 @@ class GroupCommit:
         try:
             async with self._connections.connection() as conn:
                 found = await conn.fetch(_APPEND_GROUP, *zip(*rows, strict=True))
-        except asyncpg.UniqueViolationError:
-            # One row was refused, so none was written: each goes again on its own.
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+            # One row was refused, or the statement was chosen to end a deadlock with
+            # another process's group: none was written, so each goes again on its own.
             return [await _outcome(self._alone(append)) for append in appends]
         written = {(scene, branch) for scene, branch in found}
         return [(append.stream.scene, append.stream.branch) in written for append in appends]

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from adapters.store import migrate, open_store
+from engine.errors import ConcurrencyConflict
 from engine.events import RecordedEvent
 from engine.ports import EventStore, StreamId
 from tests.adapters.store_contract import (
@@ -200,3 +201,52 @@ async def test_migrating_twice_changes_nothing(backend: PostgresBackend) -> None
         assert len(await settled(store, 2)) == 2
     finally:
         await store.close()
+
+
+async def test_two_processes_racing_for_the_same_streams_get_only_conflicts(
+    backend: PostgresBackend,
+) -> None:
+    """Two stores (two API processes) append to the same streams at once, in opposite
+    orders, so that their grouped statements cross: whatever PostgreSQL does about
+    that (a unique index, a deadlock), each append either lands or is refused with a
+    concurrency conflict, and every landed event is stored exactly once."""
+    streams = [StreamId(f"s{n}") for n in range(16)]
+    one, two = backend.open(), backend.open()
+    landed: list[str] = []
+    failures: list[BaseException] = []
+
+    async def race(store: EventStore, order: list[StreamId]) -> None:
+        heads = [await store.head_version(stream) for stream in order]
+        events = [
+            nodes(1, prefix=f"{id(store)}-{s.scene}-{h}-")
+            for s, h in zip(order, heads, strict=True)
+        ]
+        outcomes = await asyncio.gather(
+            *(store.append(s, e, h) for s, e, h in zip(order, events, heads, strict=True)),
+            return_exceptions=True,
+        )
+        for outcome, appended in zip(outcomes, events, strict=True):
+            if isinstance(outcome, BaseException):
+                failures.append(outcome)
+            else:
+                landed.append(appended[0].event_id)
+
+    try:
+        for store in (one, two):  # the streams exist, so appends take the grouped path
+            for stream in streams:
+                with contextlib.suppress(ConcurrencyConflict):
+                    await store.append(stream, nodes(1, prefix=f"{id(store)}-first-"), 0)
+        for _ in range(40):
+            await asyncio.gather(race(one, streams), race(two, streams[::-1]))
+        odd = [f for f in failures if not isinstance(f, ConcurrencyConflict)]
+        assert not odd, odd
+        stored = await settled(one, len(streams) + len(landed))
+        ids = [e.event_id for e in stored]
+        assert len(ids) == len(set(ids))
+        assert set(landed) <= set(ids)
+        for stream in streams:
+            versions = [e.version for e in stored if e.scene == stream.scene]
+            assert versions == list(range(1, len(versions) + 1))
+    finally:
+        await one.close()
+        await two.close()
