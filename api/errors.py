@@ -6,7 +6,8 @@
 engine.errors map as: InvalidIntent -> 422 (naming the field), NotFound -> 404,
 ConcurrencyConflict -> 409 (with the stream's current version), PayloadTooLarge ->
 413; a request the framework cannot read is 400 (bad JSON) or 422 (which field and
-why); routes raise `ApiError` for the rest (401, 403, 416, 429, ...).
+why); a database or task bus that fails is 503 with Retry-After; routes raise
+`ApiError` for the rest (401, 403, 416, 429, ...).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import nats.errors
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,6 +38,21 @@ from engine.intents import INTENT_KINDS
 
 log = logging.getLogger("scenestate.api")
 
+# What a backend raises when it is down, overloaded or broke a transaction off
+# (a deadlock, a dropped connection): nothing was wrong with the request, so 503.
+BACKEND_FAILURES: tuple[type[Exception], ...] = (
+    OSError,  # ConnectionError, TimeoutError (nats-py's too)
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.TransactionRollbackError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    nats.errors.Error,
+)
+UNAVAILABLE_RETRY = 1  # seconds
+
 
 class FieldProblem(BaseModel):
     field: str = Field(description="Dotted path of the input that was wrong.")
@@ -49,7 +68,9 @@ class ErrorDetail(BaseModel):
     current_version: int | None = Field(
         None, description="On a concurrency conflict: the stream's version now."
     )
-    retry_after: float | None = Field(None, description="On 429: seconds until a retry may pass.")
+    retry_after: float | None = Field(
+        None, description="On 429 and 503: seconds until a retry may pass."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -74,7 +95,7 @@ _CODES = {
 # Declared on every router, so the OpenAPI schema says what each refusal looks like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 413, 422, 429)
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -169,6 +190,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return error_response(ApiError(exc.status_code, message, headers=exc.headers))
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("%s %s: a backend failed: %r", request.method, request.url.path, exc)
+        message = "the database or the task bus could not answer; retry shortly"
+        refusal = ApiError(503, message, retry_after=UNAVAILABLE_RETRY)
+        refusal.headers["Retry-After"] = str(UNAVAILABLE_RETRY)
+        return error_response(refusal)
+
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(ApiError(500, "internal error; the server logged it"))
@@ -177,4 +205,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScenestateError, on_engine_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    for kind in BACKEND_FAILURES:
+        app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(Exception, on_anything)
