@@ -75,19 +75,19 @@ class Dispatcher:
                 await self.store.save_checkpoint(self.name, last)
 
     async def handle(self, batch: list[RecordedEvent]) -> None:
-        dirty: dict[tuple[str, str], tuple[str, int]] = {}
+        dirty: dict[tuple[str, str], str] = {}
+        handled: dict[tuple[str, str], int] = {}  # the last version of each stream seen
         for event in batch:
             payload = event.payload
-            stream = (event.scene, event.branch)
+            handled[(event.scene, event.branch)] = event.version
             if isinstance(payload, _READINESS):
-                dirty[stream] = (event.metadata.studio, event.version)
-            elif stream in dirty:
-                dirty[stream] = (dirty[stream][0], event.version)
+                dirty[(event.scene, event.branch)] = event.metadata.studio
             elif isinstance(payload, TaskCanceled):
                 await self.bus.cancel(Cancellation("", payload.task, payload.reason))
         live = (batch[-1].position or 0) > self.replayed_to
-        for (scene, branch), (studio, version) in dirty.items():
-            await self.dispatch(scene, branch, studio, version if live else None)
+        for (scene, branch), studio in dirty.items():
+            version = handled[(scene, branch)] if live else None
+            await self.dispatch(scene, branch, studio, version)
 
     async def dispatch(
         self, scene: str, branch: str, studio: str, version: int | None = None

@@ -5,6 +5,7 @@ bus, and on PostgreSQL with NATS JetStream (real servers)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.bus import JetStreamTaskBus
+from adapters.dispatcher import Dispatcher
 from api.bootstrap import Engine, open_engine
 from api.config import Settings
 from api.runtime import Runtime, follow_execution
@@ -194,3 +196,34 @@ async def test_a_plan_grows_while_it_runs(engine: Engine) -> None:
     whole = next(t for t in progress.tasks if t.operation == "fan_out")
     parts = [t for t in progress.tasks if t.operation == "echo"]
     assert len(parts) == 3 and all(p.depends_on == [whole.id] for p in parts)
+
+
+async def test_a_task_planned_and_canceled_in_one_batch_is_canceled_on_the_bus(
+    engine: Engine,
+) -> None:
+    """The dispatcher reads the log in batches: a cancellation that follows the task's
+    planning in the same batch still reaches the workers."""
+    await act(engine, "s", {"name": "create_scene"})
+    execution = await act(
+        engine, "s", {"name": "diagnose", "operation": "sleep", "params": {"seconds": 60}}
+    )
+    await act(engine, "s", {"name": "cancel_execution", "execution": execution})
+    planned = {t.id for t in (await engine.scenes.load("s")).tasks.values()}
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    async def listen() -> None:
+        async for cancellation in engine.bus.cancellations():
+            heard.put_nowait(cancellation.task_id)
+
+    listening = asyncio.create_task(listen())
+    try:
+        await asyncio.sleep(0.3)  # the subscription is up
+        batch = await engine.store.read_all(0, 10_000)
+        assert any(type(e.payload).__name__ == "TaskCanceled" for e in batch)
+        await Dispatcher(engine.store, engine.scenes, engine.bus).handle(batch)
+        task = await asyncio.wait_for(heard.get(), 10)
+        assert task in planned
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
