@@ -6,8 +6,8 @@
 engine.errors map as: InvalidIntent -> 422 (naming the field), NotFound -> 404,
 ConcurrencyConflict -> 409 (with the stream's current version), PayloadTooLarge ->
 413; a request the framework cannot read is 400 (bad JSON) or 422 (which field and
-why); a database or task bus that fails is 503 with Retry-After; routes raise
-`ApiError` for the rest (401, 403, 416, 429, ...).
+why); a database, task bus or artifact store that fails is 503 with Retry-After;
+routes raise `ApiError` for the rest (401, 403, 416, 429, ...).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from engine.intents import INTENT_KINDS
 log = logging.getLogger("scenestate.api")
 
 # What a backend raises when it is down, overloaded or broke a transaction off
-# (a deadlock, a dropped connection): nothing was wrong with the request, so 503.
+# (a deadlock, a dropped connection), and a disk that fails (OSError): nothing was wrong
+# with the request, so 503.
 BACKEND_FAILURES: tuple[type[Exception], ...] = (
     OSError,  # ConnectionError, TimeoutError (nats-py's too)
     asyncpg.PostgresConnectionError,
@@ -192,7 +193,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: a backend failed: %r", request.method, request.url.path, exc)
-        message = "the database or the task bus could not answer; retry shortly"
+        message = "a backend (database, task bus or artifact store) could not answer; retry shortly"
         refusal = ApiError(503, message, retry_after=UNAVAILABLE_RETRY)
         refusal.headers["Retry-After"] = str(UNAVAILABLE_RETRY)
         return error_response(refusal)
