@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.bootstrap import read_models_of
-from api.render import lineage_summary, lineage_tree
+from api.cli.tables import lineage_summary, lineage_tree
 from api.runtime import Runtime, follow_execution
 from engine.errors import InvalidIntent, ScenestateError
 from engine.intents import parse_intent

@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from engine.provenance import Binding, Prop, PropValue, Provenance
+from engine.tasks import ExecutionStatus
 
 
 class Event(
@@ -252,7 +253,7 @@ class TaskRetryRequested(Event, frozen=True):
 
 class ExecutionFinished(Event, frozen=True):
     execution: str
-    status: str
+    status: ExecutionStatus
 
 
 AnyEvent: TypeAlias = (

@@ -12,19 +12,23 @@ import msgspec
 
 from engine.events import TaskInput, TaskPlanned, TaskTarget
 from engine.provenance import Provenance
-from engine.tasks import TaskStatus
+from engine.tasks import ExecutionStatus, TaskStatus
 
-S = TaskStatus
+
+def _to(*statuses: str) -> frozenset[TaskStatus]:
+    return frozenset(TaskStatus(status) for status in statuses)
+
+
 TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
-    S.PLANNED: frozenset({S.QUEUED, S.RUNNING, S.SUCCEEDED, S.FAILED, S.BLOCKED, S.CANCELED}),
-    S.QUEUED: frozenset({S.RUNNING, S.SUCCEEDED, S.FAILED, S.CANCELED, S.BLOCKED}),
-    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELED}),
-    S.SUCCEEDED: frozenset(),
-    S.FAILED: frozenset({S.PLANNED}),
-    S.BLOCKED: frozenset({S.PLANNED, S.CANCELED}),
-    S.CANCELED: frozenset({S.PLANNED}),
+    TaskStatus.PLANNED: _to("queued", "running", "succeeded", "failed", "blocked", "canceled"),
+    TaskStatus.QUEUED: _to("running", "succeeded", "failed", "canceled", "blocked"),
+    TaskStatus.RUNNING: _to("succeeded", "failed", "canceled"),
+    TaskStatus.SUCCEEDED: _to(),
+    TaskStatus.FAILED: _to("planned"),
+    TaskStatus.BLOCKED: _to("planned", "canceled"),
+    TaskStatus.CANCELED: _to("planned"),
 }
-FINISHED = frozenset({S.SUCCEEDED, S.FAILED, S.BLOCKED, S.CANCELED})
+FINISHED = _to("succeeded", "failed", "blocked", "canceled")
 
 
 def can_move(current: TaskStatus, to: TaskStatus) -> bool:
@@ -85,7 +89,7 @@ class ExecutionState(msgspec.Struct, frozen=True, gc=False):
     intent_id: str
     goal: str
     started: Provenance
-    status: str = "running"
+    status: ExecutionStatus = ExecutionStatus.RUNNING
     tasks: tuple[str, ...] = ()
     planned: int = 0
     reused: int = 0

@@ -26,7 +26,7 @@ from engine.events import (
 )
 from engine.executions import FINISHED
 from engine.scene import SceneState
-from engine.tasks import Lane
+from engine.tasks import ExecutionStatus, Lane
 
 _canonical = msgspec.json.Encoder(order="sorted")
 
@@ -115,7 +115,7 @@ def plan_execution(
     for key in sorted(reused):
         events.extend(_bind_reused(state, by_key[key], cache.get(keys[key])))
     if not needed:
-        events.append(ExecutionFinished(execution, "succeeded"))
+        events.append(ExecutionFinished(execution, ExecutionStatus.SUCCEEDED))
     return Plan(tuple(events), len(needed), len(reused), keys)
 
 

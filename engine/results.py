@@ -29,7 +29,7 @@ from engine.executions import FINISHED, TaskState, can_move
 from engine.nodes import KINDS
 from engine.planning import Work, content_key, task_id
 from engine.scene import SceneState
-from engine.tasks import TaskResult, TaskStatus
+from engine.tasks import ExecutionStatus, TaskResult, TaskStatus
 
 
 def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
@@ -173,7 +173,7 @@ def _finish(
     """ExecutionFinished once every task of the execution has finished; `outcomes`
     are the statuses this decision gives some of them."""
     execution = state.executions.get(execution_id)
-    if execution is None or execution.status != "running":
+    if execution is None or execution.status != ExecutionStatus.RUNNING:
         return []
     still_open, failed = execution.open, execution.failed
     for finished_id, status in outcomes.items():
@@ -184,4 +184,8 @@ def _finish(
         failed += status != TaskStatus.SUCCEEDED
     if still_open > 0:
         return []
-    return [ExecutionFinished(execution_id, "failed" if failed else "succeeded")]
+    return [
+        ExecutionFinished(
+            execution_id, ExecutionStatus.FAILED if failed else ExecutionStatus.SUCCEEDED
+        )
+    ]

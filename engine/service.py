@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import msgspec
 
+from engine.ancestry import Ancestry
 from engine.binding import (
     LocalStructurePlanner,
     StructureContext,
@@ -44,7 +45,6 @@ from engine.intents import (
     StructuredAction,
     TextPrompt,
 )
-from engine.lineage import Lineage
 from engine.planning import CachedWork, Work, content_keys, plan_execution
 from engine.ports import (
     AppendResult,
@@ -127,7 +127,7 @@ class SceneService:
         self.cache = StateCache(cache_size)
         self.work_cache: WorkCache = work_cache or NoWorkCache()
         self.planner: StructurePlanner = planner or LocalStructurePlanner()
-        self.lineage = Lineage(self.load, self.store.read_stream)
+        self.ancestry = Ancestry(self.load, self.store.read_stream)
 
     async def load(
         self, scene: str, branch: str = "main", version: int | None = None
@@ -231,15 +231,15 @@ class SceneService:
         return infos
 
     async def diff(self, old: SceneState, new: SceneState) -> list[Change]:
-        return await self.lineage.diff(old, new)
+        return await self.ancestry.diff(old, new)
 
     async def _context(self, state: SceneState, intent: AnyIntent) -> Context:
         if not isinstance(intent, StructuredAction):
             return await self._structure(state, intent)
         if isinstance(intent.action, ForkBranch):
-            return await self.lineage.fork_context(intent.scene, intent.action)
+            return await self.ancestry.fork_context(intent.scene, intent.action)
         if isinstance(intent.action, MergeBranch) and state.created:
-            return await self.lineage.merge_context(state, intent.action.source)
+            return await self.ancestry.merge_context(state, intent.action.source)
         return None
 
     async def _structure(self, state: SceneState, intent: AnyIntent) -> Context:

@@ -8,21 +8,21 @@ from engine.executions import FINISHED, TaskState
 from engine.intents import CancelExecution, CancelTask, RetryTask
 from engine.results import block_dependents
 from engine.scene import SceneState
-from engine.tasks import TaskStatus
+from engine.tasks import ExecutionStatus, TaskStatus
 
 
 def decide_cancel_execution(state: SceneState, action: CancelExecution) -> list[AnyEvent]:
     execution = state.executions.get(action.execution)
     if execution is None:
         raise InvalidIntent("action.execution", f"no execution {action.execution!r} here")
-    if execution.status != "running":
+    if execution.status != ExecutionStatus.RUNNING:
         raise InvalidIntent("action.execution", f"execution already {execution.status}")
     events: list[AnyEvent] = [
         TaskCanceled(tid, "execution canceled")
         for tid in execution.tasks
         if state.tasks[tid].status not in FINISHED
     ]
-    events.append(ExecutionFinished(execution.id, "canceled"))
+    events.append(ExecutionFinished(execution.id, ExecutionStatus.CANCELED))
     return events
 
 

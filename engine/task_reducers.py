@@ -23,10 +23,10 @@ from engine.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from engine.executions import FINISHED, ExecutionState, S, TaskState, can_move, waiting
+from engine.executions import FINISHED, ExecutionState, TaskState, can_move, waiting
 from engine.provenance import Provenance
 from engine.scene import SceneState
-from engine.tasks import TaskStatus
+from engine.tasks import ExecutionStatus, TaskStatus
 
 _replace = msgspec.structs.replace
 
@@ -66,9 +66,11 @@ def _put(state: SceneState, old: TaskState | None, new: TaskState) -> SceneState
     execution = executions.get(new.execution)
     if execution is not None:
         was_open = old is not None and old.status not in FINISHED
-        was_failed = old is not None and old.status in FINISHED and old.status != S.SUCCEEDED
+        was_failed = (
+            old is not None and old.status in FINISHED and old.status != TaskStatus.SUCCEEDED
+        )
         is_open = new.status not in FINISHED
-        is_failed = new.status in FINISHED and new.status != S.SUCCEEDED
+        is_failed = new.status in FINISHED and new.status != TaskStatus.SUCCEEDED
         counted = _replace(
             execution,
             open=execution.open + is_open - was_open,
@@ -167,8 +169,8 @@ def _task_retry(state: SceneState, event: TaskRetryRequested, prov: Provenance) 
         cause=None,
     )
     execution = state.executions.get(task.execution)
-    if execution is not None and execution.status != "running":
-        running = _replace(execution, status="running")
+    if execution is not None and execution.status != ExecutionStatus.RUNNING:
+        running = _replace(execution, status=ExecutionStatus.RUNNING)
         state = _replace(state, executions=state.executions.set(execution.id, running))
     return _put(state, task, fresh)
 

@@ -37,6 +37,15 @@ class TaskStatus(StrEnum):
     BLOCKED = "blocked"
 
 
+class ExecutionStatus(StrEnum):
+    """Where an execution stands: running until every task has finished, then how it ended."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
 class ErrorKind(StrEnum):
     """Why a task failed; the retry policy says which kinds are retried."""
 

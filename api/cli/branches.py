@@ -9,7 +9,7 @@ import typer
 
 from api.bootstrap import Engine
 from api.cli._common import ActorOpt, BranchOpt, StudioOpt, app, console, run_job, submit_action
-from api.render import branch_table, change_table, conflict_table, receipt_line
+from api.cli.tables import branch_table, change_table, conflict_table, receipt_line
 from engine.errors import InvalidIntent, NotFound
 from engine.scene import SceneState
 

@@ -13,7 +13,7 @@ from adapters.bus import open_bus
 from adapters.workers import Worker
 from api.bootstrap import Engine, close_artifacts, open_artifacts
 from api.cli._common import BranchOpt, app, console, errors, run_job, settings_or_exit
-from api.render import execution_table, executions_table
+from api.cli.tables import execution_table, executions_table
 from api.runtime import (
     Runtime,
     close_providers,

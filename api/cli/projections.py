@@ -12,7 +12,7 @@ from rich.table import Table
 
 from api.bootstrap import Engine, read_models_of, runner_of
 from api.cli._common import BranchOpt, app, console, run_job
-from api.render import lineage_summary, lineage_tree
+from api.cli.tables import lineage_summary, lineage_tree
 from engine.ports import WorkCache
 from projections.catalog import ProjectionStatus, default_projections, statuses
 from projections.drafts import DraftViews

@@ -24,8 +24,8 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli.executions import follow_live
+from api.cli.tables import history_table, receipt_line, scene_tree
 from api.demo import FilmFormat, ShotEdit, run_demo
-from api.render import history_table, receipt_line, scene_tree
 from engine.errors import InvalidIntent, NotFound, ScenestateError
 from engine.ports import StreamId
 from projections.as_of import parse_as_of, state_as_of

@@ -27,7 +27,7 @@ LoadState = Callable[[str, str, int | None], Awaitable[SceneState]]
 ReadSlice = Callable[[StreamId, int, int | None], Awaitable[list[RecordedEvent]]]
 
 
-class Lineage:
+class Ancestry:
     def __init__(self, load: LoadState, read: ReadSlice) -> None:
         self._load = load
         self._read = read
