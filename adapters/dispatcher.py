@@ -12,10 +12,9 @@ the task lifecycle) make that harmless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import msgspec
 
@@ -68,7 +67,7 @@ class Dispatcher:
         # already (its checkpoint lags), so a scene's state as of an event this far
         # can be behind what that run published: decide on the head instead.
         self.replayed_to = await self.store.head_position()
-        async for batch in self._batches(position):
+        async for batch in self.store.follow(position, self.batch_size):
             await self.handle(batch)
             last = batch[-1].position
             if last is not None:
@@ -144,34 +143,6 @@ class Dispatcher:
     async def _studio_of(self, scene: str, branch: str) -> str:
         first = await self.store.read_stream(StreamId(scene, branch), 0, 1)
         return first[0].metadata.studio if first else ""
-
-    async def _batches(self, position: int) -> AsyncIterator[list[RecordedEvent]]:
-        """The log after `position`, in batches of whatever has arrived."""
-        arrived: asyncio.Queue[RecordedEvent] = asyncio.Queue(maxsize=self.batch_size * 4)
-
-        async def follow() -> None:
-            async for event in self.store.subscribe(position, self.batch_size):
-                await arrived.put(event)
-
-        follower = asyncio.create_task(follow())
-        getter: asyncio.Task[RecordedEvent] | None = None
-        try:
-            while True:
-                getter = asyncio.create_task(arrived.get())
-                done, _ = await asyncio.wait({getter, follower}, return_when="FIRST_COMPLETED")
-                if getter not in done:
-                    follower.result()  # the subscription ended: raise what ended it
-                    return
-                batch = [getter.result()]
-                while len(batch) < self.batch_size and not arrived.empty():
-                    batch.append(arrived.get_nowait())
-                yield batch
-        finally:
-            if getter is not None:
-                getter.cancel()
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await follower
 
 
 def _message_again(state: SceneState, task: TaskState, studio: str) -> TaskMessage | None:

@@ -1,38 +1,63 @@
-"""The one place that wires adapters into the engine, from `Settings`."""
+"""The one place that builds adapters from `Settings` and wires them into the engine
+and the service layer; every command (`serve`, `run`, `worker`, `demo` and the CLI's
+reads and writes) starts here.
+
+    open_services(settings)     the ports and the engine service: every CLI command
+    open_api(settings)          the same, plus what the HTTP API runs beside them
+                                (the stream hub, keys, rate limits, webhooks, metrics)
+    build_workers(...)          worker loops with their operations and providers
+    open_worker(settings, ...)  a worker process: the bus and artifacts, no database
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.artifacts import FilesystemArtifactStore, JetStreamArtifactStore
-from adapters.artifacts.metadata import MediaArtifactStore
 from adapters.bus import MemoryTaskBus, open_bus
-from adapters.store import migrate, open_store
+from adapters.store import migrate, open_store, open_tenancy_store
 from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
+from adapters.webhooks import HttpWebhookTransport
+from adapters.workers import ProviderLimit, Worker
+from api.auth import KeyRing, RateLimiter
 from api.config import Settings
-from engine.ports import EventStore, TaskBus, WorkCache
+from api.metrics import Metrics
+from api.services import PositionWatch, Services
+from api.services.tenancy import ArtifactGrants, Tenancy
+from api.streaming import StreamHub
+from api.webhooks import WebhookCenter
+from engine.events import RecordedEvent
+from engine.ports import EventStore, MediaArtifactStore, Operation, TaskBus
+from engine.retry import RetryPolicy
 from engine.service import SceneService
+from engine.tasks import LANES, Lane
 from projections.catalog import default_projections
-from projections.ports import ReadModelStore
 from projections.runner import DEFAULT_BATCH, ProjectionRunner
 
+if TYPE_CHECKING:
+    from adapters.providers.hosted import HostedProvider
 
-@dataclass
-class Engine:
-    settings: Settings
-    store: EventStore
-    scenes: SceneService
-    bus: TaskBus
-    artifacts: MediaArtifactStore
+Follow = Callable[[int], AsyncIterator[list[RecordedEvent]]]
 
-    @property
-    def volatile_bus(self) -> bool:
-        """An in-process bus forgets its queue when the process stops."""
-        return isinstance(self.bus, MemoryTaskBus)
+
+@dataclass(frozen=True)
+class Api:
+    """What the HTTP API runs: the service layer, and beside it the stream hub (one
+    follower of the log fanned out to every SSE and WebSocket client), the API keys
+    and their rate limits, webhook deliveries and the metrics."""
+
+    services: Services
+    hub: StreamHub
+    keys: KeyRing
+    limiter: RateLimiter
+    webhooks: WebhookCenter
+    metrics: Metrics
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -42,7 +67,7 @@ async def prepare_database(settings: Settings) -> None:
     await migrate(settings.database_url)
 
 
-def open_artifacts(settings: Settings) -> MediaArtifactStore:
+def open_artifacts(settings: Settings) -> FilesystemArtifactStore | JetStreamArtifactStore:
     """Artifacts on the local disk, or in a JetStream Object Store bucket that workers
     on other machines share (SCENESTATE_ARTIFACTS=nats)."""
     if settings.artifact_store == "nats" and settings.nats_url is not None:
@@ -50,51 +75,218 @@ def open_artifacts(settings: Settings) -> MediaArtifactStore:
     return FilesystemArtifactStore(settings.data_dir / "artifacts")
 
 
-async def close_artifacts(artifacts: MediaArtifactStore) -> None:
+def open_task_bus(settings: Settings, **overrides: Any) -> TaskBus:
+    options = settings.bus.options(jetstream=settings.nats_url is not None)
+    return open_bus(settings.nats_url, **{**options, **overrides})
+
+
+async def _close_artifacts(artifacts: MediaArtifactStore) -> None:
     if isinstance(artifacts, JetStreamArtifactStore):
         await artifacts.close()
 
 
 @asynccontextmanager
-async def open_engine(
-    settings: Settings, *, migrate_first: bool = True, bus_options: dict[str, Any] | None = None
-) -> AsyncIterator[Engine]:
-    """An engine on the configured store and bus; migrations are idempotent, so run them."""
-    if migrate_first:
-        await prepare_database(settings)
-    store = open_store(settings.database_url)
-    options = settings.bus.options(jetstream=settings.nats_url is not None)
-    bus = open_bus(settings.nats_url, **{**options, **(bus_options or {})})
-    artifacts = open_artifacts(settings)
-    try:
-        work_cache: WorkCache = store  # type: ignore[assignment]  # the SQL stores keep it
-        scenes = SceneService(
-            store,
-            SystemClock(),
-            RandomIds(),
-            snapshot_every=settings.snapshot_every,
-            work_cache=work_cache,
-        )
-        yield Engine(settings, store, scenes, bus, artifacts)
-    finally:
-        await bus.close()
-        await close_artifacts(artifacts)
-        await store.close()
+async def open_services(
+    settings: Settings,
+    *,
+    migrate_first: bool = True,
+    bus_options: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Services]:
+    """The ports on the configured database, bus and artifact store, and the engine
+    service over them; migrations are idempotent, so they run first by default."""
+    async with _opened(settings, migrate_first, bus_options) as opened:
+        yield opened(follow=None, positions=None)
 
 
 @asynccontextmanager
-async def read_models_of(engine: Engine, catch_up: bool = True) -> AsyncIterator[ReadModelStore]:
-    """The read models of the engine's database, caught up with the log by default."""
-    read_models = open_read_models(engine.settings.database_url)
-    try:
-        if catch_up:
-            await runner_of(engine, read_models).catch_up()
-        yield read_models
-    finally:
-        await read_models.close()
+async def open_api(
+    settings: Settings,
+    *,
+    migrate_first: bool = True,
+    bus_options: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Api]:
+    """Everything the HTTP API needs; its background jobs are the caller's to run
+    (`hub.run`, `services.grants.run`, `webhooks.run`)."""
+    async with _opened(settings, migrate_first, bus_options) as opened:
+        metrics = Metrics()
+        hub = StreamHub(
+            opened.store,
+            opened.scenes,
+            queue_limit=settings.http.stream_queue_limit,
+            observers=[metrics.observe],
+        )
+        services = opened(follow=hub.follow, positions=hub)
+        http = settings.http
+        transport = HttpWebhookTransport()
+        opened.stack.push_async_callback(transport.close)
+        webhooks = WebhookCenter(
+            opened.store,
+            hub,
+            services.tenancy_store,
+            transport,
+            metrics,
+            backoff=http.webhook_backoff,
+            max_attempts=http.webhook_max_attempts,
+            poll=http.webhook_poll,
+        )
+        keys = KeyRing(services.tenancy_store, http.admin_key, http.admin_rate)
+        yield Api(services, hub, keys, RateLimiter(), webhooks, metrics)
 
 
-def runner_of(
-    engine: Engine, read_models: ReadModelStore, batch_size: int = DEFAULT_BATCH
-) -> ProjectionRunner:
-    return ProjectionRunner(engine.store, read_models, default_projections(), batch_size=batch_size)
+class _Opened:
+    """The adapters of one process, opened; calling it makes the `Services`."""
+
+    def __init__(self, settings: Settings, stack: AsyncExitStack, bus_options: Any) -> None:
+        url = settings.database_url
+        self.settings = settings
+        self.stack = stack
+        self.store = open_store(url)
+        stack.push_async_callback(self.store.close)
+        self.bus = open_task_bus(settings, **(bus_options or {}))
+        stack.push_async_callback(self.bus.close)
+        self.artifacts = open_artifacts(settings)
+        stack.push_async_callback(_close_artifacts, self.artifacts)
+        self.tenancy_store = open_tenancy_store(url)
+        stack.push_async_callback(self.tenancy_store.close)
+        self.read_models = open_read_models(url)
+        stack.push_async_callback(self.read_models.close)
+        self.scenes = SceneService(
+            self.store,
+            SystemClock(),
+            RandomIds(),
+            snapshot_every=settings.snapshot_every,
+            work_cache=self.store,
+        )
+
+    def __call__(self, *, follow: Follow | None, positions: PositionWatch | None) -> Services:
+        grants = ArtifactGrants(self.store, self.tenancy_store, follow or _follow_of(self.store))
+        return Services(
+            settings=self.settings,
+            store=self.store,
+            work_cache=self.store,
+            bus=self.bus,
+            artifacts=self.artifacts,
+            tenancy_store=self.tenancy_store,
+            tenancy=Tenancy(self.tenancy_store, grants),
+            grants=grants,
+            read_models=self.read_models,
+            scenes=self.scenes,
+            volatile_bus=isinstance(self.bus, MemoryTaskBus),
+            positions=positions,
+        )
+
+
+@asynccontextmanager
+async def _opened(
+    settings: Settings, migrate_first: bool, bus_options: Mapping[str, Any] | None
+) -> AsyncIterator[_Opened]:
+    if migrate_first:
+        await prepare_database(settings)
+    async with AsyncExitStack() as stack:
+        yield _Opened(settings, stack, bus_options)
+
+
+def _follow_of(store: EventStore) -> Follow:
+    def follow(after: int) -> AsyncIterator[list[RecordedEvent]]:
+        return store.follow(after)
+
+    return follow
+
+
+def projection_runner(services: Services, batch_size: int = DEFAULT_BATCH) -> ProjectionRunner:
+    return ProjectionRunner(
+        services.store, services.read_models, default_projections(), batch_size=batch_size
+    )
+
+
+# Workers
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+def operations(
+    providers: Mapping[str, HostedProvider] | None = None,
+    hosted_settings: Mapping[str, str] | None = None,
+) -> dict[tuple[str, str], Operation]:
+    """Every operation this build's workers can run: diagnostics, local generators,
+    media operations, and the hosted providers whose keys are configured."""
+    # imported here: PyAV, NumPy, Pillow and httpx cost every CLI command ~0.5 s
+    from adapters.operations import diagnostic_operations
+    from adapters.operations.hosted import hosted_operations
+    from adapters.operations.local import local_operations
+    from adapters.operations.media import media_operations
+
+    local = {**diagnostic_operations(), **local_operations(), **media_operations()}
+    if not providers:
+        return local
+    return {**local, **hosted_operations(hosted_settings or {}, providers=providers)}
+
+
+def open_providers(settings: Settings) -> dict[str, HostedProvider]:
+    """A client per hosted provider with a key; close them with `close_providers`."""
+    from adapters.operations.hosted import hosted_providers
+
+    return hosted_providers(settings.hosted)
+
+
+async def close_providers(providers: Mapping[str, HostedProvider]) -> None:
+    for provider in providers.values():
+        await provider.aclose()
+
+
+def provider_limits(settings: Settings) -> dict[str, ProviderLimit]:
+    return {
+        name: ProviderLimit(limit.concurrency, limit.per_second)
+        for name, limit in settings.provider_limits.items()
+    }
+
+
+def build_workers(
+    settings: Settings,
+    bus: TaskBus,
+    artifacts: MediaArtifactStore,
+    providers: Mapping[str, HostedProvider],
+    *,
+    count: int,
+    lanes: Sequence[Lane] = LANES,
+    concurrency: int = 2,
+    policies: Mapping[str, RetryPolicy] | None = None,
+    heartbeat: float | None = None,
+) -> list[Worker]:
+    """`count` worker loops of this process, serving `lanes` in that order."""
+    served = operations(providers, settings.hosted)
+    return [
+        Worker(
+            bus,
+            artifacts,
+            served,
+            lanes,
+            name=worker_name(index),
+            concurrency=concurrency,
+            policies=policies,
+            heartbeat=settings.bus.heartbeat if heartbeat is None else heartbeat,
+            limits=provider_limits(settings),
+        )
+        for index in range(count)
+    ]
+
+
+@asynccontextmanager
+async def open_worker(
+    settings: Settings, lanes: Sequence[Lane], concurrency: int
+) -> AsyncIterator[Worker]:
+    """A worker of its own process: tasks from the bus, artifacts to the artifact
+    store, results back to the bus; it needs no database."""
+    async with AsyncExitStack() as stack:
+        bus = open_task_bus(settings)
+        stack.push_async_callback(bus.close)
+        artifacts = open_artifacts(settings)
+        stack.push_async_callback(_close_artifacts, artifacts)
+        providers = open_providers(settings)
+        stack.push_async_callback(close_providers, providers)
+        (worker,) = build_workers(
+            settings, bus, artifacts, providers, count=1, lanes=lanes, concurrency=concurrency
+        )
+        yield worker

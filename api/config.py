@@ -1,7 +1,11 @@
 """Configuration, read once from the environment (prefix SCENESTATE_) and passed in.
 
 With nothing set, everything runs embedded: a SQLite file under the data
-directory and the in-process bus.
+directory and the in-process bus. `Settings` is the one settings object of every
+command (`serve`, `run`, `worker`, `demo` and the rest); its `http` part is what
+only the HTTP API reads (SCENESTATE_ADMIN_KEY, SCENESTATE_API_*, SCENESTATE_WEBHOOK_*).
+Every number and duration goes through one parser, `_number`, which names the
+variable and what it must be.
 """
 
 from __future__ import annotations
@@ -62,6 +66,22 @@ class BusSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """What the HTTP API adds: the admin key, body limits, stream heartbeats and the
+    webhooks' retry schedule."""
+
+    admin_key: str | None = field(default=None, repr=False)
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 256 * 1024 * 1024
+    heartbeat: float = 15.0
+    admin_rate: float = 100.0
+    stream_queue_limit: int = 10_000
+    webhook_backoff: float = 1.0
+    webhook_max_attempts: int = 8
+    webhook_poll: float = 1.0
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -72,6 +92,7 @@ class Settings:
     artifact_store: str = "filesystem"  # or "nats": a JetStream Object Store bucket
     # hosted providers' keys, URLs, prices and order; never shown
     hosted: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    http: HttpSettings = field(default_factory=HttpSettings)
 
     @property
     def embedded(self) -> bool:
@@ -84,7 +105,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("SCENESTATE_DATABASE_URL") or (
         f"sqlite+aiosqlite:///{(data_dir / 'scenestate.db').resolve()}"
     )
-    snapshot_every = _integer(env, "SCENESTATE_SNAPSHOT_EVERY", "200")
+    snapshot_every = int(_number(env, "SCENESTATE_SNAPSHOT_EVERY", 200, minimum=0, whole=True))
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -94,6 +115,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bus=load_bus_settings(env),
         artifact_store=_artifact_store(env),
         hosted={k: v for k, v in env.items() if is_hosted_variable(k)},
+        http=load_http_settings(env),
+    )
+
+
+def load_http_settings(env: Mapping[str, str]) -> HttpSettings:
+    admin = env.get("SCENESTATE_ADMIN_KEY") or None
+    if admin is not None and len(admin) < 16:
+        raise ConfigError("SCENESTATE_ADMIN_KEY must be at least 16 characters")
+    kib = 1024
+    return HttpSettings(
+        admin_key=admin,
+        max_body_bytes=int(
+            _number(env, "SCENESTATE_API_MAX_BODY_BYTES", kib * kib, minimum=kib, whole=True)
+        ),
+        max_upload_bytes=int(
+            _number(
+                env, "SCENESTATE_API_MAX_UPLOAD_BYTES", 256 * kib * kib, minimum=kib, whole=True
+            )
+        ),
+        heartbeat=_number(env, "SCENESTATE_API_HEARTBEAT", 15.0, minimum=0.05, unit="seconds"),
+        webhook_backoff=_number(
+            env, "SCENESTATE_WEBHOOK_BACKOFF", 1.0, minimum=0.01, unit="seconds"
+        ),
+        webhook_max_attempts=int(
+            _number(env, "SCENESTATE_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, whole=True)
+        ),
     )
 
 
@@ -113,39 +160,42 @@ def load_bus_settings(env: Mapping[str, str]) -> BusSettings:
             f"SCENESTATE_BUS_PREFIX={prefix!r}: use letters, digits, '-' and '_' only "
             "(it names JetStream streams and subjects)"
         )
-    ack_wait = _seconds(env, "SCENESTATE_ACK_WAIT", 30.0, minimum=1.0)
-    heartbeat = _seconds(env, "SCENESTATE_HEARTBEAT", min(5.0, ack_wait / 3), minimum=0.1)
+    ack_wait = _number(env, "SCENESTATE_ACK_WAIT", 30.0, minimum=1.0, unit="seconds")
+    heartbeat = _number(
+        env, "SCENESTATE_HEARTBEAT", min(5.0, ack_wait / 3), minimum=0.1, unit="seconds"
+    )
     if heartbeat >= ack_wait:
         raise ConfigError(
             f"SCENESTATE_HEARTBEAT={heartbeat:g} must be shorter than SCENESTATE_ACK_WAIT="
             f"{ack_wait:g}, or running tasks are handed to a second worker"
         )
-    max_deliver = _integer(env, "SCENESTATE_MAX_DELIVER", "5")
-    if max_deliver < 1:
-        raise ConfigError(f"SCENESTATE_MAX_DELIVER={max_deliver} must be at least 1")
-    window = _seconds(env, "SCENESTATE_DUPLICATE_WINDOW", 120.0, minimum=1.0)
+    max_deliver = int(_number(env, "SCENESTATE_MAX_DELIVER", 5, minimum=1, whole=True))
+    window = _number(env, "SCENESTATE_DUPLICATE_WINDOW", 120.0, minimum=1.0, unit="seconds")
     return BusSettings(prefix, ack_wait, max_deliver, window, heartbeat)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float,
+    whole: bool = False,
+    unit: str = "",
+) -> float:
+    """The variable `name` as a finite number of at least `minimum` (a whole number
+    when `whole`), or `default` when it is not set."""
     text = env.get(name)
     if text is None:
         return default
+    what = "a whole number" if whole else f"a number of {unit}" if unit else "a number"
     try:
-        value = float(text)
+        value = int(text) if whole else float(text)
     except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a number of seconds") from None
-    if not value >= minimum or value == float("inf"):
-        raise ConfigError(f"{name}={text!r} must be at least {minimum:g} seconds")
+        raise ConfigError(f"{name}={text!r} is not {what}") from None
+    if not minimum <= value < float("inf"):
+        raise ConfigError(f"{name}={text!r} must be at least {minimum:g} {unit}".rstrip())
     return value
-
-
-def _integer(env: Mapping[str, str], name: str, default: str) -> int:
-    text = env.get(name, default)
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a whole number") from None
 
 
 def parse_provider_limits(text: str) -> dict[str, ProviderLimits]:

@@ -13,29 +13,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.bootstrap import read_models_of
+from api.bootstrap import projection_runner
 from api.cli.tables import lineage_summary, lineage_tree
-from api.runtime import Runtime, follow_execution
-from engine.errors import InvalidIntent, ScenestateError
-from engine.intents import parse_intent
+from api.runtime import Runtime
+from api.services import Caller, Services, executions, intake
+from engine.errors import InvalidIntent, NotFound, ScenestateError
 from engine.progress import Progress as ExecutionProgress
 from engine.recipes import film_works
 from engine.service import Receipt
+from engine.tasks import ExecutionStatus
 from projections.lineage import trace_artifact
 from projections.lineage_records import Lineage
-
-if TYPE_CHECKING:
-    from api.bootstrap import Engine
 
 SCENE = "lighthouse"
 PROMPT = "A 3-shot film about a lighthouse keeper, with narration and captions"
 STUDIO = ACTOR = "demo"
+DEMO = Caller(STUDIO, ACTOR)
 
 
 class FilmFormat(msgspec.Struct, frozen=True):
@@ -77,7 +76,7 @@ class DemoOutcome(msgspec.Struct, frozen=True):
 
 
 async def run_demo(
-    engine: Engine,
+    services: Services,
     console: Console,
     *,
     output: Path,
@@ -85,53 +84,53 @@ async def run_demo(
     film: FilmFormat | None = None,
     workers: int = 1,
 ) -> DemoOutcome:
-    await _set_up_scene(engine, film or FilmFormat())
-    receipt = await _submit(engine, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
+    await _set_up_scene(services, film or FilmFormat())
+    receipt = await _submit(services, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
     if edit is not None:
-        receipt = await _edit_shot(engine, edit)
+        receipt = await _edit_shot(services, edit)
     if receipt.duplicate:
         # everything asked for was asked before: render again, which reuses what exists
         render = {"kind": "structured_action", "action": {"name": "render"}}
-        receipt = await _submit(engine, render, None)
-    async with Runtime(engine, workers=workers, concurrency=2) as runtime:
+        receipt = await _submit(services, render, None)
+    async with Runtime(services, workers=workers, concurrency=2) as runtime:
         try:
-            final = await _follow(engine, console, receipt.execution_id, runtime)
-        except LookupError:
+            final = await _follow(services, console, receipt.execution_id, runtime)
+        except NotFound:
             raise DemoFailed("the demo's intent planned no work") from None
-    state = await engine.scenes.load(SCENE)
+    state = await services.scenes.load(SCENE)
     artifact = state.nodes[state.root].artifact("render")
-    if final.status != "succeeded" or artifact is None:
+    if final.status != ExecutionStatus.SUCCEEDED or artifact is None:
         raise DemoFailed(_failures(final))
     output.parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(output.write_bytes, await engine.artifacts.get(artifact))
+    await asyncio.to_thread(output.write_bytes, await services.artifacts.get(artifact))
     reused = len(film_works(state)) - final.total  # the film's work this run did not do
     outcome = DemoOutcome(output, artifact, final.total, reused, final.execution)
-    async with read_models_of(engine) as read_models:
-        made = await trace_artifact(read_models, artifact, STUDIO)
+    await projection_runner(services).catch_up()
+    made = await trace_artifact(services.read_models, artifact, STUDIO)
     _report(console, made, outcome)
     return outcome
 
 
-async def _submit(engine: Engine, step: dict[str, Any], key: str | None) -> Receipt:
-    scenes = engine.scenes
-    raw = {"studio": STUDIO, "actor": ACTOR, "scene": SCENE, **step}
+async def _submit(services: Services, step: dict[str, Any], key: str | None) -> Receipt:
+    raw = {"scene": SCENE, **step}
     if key is not None:
         raw["idempotency_key"] = key
-    return await scenes.submit(parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id))
+    return (await intake.submit(services, DEMO, raw)).receipt
 
 
-async def _set_up_scene(engine: Engine, film: FilmFormat) -> None:
+async def _set_up_scene(services: Services, film: FilmFormat) -> None:
     """The scene and its picture format, before the prompt plans anything for it."""
-    await _submit(engine, {"kind": "structured_action", "action": {"name": "create_scene"}}, "demo")
+    create = {"kind": "structured_action", "action": {"name": "create_scene"}}
+    await _submit(services, create, "demo")
     for prop, value in (("width", film.width), ("height", film.height), ("fps", film.fps)):
         action = {"name": "set_property", "node": "root", "prop": prop, "value": value}
         await _submit(
-            engine, {"kind": "structured_action", "action": action}, f"demo-{prop}-{value}"
+            services, {"kind": "structured_action", "action": action}, f"demo-{prop}-{value}"
         )
 
 
-async def _edit_shot(engine: Engine, edit: ShotEdit) -> Receipt:
-    state = await engine.scenes.load(SCENE)
+async def _edit_shot(services: Services, edit: ShotEdit) -> Receipt:
+    state = await services.scenes.load(SCENE)
     shots = [n for n in state.child_ids(state.root) if state.nodes[n].kind == "shot"]
     if not 1 <= edit.shot <= len(shots):
         raise InvalidIntent("--edit-shot", f"the film has shots 1 to {len(shots)}, not {edit.shot}")
@@ -140,11 +139,11 @@ async def _edit_shot(engine: Engine, edit: ShotEdit) -> Receipt:
     node = shots[edit.shot - 1]
     digest = hashlib.sha256(edit.prompt.encode()).hexdigest()[:16]
     step = {"kind": "direct_edit", "node": node, "prop": "prompt", "value": edit.prompt}
-    return await _submit(engine, step, f"demo-edit-{node}-{digest}")
+    return await _submit(services, step, f"demo-edit-{node}-{digest}")
 
 
 async def _follow(
-    engine: Engine, console: Console, execution: str, runtime: Runtime
+    services: Services, console: Console, execution: str, runtime: Runtime
 ) -> ExecutionProgress:
     with Progress(
         TextColumn("[bold]{task.fields[status]}"),
@@ -160,8 +159,8 @@ async def _follow(
             now = "now: " + "; ".join(progress.now) if progress.now else ""
             bar.update(shown, total=progress.total, completed=progress.done, description=now)
 
-        return await follow_execution(
-            engine, SCENE, "main", execution, update, runtime=runtime, poll=0.1
+        return await executions.follow(
+            services, SCENE, "main", execution, update, runtime.check, poll=0.1
         )
 
 

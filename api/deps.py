@@ -1,8 +1,8 @@
-"""What routes ask FastAPI for: the process's services, the caller (a studio's key or
-the admin), and ids checked against the studio that asks.
+"""What routes ask FastAPI for: the service layer, the HTTP parts beside it, the caller
+(a studio's key or the admin), and ids checked against the studio that asks.
 
-    ServicesDep    everything the lifespan opened (engine, tenancy, streams, ...)
-    EngineDep      the engine alone
+    ServicesDep    the service layer's `Services` (every use case takes it)
+    ApiDep         the HTTP parts: stream hub, keys, rate limits, webhooks, metrics
     CurrentStudio  a studio's key, authenticated and within its rate limit
     Admin          the admin key (SCENESTATE_ADMIN_KEY)
     OwnedScene     a scene id of the caller's studio (404 for anyone else's)
@@ -11,54 +11,32 @@ the admin), and ids checked against the studio that asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from adapters.artifacts import MediaArtifactStore
-from api.bootstrap import Engine
+from api.auth import Principal
+from api.bootstrap import Api
 from api.errors import ApiError
-from api.metrics import Metrics, add_log_context
+from api.metrics import add_log_context
 from api.schemas.common import ARTIFACT_PATTERN, BRANCH_PATTERN, ID_PATTERN
-from api.streaming import StreamHub
-from api.tenancy import ArtifactGrants, KeyRing, Principal, RateLimiter, Tenancy
-from api.webhooks import WebhookCenter
-from projections.ports import ReadModelStore
-
-if TYPE_CHECKING:
-    from api.app import ApiOptions
+from api.services import Services
 
 
-@dataclass
-class Services:
-    engine: Engine
-    artifacts: MediaArtifactStore
-    tenancy: Tenancy
-    keys: KeyRing
-    limiter: RateLimiter
-    hub: StreamHub
-    grants: ArtifactGrants
-    webhooks: WebhookCenter
-    metrics: Metrics
-    read_models: ReadModelStore
-    options: ApiOptions
+def api_of(request: Request) -> Api:
+    api: Api = request.app.state.api
+    return api
 
 
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
+ApiDep = Annotated[Api, Depends(api_of)]
 
 
-ServicesDep = Annotated[Services, Depends(services)]
+def services_of(request: Request) -> Services:
+    return api_of(request).services
 
 
-def engine(request: Request) -> Engine:
-    return services(request).engine
-
-
-EngineDep = Annotated[Engine, Depends(engine)]
+ServicesDep = Annotated[Services, Depends(services_of)]
 
 bearer = HTTPBearer(auto_error=False, description="A studio's API key, or the admin key.")
 
@@ -67,9 +45,9 @@ async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    found = services(request)
-    principal = await found.keys.principal(credentials.credentials if credentials else None)
-    found.limiter.take(principal)
+    api = api_of(request)
+    principal = await api.keys.principal(credentials.credentials if credentials else None)
+    api.limiter.take(principal)
     add_log_context(studio=principal.studio or "(admin)", key=principal.key_id)
     return principal
 
@@ -97,13 +75,8 @@ BranchQuery = Annotated[
 ]
 
 
-def studio_of(principal: Principal) -> str:
-    assert principal.studio is not None  # studio_key refuses the admin
-    return principal.studio
-
-
-async def owned_scene(scene: SceneId, principal: CurrentStudio, found: ServicesDep) -> str:
-    await found.tenancy.require_scene(studio_of(principal), scene)
+async def owned_scene(scene: SceneId, principal: CurrentStudio, services: ServicesDep) -> str:
+    await services.tenancy.require_scene(principal.caller.studio, scene)
     return scene
 
 

@@ -4,10 +4,12 @@
                "problems": [], "current_version": 7, "retry_after": null}}
 
 engine.errors map as: InvalidIntent -> 422 (naming the field), NotFound -> 404,
-ConcurrencyConflict -> 409 (with the stream's current version), PayloadTooLarge ->
-413; a request the framework cannot read is 400 (bad JSON) or 422 (which field and
-why); a database, task bus or artifact store that fails is 503 with Retry-After;
-routes raise `ApiError` for the rest (401, 403, 416, 429, ...).
+AlreadyExists -> 409 (naming the field), ConcurrencyConflict -> 409 (with the stream's
+current version), PayloadTooLarge -> 413, a byte range outside an artifact -> 416,
+Unavailable (a database, task bus or artifact store that failed; the adapters
+translate their drivers' errors into it) -> 503 with Retry-After; a request the
+framework cannot read is 400 (bad JSON) or 422 (which field and why); routes raise
+`ApiError` for the rest (401, 403, 429, ...).
 """
 
 from __future__ import annotations
@@ -17,41 +19,27 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-import asyncpg
-import nats.errors
-import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from api.services.artifacts import RangeNotSatisfiable
 from engine.errors import (
+    AlreadyExists,
     ConcurrencyConflict,
     InvalidIntent,
     NotFound,
     PayloadTooLarge,
     ScenestateError,
     StoreError,
+    Unavailable,
 )
 from engine.intents import INTENT_KINDS
 
 log = logging.getLogger("scenestate.api")
 
-# What a backend raises when it is down, overloaded or broke a transaction off
-# (a deadlock, a dropped connection), and a disk that fails (OSError): nothing was wrong
-# with the request, so 503.
-BACKEND_FAILURES: tuple[type[Exception], ...] = (
-    OSError,  # ConnectionError, TimeoutError (nats-py's too)
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.TransactionRollbackError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    nats.errors.Error,
-)
 UNAVAILABLE_RETRY = 1  # seconds
 
 
@@ -144,6 +132,12 @@ def as_api_error(exc: ScenestateError) -> ApiError:
         return ApiError(422, str(exc), field=exc.field, problems=[problem])
     if isinstance(exc, NotFound):
         return ApiError(404, str(exc))
+    if isinstance(exc, AlreadyExists):
+        return ApiError(409, str(exc), field=exc.field)
+    if isinstance(exc, RangeNotSatisfiable):
+        return ApiError(416, str(exc), headers={"Content-Range": f"bytes */{exc.size}"})
+    if isinstance(exc, Unavailable):
+        return unavailable(exc)
     if isinstance(exc, ConcurrencyConflict):
         current = exc.actual if exc.actual >= 0 else None
         return ApiError(409, str(exc), current_version=current)
@@ -153,6 +147,20 @@ def as_api_error(exc: ScenestateError) -> ApiError:
         log.error("store error: %s", exc)
         return ApiError(503, f"the store could not answer: {exc}")
     return ApiError(400, str(exc))
+
+
+def unavailable(exc: Exception) -> ApiError:
+    message = (
+        f"{exc}; retry shortly"
+        if isinstance(exc, Unavailable)
+        else ("a backend (database, task bus or artifact store) could not answer; retry shortly")
+    )
+    return ApiError(
+        503,
+        message,
+        retry_after=UNAVAILABLE_RETRY,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY)},
+    )
 
 
 def validation_error(exc: RequestValidationError) -> ApiError:
@@ -180,6 +188,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_engine_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ScenestateError)
+        if isinstance(exc, Unavailable):
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
         return error_response(as_api_error(exc))
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -191,12 +201,11 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return error_response(ApiError(exc.status_code, message, headers=exc.headers))
 
-    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    async def on_lost_connection(request: Request, exc: Exception) -> JSONResponse:
+        # A socket or disk error an adapter did not translate: still nothing wrong
+        # with the request.
         log.warning("%s %s: a backend failed: %r", request.method, request.url.path, exc)
-        message = "a backend (database, task bus or artifact store) could not answer; retry shortly"
-        refusal = ApiError(503, message, retry_after=UNAVAILABLE_RETRY)
-        refusal.headers["Retry-After"] = str(UNAVAILABLE_RETRY)
-        return error_response(refusal)
+        return error_response(unavailable(exc))
 
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -206,6 +215,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScenestateError, on_engine_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
-    for kind in BACKEND_FAILURES:
-        app.add_exception_handler(kind, on_unavailable)
+    app.add_exception_handler(OSError, on_lost_connection)
     app.add_exception_handler(Exception, on_anything)

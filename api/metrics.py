@@ -1,10 +1,12 @@
 """Observability of the API process: Prometheus metrics and structured JSON logs.
 
-Metrics are kept in memory and rendered in the Prometheus text format at
-`/metrics`: HTTP requests, intent append latency, and from the live log (the
-stream hub hands every batch to `observe`) task run time per operation, retries,
-and the time from an intent to its first result (a preview proxy, a first frame).
-Queue depth per lane and projection lag are read when scraped.
+Metrics are kept by `prometheus-client` in a registry of each app and rendered in
+the Prometheus text format at `/metrics`: HTTP requests, intent append latency, and
+from the live log (the stream hub hands every batch to `observe`) task run time per
+operation, retries, and the time from an intent to its first result (a preview
+proxy, a first frame). Queue depth per lane and projection lag are read when
+scraped. Where several processes serve one deployment, set `PROMETHEUS_MULTIPROC_DIR`
+(prometheus-client's multiprocess mode) and every process's figures are summed.
 
 Logs are one JSON object per line; a request's log lines carry its studio and,
 once known, the execution id (`log_context`).
@@ -12,16 +14,24 @@ once known, the execution id (`log_context`).
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import json
 import logging
-import math
+import os
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from engine.events import (
     ExecutionStarted,
@@ -32,82 +42,12 @@ from engine.events import (
     TaskSucceeded,
 )
 
-Labels = tuple[tuple[str, str], ...]
 SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LONG_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
-
-def _labels(values: Mapping[str, str]) -> Labels:
-    return tuple(sorted(values.items()))
-
-
-def _render_labels(labels: Labels, extra: str = "") -> str:
-    parts = [f'{k}="{_escape(v)}"' for k, v in labels]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
-
-
-class Counter:
-    def __init__(self, name: str, help_text: str) -> None:
-        self.name, self.help = name, help_text
-        self.values: dict[Labels, float] = {}
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = _labels(labels)
-        self.values[key] = self.values.get(key, 0.0) + amount
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
-        for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_render_labels(labels)} {_number(value)}"
-
-
-class Gauge(Counter):
-    def set(self, value: float, **labels: str) -> None:
-        self.values[_labels(labels)] = value
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
-        for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_render_labels(labels)} {_number(value)}"
-
-
-class Histogram:
-    def __init__(self, name: str, help_text: str, buckets: tuple[float, ...] = SECONDS) -> None:
-        self.name, self.help, self.buckets = name, help_text, buckets
-        self.series: dict[Labels, tuple[list[int], list[float]]] = {}
-
-    def observe(self, value: float, **labels: str) -> None:
-        counts, total = self.series.setdefault(
-            _labels(labels), ([0] * (len(self.buckets) + 1), [0.0])
-        )
-        counts[bisect.bisect_left(self.buckets, value)] += 1
-        total[0] += value
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} histogram"
-        for labels, (counts, total) in sorted(self.series.items()):
-            running = 0
-            for bound, count in zip((*self.buckets, math.inf), counts, strict=True):
-                running += count
-                le = f'le="{_number(bound)}"'
-                yield f"{self.name}_bucket{_render_labels(labels, le)} {running}"
-            yield f"{self.name}_sum{_render_labels(labels)} {_number(total[0])}"
-            yield f"{self.name}_count{_render_labels(labels)} {running}"
+# `_created` samples only repeat when each series began; scrapers do not need them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class _Bounded(OrderedDict[str, Any]):
@@ -124,35 +64,79 @@ class _Bounded(OrderedDict[str, Any]):
 
 
 class Metrics:
+    """Our metric definitions; prometheus-client keeps and renders them."""
+
     def __init__(self) -> None:
-        self.requests = Counter("scenestate_http_requests_total", "HTTP requests answered.")
+        self.registry = CollectorRegistry()
+        reg = self.registry
+        self.requests = Counter(
+            "scenestate_http_requests",
+            "HTTP requests answered.",
+            ("method", "route", "status"),
+            registry=reg,
+        )
         self.request_seconds = Histogram(
-            "scenestate_http_request_seconds", "Time to answer an HTTP request (to headers)."
+            "scenestate_http_request_seconds",
+            "Time to answer an HTTP request (to headers).",
+            ("method", "route"),
+            buckets=SECONDS,
+            registry=reg,
         )
         self.append_seconds = Histogram(
-            "scenestate_intent_append_seconds", "Time to decide and append one intent."
+            "scenestate_intent_append_seconds",
+            "Time to decide and append one intent.",
+            buckets=SECONDS,
+            registry=reg,
         )
         self.task_seconds = Histogram(
-            "scenestate_task_run_seconds", "Run time of succeeded tasks.", LONG_SECONDS
+            "scenestate_task_run_seconds",
+            "Run time of succeeded tasks.",
+            ("operation",),
+            buckets=LONG_SECONDS,
+            registry=reg,
         )
-        self.task_outcomes = Counter("scenestate_tasks_finished_total", "Tasks that finished.")
+        self.task_outcomes = Counter(
+            "scenestate_tasks_finished",
+            "Tasks that finished.",
+            ("operation", "outcome"),
+            registry=reg,
+        )
         self.retries = Counter(
-            "scenestate_task_retries_total", "Extra deliveries and retries requested, per task."
+            "scenestate_task_retries",
+            "Extra deliveries and retries requested, per task.",
+            ("operation", "why"),
+            registry=reg,
         )
         self.first_result_seconds = Histogram(
             "scenestate_intent_to_first_result_seconds",
             "From an execution's intent to its first result (a preview proxy or first frame).",
-            LONG_SECONDS,
+            buckets=LONG_SECONDS,
+            registry=reg,
         )
-        self.queue_depth = Gauge("scenestate_queue_depth", "Tasks waiting on the bus, per lane.")
-        self.projection_lag = Gauge(
-            "scenestate_projection_lag_events", "Events a read model has still to fold."
+        self.queue_depth = _gauge(
+            reg, "scenestate_queue_depth", "Tasks waiting on the bus, per lane.", ("lane",)
         )
-        self.stream_lag = Gauge(
-            "scenestate_stream_lag_events", "Events the live stream hub is behind the log."
+        self.projection_lag = _gauge(
+            reg,
+            "scenestate_projection_lag_events",
+            "Events a read model has still to fold.",
+            ("projection",),
         )
-        self.subscribers = Gauge("scenestate_stream_subscribers", "Open SSE/WebSocket streams.")
-        self.webhooks = Counter("scenestate_webhook_attempts_total", "Webhook delivery attempts.")
+        self.stream_lag = _gauge(
+            reg, "scenestate_stream_lag_events", "Events the live stream hub is behind the log."
+        )
+        self.subscribers = Gauge(
+            "scenestate_stream_subscribers",
+            "Open SSE/WebSocket streams.",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.webhooks = Counter(
+            "scenestate_webhook_attempts",
+            "Webhook delivery attempts.",
+            ("outcome",),
+            registry=reg,
+        )
         self._operations = _Bounded(200_000)
         self._started = _Bounded(50_000)
 
@@ -168,39 +152,36 @@ class Metrics:
                 self._finished(event, payload)
             elif isinstance(payload, TaskRetryRequested):
                 operation = self._operations.get(payload.task, "unknown")
-                self.retries.inc(operation=operation, why="requested")
+                self.retries.labels(operation, "requested").inc()
 
     def _finished(self, event: RecordedEvent, payload: TaskSucceeded | TaskFailed) -> None:
         operation = self._operations.get(payload.task, "unknown")
         outcome = "succeeded" if isinstance(payload, TaskSucceeded) else "failed"
-        self.task_outcomes.inc(operation=operation, outcome=outcome)
+        self.task_outcomes.labels(operation, outcome).inc()
         if payload.deliveries > 1:
-            self.retries.inc(payload.deliveries - 1, operation=operation, why="redelivered")
+            self.retries.labels(operation, "redelivered").inc(payload.deliveries - 1)
         if isinstance(payload, TaskSucceeded):
-            self.task_seconds.observe(payload.run_time, operation=operation)
+            self.task_seconds.labels(operation).observe(payload.run_time)
             started = self._started.pop(event.metadata.execution_id, None)
             if payload.artifact and started is not None:
                 waited = (event.recorded_at - started).total_seconds()
                 self.first_result_seconds.observe(max(waited, 0.0))
 
-    def render(self) -> str:
-        lines: list[str] = []
-        for metric in (
-            self.requests,
-            self.request_seconds,
-            self.append_seconds,
-            self.task_seconds,
-            self.task_outcomes,
-            self.retries,
-            self.first_result_seconds,
-            self.queue_depth,
-            self.projection_lag,
-            self.stream_lag,
-            self.subscribers,
-            self.webhooks,
-        ):
-            lines.extend(metric.render())
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        """The Prometheus text format: this process's figures, or in multiprocess mode
+        those of every process of the deployment."""
+        if os.environ.get(MULTIPROCESS_DIR):
+            everyone = CollectorRegistry()
+            MultiProcessCollector(everyone)  # type: ignore[no-untyped-call]
+            return generate_latest(everyone)
+        return generate_latest(self.registry)
+
+
+def _gauge(
+    registry: CollectorRegistry, name: str, documentation: str, labels: tuple[str, ...] = ()
+) -> Gauge:
+    """A gauge set when scraped: in multiprocess mode the newest reading counts."""
+    return Gauge(name, documentation, labels, registry=registry, multiprocess_mode="mostrecent")
 
 
 # What the current request's log lines carry: studio, execution id, request id.

@@ -38,7 +38,6 @@ from engine.ports import EventStore, StreamId
 from engine.reducers import apply
 from engine.scene import SceneState
 from engine.service import SceneService
-from projections.follow import log_batches
 
 BURST = 256  # messages at most in one batch of a stream
 
@@ -179,7 +178,7 @@ class StreamHub:
         """Follow the log from its head and fan each event out, until cancelled."""
         self.position = await self.store.head_position()
         self.started.set()
-        async for batch in log_batches(self.store, self.position, self.batch_size):
+        async for batch in self.store.follow(self.position, self.batch_size):
             # Window and position move before the fan-out awaits anything, so that a
             # subscriber joining meanwhile finds these events in its catch-up.
             self._remember(batch)

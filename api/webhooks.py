@@ -23,33 +23,31 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Sequence
 
-import httpx
-
-from adapters.store._tenancy_store import Record, TenancyStore
 from api.metrics import Metrics
+from api.services.tenancy import now_micros
 from api.streaming import StreamHub
-from api.tenancy import now_micros
 from engine.events import ExecutionFinished, RecordedEvent
-from engine.ports import EventStore
+from engine.ports import EventStore, TenancyStore, WebhookTransport
+from engine.tenancy import (
+    DeliveryAttempt,
+    DeliveryOutcome,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+)
 
 log = logging.getLogger("scenestate.webhooks")
 
-EVENT_NAMES = ("execution.completed", "execution.failed", "execution.canceled")
 _BY_STATUS = {
     "succeeded": "execution.completed",
     "failed": "execution.failed",
     "canceled": "execution.canceled",
 }
 SIGNATURE_HEADER = "Scenestate-Signature"
-
-
-def new_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -84,23 +82,23 @@ class WebhookCenter:
         events: EventStore,
         hub: StreamHub,
         store: TenancyStore,
+        transport: WebhookTransport,
         metrics: Metrics,
         *,
         backoff: float = 1.0,
         max_backoff: float = 300.0,
         max_attempts: int = 8,
-        timeout: float = 10.0,
         poll: float = 1.0,
         lease: float = 60.0,
     ) -> None:
         self.events = events
         self.hub = hub
         self.store = store
+        self.transport = transport
         self.metrics = metrics
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_attempts = max_attempts
-        self.timeout = timeout
         self.poll = poll
         self.lease = lease
         self._due = asyncio.Event()
@@ -126,14 +124,14 @@ class WebhookCenter:
                 await self.events.save_checkpoint(self.CHECKPOINT, last)
                 saved = time.monotonic()
 
-    async def _deliveries_for(self, event: RecordedEvent) -> list[Record]:
+    async def _deliveries_for(self, event: RecordedEvent) -> list[WebhookDelivery]:
         assert isinstance(event.payload, ExecutionFinished) and event.position is not None
         studio = event.metadata.studio
         name = event_name(event.payload.status)
         now = now_micros()
-        rows = []
+        deliveries = []
         for hook in await self.store.list_webhooks(studio):
-            if name not in json.loads(hook["events"]):
+            if name not in hook.events:
                 continue
             delivery = str(uuid.uuid4())
             body = {
@@ -150,80 +148,74 @@ class WebhookCenter:
                     "intent_id": event.metadata.intent_id or None,
                 },
             }
-            rows.append(
-                {
-                    "id": delivery,
-                    "webhook": hook["id"],
-                    "studio": studio,
-                    "event": name,
-                    "execution": event.payload.execution,
-                    "scene": event.scene,
-                    "branch": event.branch,
-                    "position": event.position,
-                    "body": json.dumps(body, separators=(",", ":")),
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                }
+            deliveries.append(
+                WebhookDelivery(
+                    id=delivery,
+                    webhook=hook.id,
+                    studio=studio,
+                    event=name,
+                    execution=event.payload.execution,
+                    scene=event.scene,
+                    branch=event.branch,
+                    position=event.position,
+                    body=json.dumps(body, separators=(",", ":")),
+                    status=DeliveryStatus.PENDING,
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
             )
-        return rows
+        return deliveries
 
     async def _send(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-            while True:
-                now = now_micros()
-                due = await self.store.claim_due(now, now + int(self.lease * 1e6), 32)
-                if due:
-                    hooks = await self._secrets(due)
-                    await asyncio.gather(*(self._attempt(client, d, hooks) for d in due))
-                    continue
-                self._due.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll):
-                        await self._due.wait()
+        while True:
+            now = now_micros()
+            due = await self.store.claim_due(now, now + int(self.lease * 1e6), 32)
+            if due:
+                hooks = await self._secrets(due)
+                await asyncio.gather(*(self._attempt(d, hooks) for d in due))
+                continue
+            self._due.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll):
+                    await self._due.wait()
 
-    async def _secrets(self, due: Sequence[Record]) -> dict[str, Record]:
+    async def _secrets(self, due: Sequence[WebhookDelivery]) -> dict[str, Webhook]:
         found = {}
         for delivery in due:
-            hook = await self.store.webhook(delivery["studio"], delivery["webhook"])
+            hook = await self.store.webhook(delivery.studio, delivery.webhook)
             if hook is not None:
-                found[hook["id"]] = hook
+                found[hook.id] = hook
         return found
 
-    async def _attempt(
-        self, client: httpx.AsyncClient, delivery: Record, hooks: dict[str, Record]
-    ) -> None:
-        attempt = int(delivery["attempts"]) + 1
-        hook = hooks.get(delivery["webhook"])
+    async def _attempt(self, delivery: WebhookDelivery, hooks: dict[str, Webhook]) -> None:
+        attempt = delivery.attempts + 1
+        hook = hooks.get(delivery.webhook)
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
         if hook is None:
             error = "the webhook was deleted"
         else:
-            body = delivery["body"].encode()
+            body = delivery.body.encode()
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": "scenestate-webhooks/1",
-                "Scenestate-Event": delivery["event"],
-                "Scenestate-Delivery": delivery["id"],
+                "Scenestate-Event": delivery.event,
+                "Scenestate-Delivery": delivery.id,
                 "Scenestate-Attempt": str(attempt),
-                SIGNATURE_HEADER: sign(hook["secret"], int(time.time()), body),
+                SIGNATURE_HEADER: sign(hook.secret, int(time.time()), body),
             }
-            try:
-                response = await client.post(hook["url"], content=body, headers=headers)
-                status_code = response.status_code
-                if not 200 <= status_code < 300:
-                    error = f"the receiver answered {status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            answer = await self.transport.post(hook.url, body, headers)
+            status_code, error = answer.status_code, answer.error
+            if status_code is not None and not 200 <= status_code < 300:
+                error = f"the receiver answered {status_code}"
         took = (time.perf_counter() - started) * 1000
         await self._settle(delivery, attempt, status_code, error, took, gone=hook is None)
 
     async def _settle(
         self,
-        delivery: Record,
+        delivery: WebhookDelivery,
         attempt: int,
         status_code: int | None,
         error: str | None,
@@ -233,38 +225,31 @@ class WebhookCenter:
     ) -> None:
         now = now_micros()
         if error is None:
-            status, next_at = "delivered", now
+            status, next_at = DeliveryStatus.DELIVERED, now
         elif gone or attempt >= self.max_attempts:
-            status, next_at = "failed", now
+            status, next_at = DeliveryStatus.FAILED, now
         else:
             wait = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
-            status, next_at = "pending", now + int(wait * 1e6)
-        self.metrics.webhooks.inc(outcome="delivered" if error is None else "failed")
+            status, next_at = DeliveryStatus.PENDING, now + int(wait * 1e6)
+        self.metrics.webhooks.labels("delivered" if error is None else "failed").inc()
         if error is not None:
             log.warning(
                 "webhook delivery failed",
                 extra={
-                    "delivery": delivery["id"],
-                    "execution_id": delivery["execution"],
+                    "delivery": delivery.id,
+                    "execution_id": delivery.execution,
                     "attempt": attempt,
                     "reason": error,
                 },
             )
         await self.store.record_attempt(
-            {
-                "delivery": delivery["id"],
-                "attempt": attempt,
-                "at": now,
-                "status_code": status_code,
-                "error": error,
-                "duration_ms": round(took_ms, 3),
-            },
-            {
-                "status": status,
-                "attempts": attempt,
-                "next_attempt_at": next_at,
-                "delivered_at": now if error is None else None,
-                "last_status_code": status_code,
-                "last_error": error,
-            },
+            DeliveryAttempt(delivery.id, attempt, now, status_code, error, round(took_ms, 3)),
+            DeliveryOutcome(
+                status=status,
+                attempts=attempt,
+                next_attempt_at=next_at,
+                delivered_at=now if error is None else None,
+                last_status_code=status_code,
+                last_error=error,
+            ),
         )

@@ -21,7 +21,7 @@ import msgspec
 from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import JetStreamTaskBus
 from adapters.workers import Worker
-from api.runtime import operations
+from api.bootstrap import operations
 from engine.ports import Operation, TaskBus, TaskContext, TaskOutput
 from engine.tasks import LANES, TaskMessage
 

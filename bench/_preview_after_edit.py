@@ -17,9 +17,11 @@ import tempfile
 import time
 from typing import Any
 
-from api.bootstrap import Engine, open_engine
+from api.bootstrap import open_services
 from api.config import load_settings
-from api.runtime import Runtime, follow_execution
+from api.runtime import Runtime
+from api.services import Services
+from api.services.executions import follow
 from engine.intents import parse_intent
 
 SCENE = "bench-preview"
@@ -31,7 +33,7 @@ async def preview_after_edit() -> tuple[float, float, int]:
     the preview ran)."""
     with tempfile.TemporaryDirectory() as data_dir:
         settings = load_settings({"SCENESTATE_DATA_DIR": data_dir})
-        async with open_engine(settings) as engine, Runtime(engine, workers=1) as runtime:
+        async with open_services(settings) as engine, Runtime(engine, workers=1) as runtime:
             await _act(engine, {"name": "create_scene"})
             for prop, value in (("width", 1920), ("height", 1080), ("fps", 24.0)):
                 await _act(engine, {"name": "set_property", "node": "root", "prop": prop,
@@ -50,22 +52,24 @@ async def preview_after_edit() -> tuple[float, float, int]:
             return full_seconds, time.perf_counter() - started, ran
 
 
-async def _act(engine: Engine, action: dict[str, Any]) -> str:
+async def _act(engine: Services, action: dict[str, Any]) -> str:
     return await _submit(engine, {"kind": "structured_action", "action": action})
 
 
-async def _submit(engine: Engine, fields: dict[str, Any]) -> str:
+async def _submit(engine: Services, fields: dict[str, Any]) -> str:
     scenes = engine.scenes
     raw = {"studio": "bench", "actor": "bench", "scene": SCENE, **fields}
     intent = parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id)
     return (await scenes.submit(intent)).execution_id
 
 
-async def _finished(engine: Engine, execution: str, runtime: Runtime) -> int:
+async def _finished(engine: Services, execution: str, runtime: Runtime) -> int:
     state = await engine.scenes.load(SCENE)
     if execution not in state.executions:
         return 0  # the intent planned nothing
-    progress = await follow_execution(engine, SCENE, "main", execution, runtime=runtime)
+    progress = await follow(
+        engine, SCENE, "main", execution, check=runtime.check if runtime else None
+    )
     if progress.status != "succeeded":
         raise RuntimeError(f"execution {execution} ended {progress.status}")
     return progress.total

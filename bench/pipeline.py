@@ -40,9 +40,10 @@ import nats
 from sqlalchemy.engine import make_url
 
 from adapters.bus import JetStreamTaskBus
-from api.bootstrap import Engine, open_engine
+from api.bootstrap import open_services
 from api.config import Settings
 from api.runtime import Runtime
+from api.services import Services
 from bench import _pipeline_baseline as raw
 from bench._pipeline_worker import STARTED_AT, stamped_worker
 from bench._report import Figure, parser, report
@@ -95,7 +96,7 @@ class Finished:
     succeeded: list[tuple[float, TaskSucceeded]] = field(default_factory=list)  # recorded
 
 
-async def act(engine: Engine, scene: str, action: dict[str, Any]) -> str:
+async def act(engine: Services, scene: str, action: dict[str, Any]) -> str:
     raw_intent = {
         "kind": "structured_action",
         "studio": "bench",
@@ -109,7 +110,7 @@ async def act(engine: Engine, scene: str, action: dict[str, Any]) -> str:
 
 
 async def run_execution(
-    engine: Engine, scene: str, action: dict[str, Any], poll: float, check: Check
+    engine: Services, scene: str, action: dict[str, Any], poll: float, check: Check
 ) -> Finished:
     """Submit `action` and follow the scene's log until its execution finishes;
     `check` raises if a part of the pipeline stopped."""
@@ -146,7 +147,7 @@ def note(found: Finished, mine: set[str], execution: str, payload: Any, at: floa
         found.succeeded.append((at, payload))
 
 
-async def create_scene(engine: Engine, scene: str) -> None:
+async def create_scene(engine: Services, scene: str) -> None:
     state = await engine.scenes.load(scene)
     if not state.created:
         await act(engine, scene, {"name": "create_scene"})
@@ -188,7 +189,7 @@ class Throughput:
 
 
 async def throughput(
-    engine: Engine, tasks: int, workers: dict[str, int], check: Check
+    engine: Services, tasks: int, workers: dict[str, int], check: Check
 ) -> Throughput:
     """Tasks a second from the intent accepted to its execution finished; `workers`
     are the worker processes' ids by name, for their CPU time."""
@@ -245,7 +246,7 @@ def machine_ticks() -> tuple[int, int] | None:
     return sum(ticks) - idle, sum(ticks)
 
 
-async def latencies(engine: Engine, plan: Plan, check: Check) -> tuple[list[float], list[float]]:
+async def latencies(engine: Services, plan: Plan, check: Check) -> tuple[list[float], list[float]]:
     """Milliseconds from intent accepted to (task started on a worker, TaskStarted
     recorded), one single-task intent at a time."""
     await create_scene(engine, "latency")
@@ -347,7 +348,7 @@ async def processes(
 
 
 @contextlib.asynccontextmanager
-async def dispatching_and_folding(engine: Engine) -> AsyncIterator[Runtime]:
+async def dispatching_and_folding(engine: Services) -> AsyncIterator[Runtime]:
     """The engine's dispatcher and result folder in this process. Stopping them gets
     STOP_SECONDS: a job that swallows its cancellation (seen now and then in the result
     folder) would otherwise hang the benchmark after its figures were taken."""
@@ -371,7 +372,7 @@ async def dispatching_and_folding(engine: Engine) -> AsyncIterator[Runtime]:
 
 async def embedded_latency(data_dir: Path, plan: Plan) -> tuple[list[float], list[float]]:
     settings = Settings(data_dir, f"sqlite+aiosqlite:///{data_dir / 'bench.db'}", None)
-    async with open_engine(settings) as engine, dispatching_and_folding(engine) as runtime:
+    async with open_services(settings) as engine, dispatching_and_folding(engine) as runtime:
         worker = stamped_worker(engine.bus, data_dir / "artifacts", "in-process", concurrency=2)
         running = asyncio.create_task(worker.run())
 
@@ -406,7 +407,7 @@ async def engine_on_nats(
     ]
     try:
         async with (
-            open_engine(settings, bus_options={"prefix": prefix}) as engine,
+            open_services(settings, bus_options={"prefix": prefix}) as engine,
             dispatching_and_folding(engine) as runtime,
             processes("bench._pipeline_worker", workers) as started,
         ):

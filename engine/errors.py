@@ -5,15 +5,25 @@
     │   ├── UnknownNode
     │   └── UnknownAction
     ├── NotFound                 a scene, branch or stream that does not exist
+    ├── AlreadyExists            an id that is taken (a studio); names the field
     ├── ConcurrencyConflict      the stream moved on past the expected version
     ├── StoreError               the event store refused or could not read
     │   ├── PayloadTooLarge      an event over the size limit; nothing written
     │   ├── UnknownEventType     a stored event no decoder knows; names its position
     │   └── CorruptEvent         a stored event that does not decode; names its position
+    ├── Unavailable              a backend (database, task bus, artifact store) failed or
+    │                            did not answer; nothing was wrong with the request: retry
+    ├── BusError                 the task bus refused or could not carry out an operation
+    │   ├── BusClosed            the bus was closed; nothing more can be published
+    │   └── BusUnavailable       the broker did not answer or confirm in time (also
+    │                            an Unavailable)
     └── TaskFailure              a generation or media task failed; `kind` says whether
                                  it is worth retrying
 
-The API maps each class to one HTTP status; the CLI prints the message.
+Adapters translate their drivers' errors (asyncpg, SQLAlchemy, sqlite3, nats, a
+failing disk) into `Unavailable` at their boundary, so nothing above them needs to
+know which driver ran. The API maps each class to one HTTP status; the CLI prints
+the message.
 """
 
 from __future__ import annotations
@@ -46,6 +56,14 @@ class UnknownAction(InvalidIntent):
 
 class NotFound(ScenestateError):
     """Something that was named does not exist."""
+
+
+class AlreadyExists(ScenestateError):
+    """A new thing whose id is taken; `field` names the input that holds the id."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConcurrencyConflict(ScenestateError):
@@ -91,6 +109,32 @@ class CorruptEvent(StoreError):
         super().__init__(f"event at position {position} ({event_type}) does not decode: {reason}")
         self.position = position
         self.event_type = event_type
+
+
+class Unavailable(ScenestateError):
+    """A backend failed or did not answer (a lost connection, a full pool, a deadlock
+    the database broke, a failing disk); the same request may pass on a retry."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(f"the {backend} could not answer: {reason}")
+        self.backend = backend
+        self.reason = reason
+
+
+class BusError(ScenestateError):
+    """The task bus refused or could not carry out an operation."""
+
+
+class BusClosed(BusError):
+    def __init__(self) -> None:
+        super().__init__("the task bus is closed")
+
+
+class BusUnavailable(BusError, Unavailable):
+    """The broker did not answer, or did not confirm a publish in time."""
+
+    def __init__(self, reason: str) -> None:
+        Unavailable.__init__(self, "task bus", reason)
 
 
 class TaskFailure(ScenestateError):

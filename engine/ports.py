@@ -6,7 +6,7 @@ configuration and hands them to `engine.service.SceneService`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -15,6 +15,14 @@ import msgspec
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
 from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult
+from engine.tenancy import (
+    ApiKey,
+    DeliveryAttempt,
+    DeliveryOutcome,
+    Studio,
+    Webhook,
+    WebhookDelivery,
+)
 
 
 class StreamId(msgspec.Struct, frozen=True, order=True):
@@ -85,6 +93,20 @@ class EventStore(Protocol):
     def subscribe(
         self, after_position: int, batch_size: int = 1000
     ) -> AsyncIterator[RecordedEvent]: ...
+
+    def follow(
+        self, after_position: int, batch_size: int = 1000
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """The log after `after_position` in batches of whatever has arrived (at most
+        `batch_size` events): a follower catches up fast, then keeps pace live."""
+        ...
+
+    async def positions_of(
+        self, stream: StreamId, first_version: int, last_version: int
+    ) -> tuple[int, int]:
+        """The global positions of two versions of a stream, numbering them now on a
+        store that numbers events after commit; StoreError if they have none."""
+        ...
 
     async def save_snapshot(self, snapshot: StoredSnapshot) -> None: ...
 
@@ -185,6 +207,93 @@ class WorkCache(Protocol):
         ...
 
 
+class TenancyStore(Protocol):
+    """Studios, API keys, which scenes and artifacts belong to which studio, and
+    webhooks with their deliveries (`engine.tenancy`).
+
+    Contract (held by tests/adapters/tenancy_contract.py on every adapter):
+    - a studio id, a key id, a webhook id and a scene claim are each written once;
+      the first writer wins and a second write changes nothing;
+    - at most one delivery per webhook and event position, however often it is added;
+    - a due delivery is leased to one caller of `claim_due` at a time.
+    """
+
+    async def create_studio(self, studio: Studio) -> bool:
+        """False, writing nothing, when a studio with this id exists already."""
+        ...
+
+    async def studio(self, studio_id: str) -> Studio | None: ...
+
+    async def list_studios(self) -> list[Studio]: ...
+
+    async def create_key(self, key: ApiKey) -> None: ...
+
+    async def key(self, key_id: str) -> ApiKey | None: ...
+
+    async def list_keys(self, studio: str) -> list[ApiKey]: ...
+
+    async def revoke_key(self, studio: str, key_id: str, now: int) -> bool:
+        """False when the studio has no such key, or it was revoked already."""
+        ...
+
+    async def scene_owner(self, scene: str) -> str | None:
+        """The studio a scene belongs to: its claim, or else (scenes made outside the
+        API) the one studio of its events; None for a scene no one has."""
+        ...
+
+    async def claim_scene(self, scene: str, studio: str, now: int) -> str:
+        """Claim a scene id for `studio` unless someone holds it; returns the owner."""
+        ...
+
+    async def list_scenes(self, studio: str) -> list[str]: ...
+
+    async def grant_artifacts(self, grants: Iterable[tuple[str, str]]) -> int:
+        """Let each (studio, artifact) pair's studio read the artifact; returns how
+        many grants are new."""
+        ...
+
+    async def has_artifact(self, studio: str, artifact: str) -> bool: ...
+
+    async def create_webhook(self, webhook: Webhook) -> None: ...
+
+    async def webhook(self, studio: str, webhook_id: str) -> Webhook | None:
+        """A live (not deleted) webhook of the studio."""
+        ...
+
+    async def list_webhooks(self, studio: str | None = None) -> list[Webhook]:
+        """Live webhooks of `studio` (of every studio when None), oldest first."""
+        ...
+
+    async def delete_webhook(self, studio: str, webhook_id: str, now: int) -> bool: ...
+
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> int:
+        """Record deliveries to make; returns how many were new."""
+        ...
+
+    async def claim_due(self, now: int, lease_until: int, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries whose time has come and that no sender holds, each leased
+        to the caller until `lease_until` (a sender that dies lets its lease lapse)."""
+        ...
+
+    async def record_attempt(self, attempt: DeliveryAttempt, outcome: DeliveryOutcome) -> None:
+        """Log one attempt and move its delivery on, releasing the lease."""
+        ...
+
+    async def list_deliveries(
+        self, studio: str, webhook_id: str, limit: int = 100
+    ) -> list[tuple[WebhookDelivery, list[DeliveryAttempt]]]:
+        """The newest deliveries of a webhook with every attempt of each, newest first."""
+        ...
+
+    async def pending_deliveries(self) -> int: ...
+
+    async def ping(self) -> None:
+        """One round trip to the database (readiness checks)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class ArtifactStore(Protocol):
     """Immutable media files addressed by the sha256 of their bytes."""
 
@@ -198,6 +307,37 @@ class ArtifactStore(Protocol):
         ...
 
     async def exists(self, artifact: str) -> bool: ...
+
+
+class ArtifactMetadata(msgspec.Struct, frozen=True):
+    """Facts about one artifact; a fact the probe could not find (or that does not
+    apply, such as the frame rate of a still image) is None."""
+
+    media_type: str
+    size: int
+    duration: float | None = None  # seconds
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    codec: str | None = None  # the first stream's: video for video, audio for audio
+
+
+class MediaArtifactStore(ArtifactStore, Protocol):
+    """An artifact store that can also describe artifacts and serve parts of them."""
+
+    async def metadata(self, artifact: str) -> ArtifactMetadata:
+        """What was recorded when the artifact was put; NotFound when there is none."""
+        ...
+
+    async def open_range(
+        self, artifact: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The bytes `start` (inclusive) to `end` (exclusive, None for the end of the
+        artifact) in chunks; NotFound before any chunk when there is no artifact,
+        ValueError when the range does not fit inside it."""
+        ...
 
 
 class TaskOutput(msgspec.Struct, frozen=True):
@@ -221,6 +361,21 @@ class Operation(Protocol):
     """One kind of work a worker can do; raises engine.errors.TaskFailure when it fails."""
 
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput: ...
+
+
+class WebhookAnswer(msgspec.Struct, frozen=True):
+    """What a webhook receiver answered: its status code, or why there was none."""
+
+    status_code: int | None
+    error: str | None = None
+
+
+class WebhookTransport(Protocol):
+    """Carries a signed webhook delivery to its receiver (one POST, no redirects)."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookAnswer: ...
+
+    async def close(self) -> None: ...
 
 
 class Clock(Protocol):

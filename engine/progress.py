@@ -8,12 +8,12 @@ import msgspec
 
 from engine.executions import FINISHED, TaskState
 from engine.scene import SceneState
-from engine.tasks import TaskStatus
+from engine.tasks import ExecutionStatus, TaskStatus
 
 
 class Progress(msgspec.Struct, frozen=True):
     execution: str
-    status: str
+    status: ExecutionStatus
     total: int
     done: int
     reused: int

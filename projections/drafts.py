@@ -22,7 +22,6 @@ from engine.ports import EventStore, StreamId
 from engine.reducers import apply
 from engine.scene import SceneState
 from engine.service import SceneService
-from projections.follow import log_batches
 from projections.timeline import Timeline, timeline_of
 
 
@@ -47,7 +46,7 @@ class DraftViews:
     async def run(self) -> None:
         """Follow the log from its head and keep every watched timeline current."""
         position = await self.store.head_position()
-        async for batch in log_batches(self.store, position, self.batch_size):
+        async for batch in self.store.follow(position, self.batch_size):
             touched: list[_Watched] = []
             for event in batch:
                 watched = self._watched.get(StreamId(event.scene, event.branch))

@@ -1,25 +1,101 @@
-"""An in-memory EventStore for fast engine tests; the real stores pass the same contract."""
+"""An in-memory EventStore for fast engine tests. It keeps what the SQL stores keep (each
+event encoded, decoded and upcast on read, sized against the limit) and passes the same
+contract (tests/adapters/test_store_memory.py). Stores opened on one `MemoryDatabase`
+share it, as stores opened on one database URL do."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from engine.errors import ConcurrencyConflict
+import msgspec
+
+from adapters.store.following import follow_in_batches, landed_positions
+from engine.codec import decode_event, decode_metadata, encode_event, encode_metadata
+from engine.errors import ConcurrencyConflict, PayloadTooLarge, StoreError
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
 
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+
+
+class Row(msgspec.Struct, frozen=True):
+    """One stored event, as a database row holds it."""
+
+    event_id: str
+    scene: str
+    branch: str
+    version: int
+    position: int
+    event_type: str
+    schema_version: int
+    data: bytes
+    metadata: bytes
+    recorded_at: datetime
+
+    def decoded(self) -> RecordedEvent:
+        return RecordedEvent(
+            self.event_id,
+            self.scene,
+            self.branch,
+            self.version,
+            self.position,
+            self.recorded_at,
+            decode_metadata(self.metadata, self.position),
+            decode_event(self.event_type, self.schema_version, self.data, self.position),
+        )
+
+
+@dataclass
+class MemoryDatabase:
+    log: list[Row] = field(default_factory=list)
+    event_ids: set[str] = field(default_factory=set)
+    streams: dict[StreamId, list[Row]] = field(default_factory=dict)
+    keys: dict[str, AppendResult] = field(default_factory=dict)
+    snapshots: dict[StreamId, dict[int, StoredSnapshot]] = field(default_factory=dict)
+    work: dict[tuple[str, str], CachedWork] = field(default_factory=dict)
+    checkpoints: dict[str, int] = field(default_factory=dict)
+    appended: asyncio.Condition | None = None
+
+    def condition(self) -> asyncio.Condition:
+        if self.appended is None:
+            self.appended = asyncio.Condition()
+        return self.appended
+
+    def plant(self, row: Row) -> None:
+        """Write a row behind any store's back (a row another build wrote)."""
+        self.log.append(row)
+        self.event_ids.add(row.event_id)
+        self.streams.setdefault(StreamId(row.scene, row.branch), []).append(row)
+
 
 class MemoryStore:
-    def __init__(self) -> None:
-        self.log: list[RecordedEvent] = []
-        self.streams: dict[StreamId, list[RecordedEvent]] = {}
-        self.keys: dict[str, AppendResult] = {}
-        self.snapshots: dict[StreamId, list[StoredSnapshot]] = {}
-        self.appended = asyncio.Event()
-        self.work: dict[tuple[str, str], CachedWork] = {}
-        self.checkpoints: dict[str, int] = {}
+    def __init__(
+        self,
+        database: MemoryDatabase | None = None,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.db = database or MemoryDatabase()
+        self.max_event_bytes = max_event_bytes
+        self.poll_interval = poll_interval
+
+    @property
+    def log(self) -> list[RecordedEvent]:
+        return [row.decoded() for row in self.db.log]
+
+    @property
+    def snapshots(self) -> dict[StreamId, dict[int, StoredSnapshot]]:
+        return self.db.snapshots
+
+    @snapshots.setter
+    def snapshots(self, kept: dict[StreamId, dict[int, StoredSnapshot]]) -> None:
+        self.db.snapshots = kept
 
     async def append(
         self,
@@ -28,79 +104,115 @@ class MemoryStore:
         expected_version: int,
         idempotency_key: str | None = None,
     ) -> AppendResult:
-        if idempotency_key is not None and idempotency_key in self.keys:
-            return _as_duplicate(self.keys[idempotency_key])
-        held = self.streams.setdefault(stream, [])
+        if not events:
+            raise ValueError("an append needs at least one event")
+        await asyncio.sleep(0)  # yield as real I/O would, so that races can happen
+        db = self.db
+        if idempotency_key is not None and idempotency_key in db.keys:
+            return msgspec.structs.replace(db.keys[idempotency_key], duplicate=True)
+        encoded = [self._encoded(index, new) for index, new in enumerate(events)]
+        held = db.streams.setdefault(stream, [])
         if len(held) != expected_version:
             raise ConcurrencyConflict(str(stream), expected_version, len(held))
-        for new in events:
-            recorded = RecordedEvent(
-                new.event_id,
-                stream.scene,
-                stream.branch,
-                len(held) + 1,
-                len(self.log) + 1,
-                new.recorded_at,
-                new.metadata,
-                new.payload,
+        taken = [new.event_id for new in events if new.event_id in db.event_ids]
+        if taken or len({new.event_id for new in events}) < len(events):
+            raise StoreError(f"append to {stream} refused: event id {taken[:1]} is stored already")
+        for new, (event_type, schema, data) in zip(events, encoded, strict=True):
+            db.plant(
+                Row(
+                    new.event_id,
+                    stream.scene,
+                    stream.branch,
+                    len(held) + 1,
+                    len(db.log) + 1,
+                    event_type,
+                    schema,
+                    data,
+                    encode_metadata(new.metadata),
+                    new.recorded_at,
+                )
             )
-            held.append(recorded)
-            self.log.append(recorded)
         result = AppendResult(
             stream.scene,
             stream.branch,
             expected_version + 1,
             len(held),
-            len(self.log) - len(events) + 1,
-            len(self.log),
+            len(db.log) - len(events) + 1,
+            len(db.log),
         )
         if idempotency_key is not None:
-            self.keys[idempotency_key] = result
-        self.appended.set()
+            db.keys[idempotency_key] = result
+        condition = db.condition()
+        async with condition:
+            condition.notify_all()
         return result
 
+    def _encoded(self, index: int, new: NewEvent) -> tuple[str, int, bytes]:
+        event_type, schema, data = encode_event(new.payload)
+        if len(data) > self.max_event_bytes:
+            raise PayloadTooLarge(index, event_type, len(data), self.max_event_bytes)
+        return event_type, schema, data
+
     async def find_append(self, idempotency_key: str) -> AppendResult | None:
-        found = self.keys.get(idempotency_key)
-        return None if found is None else _as_duplicate(found)
+        found = self.db.keys.get(idempotency_key)
+        return None if found is None else msgspec.structs.replace(found, duplicate=True)
 
     async def head_version(self, stream: StreamId) -> int:
-        return len(self.streams.get(stream, []))
+        return len(self.db.streams.get(stream, []))
 
     async def read_stream(
         self, stream: StreamId, after_version: int = 0, up_to_version: int | None = None
     ) -> list[RecordedEvent]:
-        await asyncio.sleep(0)  # yield as real I/O would, so that races can happen
-        held = self.streams.get(stream, [])
-        return held[after_version:up_to_version]
+        await asyncio.sleep(0)
+        held = self.db.streams.get(stream, [])
+        return [row.decoded() for row in held[after_version:up_to_version]]
 
     async def head_position(self) -> int:
-        return len(self.log)
+        return len(self.db.log)
 
     async def read_all(self, after_position: int, limit: int = 1000) -> list[RecordedEvent]:
-        return self.log[after_position : after_position + limit]
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        return [row.decoded() for row in self.db.log[after_position : after_position + limit]]
 
     async def subscribe(
         self, after_position: int, batch_size: int = 1000
     ) -> AsyncIterator[RecordedEvent]:
+        condition = self.db.condition()
         while True:
             batch = await self.read_all(after_position, batch_size)
             for event in batch:
                 yield event
             after_position += len(batch)
-            if not batch:
-                self.appended.clear()
-                await self.appended.wait()
+            if len(batch) < batch_size:
+                async with condition:
+                    if len(self.db.log) <= after_position:
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(self.poll_interval):
+                                await condition.wait()
+
+    async def follow(
+        self, after_position: int, batch_size: int = 1000
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        async for batch in follow_in_batches(self, after_position, batch_size):
+            yield batch
+
+    async def positions_of(
+        self, stream: StreamId, first_version: int, last_version: int
+    ) -> tuple[int, int]:
+        return await landed_positions(self, stream, first_version, last_version)
 
     async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
-        self.snapshots.setdefault(StreamId(snapshot.scene, snapshot.branch), []).append(snapshot)
+        stream = StreamId(snapshot.scene, snapshot.branch)
+        self.db.snapshots.setdefault(stream, {})[snapshot.version] = snapshot
 
     async def load_snapshot(
         self, stream: StreamId, up_to_version: int | None = None
     ) -> StoredSnapshot | None:
         fits = [
             s
-            for s in self.snapshots.get(stream, [])
-            if up_to_version is None or s.version <= up_to_version
+            for version, s in self.db.snapshots.get(stream, {}).items()
+            if up_to_version is None or version <= up_to_version
         ]
         return max(fits, key=lambda s: s.version, default=None)
 
@@ -108,32 +220,27 @@ class MemoryStore:
         return sorted(
             {
                 s.scene
-                for s, events in self.streams.items()
-                if events and studio in (None, events[0].metadata.studio)
+                for s, rows in self.db.streams.items()
+                if rows and studio in (None, rows[0].decoded().metadata.studio)
             }
         )
 
     async def list_branches(self, scene: str) -> list[str]:
-        return sorted(s.branch for s, events in self.streams.items() if s.scene == scene and events)
+        return sorted(s.branch for s, rows in self.db.streams.items() if s.scene == scene and rows)
 
     async def load_checkpoint(self, name: str) -> int:
-        return self.checkpoints.get(name, 0)
+        return self.db.checkpoints.get(name, 0)
 
     async def save_checkpoint(self, name: str, position: int) -> None:
-        self.checkpoints[name] = position
+        self.db.checkpoints[name] = position
 
     async def find_work(self, studio: str, keys: Collection[str]) -> dict[str, CachedWork]:
-        return {k: self.work[(studio, k)] for k in keys if (studio, k) in self.work}
+        work = self.db.work
+        return {k: work[(studio, k)] for k in keys if (studio, k) in work}
 
     async def remember_work(self, studio: str, works: Mapping[str, CachedWork]) -> None:
         for key, work in works.items():
-            self.work.setdefault((studio, key), work)
+            self.db.work.setdefault((studio, key), work)
 
     async def close(self) -> None:
         return None
-
-
-def _as_duplicate(result: AppendResult) -> AppendResult:
-    import msgspec
-
-    return msgspec.structs.replace(result, duplicate=True)

@@ -57,3 +57,34 @@ def test_engine_imports_no_io_library() -> None:
             if match:
                 top = match.group(1).split(".")[0]
                 assert top not in forbidden, f"{path.name} imports {top}"
+
+
+DRIVERS = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3", "nats", "httpx", "av", "psycopg")
+
+
+def _imports(path: Path) -> list[str]:
+    found = []
+    for line in path.read_text().splitlines():
+        match = re.match(r"\s*(?:from|import)\s+([\w.]+)", line)
+        if match:
+            found.append(match.group(1))
+    return found
+
+
+def test_api_and_projections_import_no_driver_and_no_private_module_of_another_package() -> None:
+    """The edges reach the outside world only through the core's ports and the
+    adapters' public modules: no driver, no other package's underscore module."""
+    for package in ("api", "projections"):
+        for path in (ROOT / package).rglob("*.py"):
+            for module in _imports(path):
+                parts = module.split(".")
+                assert parts[0] not in DRIVERS, f"{path.relative_to(ROOT)} imports {module}"
+                private = [p for p in parts[1:] if p.startswith("_") and p != "__future__"]
+                if parts[0] != package:
+                    assert not private, f"{path.relative_to(ROOT)} imports {module}"
+
+
+def test_projections_import_neither_adapters_nor_api() -> None:
+    for path in (ROOT / "projections").rglob("*.py"):
+        for module in _imports(path):
+            assert module.split(".")[0] not in ("adapters", "api"), f"{path.name} imports {module}"

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from adapters._failures import translates_failures
 from adapters.artifacts.metadata import (
     ArtifactMetadata,
     check_range,
@@ -30,6 +31,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 CHUNK = 256 * 1024
 
 
+@translates_failures("artifact store", (OSError,))
 class FilesystemArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -1,55 +1,22 @@
 """What an artifact is, beyond its bytes: media type, size and what a PyAV probe finds
 (duration, frame rate, picture size, sample rate, channels, codec).
 
-Also the store surface the HTTP layer needs on top of `engine.ports.ArtifactStore`:
-metadata without reading the bytes, and byte ranges for partial responses.
+The records and the store surface (`ArtifactMetadata`, `MediaArtifactStore`) are the
+core's (`engine.ports`); this module makes the records and checks byte ranges.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Protocol
 
 import msgspec
 
 from engine.errors import TaskFailure
-from engine.ports import ArtifactStore
+from engine.ports import ArtifactMetadata, MediaArtifactStore
 
 log = logging.getLogger("scenestate.artifacts")
 
 PROBED_FAMILIES = ("audio/", "video/", "image/")
-
-
-class ArtifactMetadata(msgspec.Struct, frozen=True):
-    """Facts about one artifact; a fact the probe could not find (or that does not
-    apply, such as the frame rate of a still image) is None."""
-
-    media_type: str
-    size: int
-    duration: float | None = None  # seconds
-    fps: float | None = None
-    width: int | None = None
-    height: int | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    codec: str | None = None  # the first stream's: video for video, audio for audio
-
-
-class MediaArtifactStore(ArtifactStore, Protocol):
-    """An artifact store that can also describe artifacts and serve parts of them."""
-
-    async def metadata(self, artifact: str) -> ArtifactMetadata:
-        """What was recorded when the artifact was put; NotFound when there is none."""
-        ...
-
-    async def open_range(
-        self, artifact: str, start: int = 0, end: int | None = None
-    ) -> AsyncIterator[bytes]:
-        """The bytes `start` (inclusive) to `end` (exclusive, None for the end of the
-        artifact) in chunks; NotFound before any chunk when there is no artifact,
-        ValueError when the range does not fit inside it."""
-        ...
 
 
 def check_range(artifact: str, start: int, end: int | None, size: int) -> int:
@@ -101,3 +68,13 @@ def encode_metadata(metadata: ArtifactMetadata) -> bytes:
 
 def decode_metadata(raw: bytes | str) -> ArtifactMetadata:
     return msgspec.json.decode(raw, type=ArtifactMetadata)
+
+
+__all__ = [
+    "ArtifactMetadata",
+    "MediaArtifactStore",
+    "check_range",
+    "decode_metadata",
+    "describe",
+    "encode_metadata",
+]

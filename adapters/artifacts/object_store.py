@@ -25,6 +25,7 @@ from nats.aio.client import Client as NATS
 from nats.js import api as js_api
 from nats.js.object_store import OBJ_CHUNKS_PRE_TEMPLATE, ObjectStore
 
+from adapters._failures import translates_failures
 from adapters.artifacts.metadata import (
     ArtifactMetadata,
     check_range,
@@ -43,6 +44,7 @@ _STORAGE = {"file": js_api.StorageType.FILE, "memory": js_api.StorageType.MEMORY
 CHUNK = 256 * 1024
 
 
+@translates_failures("artifact store", (OSError, nats.errors.Error))
 class JetStreamArtifactStore:
     """A `MediaArtifactStore` on a JetStream Object Store; connects on first use.
 

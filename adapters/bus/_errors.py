@@ -1,22 +1,24 @@
-"""What the task buses raise.
-
-RuntimeError
-└── BusError             anything the bus itself refuses or cannot do
-    ├── BusClosed        the bus was closed; nothing more can be published
-    └── BusUnavailable   the broker did not confirm a publish in time
-"""
+"""What the task buses raise: the core's bus errors (`engine.errors`), re-exported so
+callers of `adapters.bus` find them beside `open_bus`."""
 
 from __future__ import annotations
 
+from typing import TypeVar
 
-class BusError(RuntimeError):
-    """The task bus refused or could not carry out an operation."""
+import nats.errors
+
+from adapters._failures import translates_failures
+from engine.errors import BusClosed, BusError, BusUnavailable
+
+T = TypeVar("T")
+
+__all__ = ["BusClosed", "BusError", "BusUnavailable", "translates_bus_failures"]
 
 
-class BusClosed(BusError):
-    def __init__(self) -> None:
-        super().__init__("the task bus is closed")
+def _bus_unavailable(backend: str, reason: str) -> BusUnavailable:
+    return BusUnavailable(reason)
 
 
-class BusUnavailable(BusError):
-    """NATS did not acknowledge a publish before the publish timeout ran out."""
+def translates_bus_failures(cls: type[T]) -> type[T]:
+    """NATS's own errors (and a lost socket) leave the bus as `BusUnavailable`."""
+    return translates_failures("task bus", (OSError, nats.errors.Error), _bus_unavailable)(cls)

@@ -16,6 +16,7 @@ import msgspec
 import nats.errors
 from nats.aio.msg import Msg
 
+from adapters.bus._errors import translates_bus_failures
 from engine.tasks import Lane, TaskMessage, TaskResult
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+@translates_bus_failures
 class JetStreamTaskDelivery:
     """One delivery of a task; `on_nak(lane, delay)` lets the bus wake workers when
     the task is due again."""
@@ -61,6 +63,7 @@ class JetStreamTaskDelivery:
             log.warning("%s of task %s failed: %r", what, self.task.message_id, exc)
 
 
+@translates_bus_failures
 class JetStreamResultDelivery:
     def __init__(self, msg: Msg, result: TaskResult, ack_timeout: float) -> None:
         self._msg = msg

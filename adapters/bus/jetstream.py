@@ -55,7 +55,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from adapters.bus._errors import BusClosed, BusUnavailable
+from adapters.bus._errors import BusClosed, BusUnavailable, translates_bus_failures
 from adapters.bus._jetstream_dead import bury
 from adapters.bus._jetstream_delivery import (
     JetStreamResultDelivery,
@@ -88,6 +88,7 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+@translates_bus_failures
 class JetStreamTaskBus:
     """`engine.ports.TaskBus` on NATS JetStream; connects on first use.
 

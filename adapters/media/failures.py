@@ -13,6 +13,7 @@ from pathlib import Path
 import av
 from av.container import InputContainer
 
+from adapters.task_params import bad_param
 from engine.errors import TaskFailure
 from engine.tasks import ErrorKind
 
@@ -27,10 +28,6 @@ def not_media(name: str, error: BaseException) -> TaskFailure:
 
 def bad_input(name: str, reason: str) -> TaskFailure:
     return TaskFailure(ErrorKind.INVALID_INPUT, f"input {name!r} {reason}")
-
-
-def bad_param(name: str, reason: str) -> TaskFailure:
-    return TaskFailure(ErrorKind.INVALID_INPUT, f"param {name!r} {reason}")
 
 
 def open_input(path: Path, name: str) -> InputContainer:
@@ -48,3 +45,6 @@ def reading(name: str) -> Iterator[None]:
         yield
     except av.FFmpegError as error:
         raise not_media(name, error) from None
+
+
+__all__ = ["bad_input", "bad_param", "not_media", "open_input", "reading"]

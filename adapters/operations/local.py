@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.providers.local import params
+from adapters import task_params as params
 from adapters.providers.local.motion import animate
 from adapters.providers.local.music import compose
 from adapters.providers.local.picture import render_picture
@@ -17,6 +17,7 @@ from adapters.providers.local.speech import installed_espeak, speak
 from engine.ports import Operation, TaskContext, TaskOutput
 from engine.tasks import TaskMessage
 
+MAX_PIXELS = 4096
 MAX_CLIP_SECONDS = 60.0
 MAX_MUSIC_SECONDS = 600.0
 
@@ -25,8 +26,9 @@ class TextToImage:
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
         p = task.params
         prompt = params.text(p, "prompt")
-        seed, take = params.integer(p, "seed", 0), params.integer(p, "take", 0)
-        width, height = params.dimension(p, "width", 1280), params.dimension(p, "height", 720)
+        seed, take = params.seed(p, "seed"), params.seed(p, "take")
+        width = params.side(p, "width", 1280, at_most=MAX_PIXELS)
+        height = params.side(p, "height", 720, at_most=MAX_PIXELS)
         png = await asyncio.to_thread(render_picture, prompt, seed, take, width, height)
         return TaskOutput(png, "image/png", outputs={"width": width, "height": height})
 
@@ -34,8 +36,8 @@ class TextToImage:
 class ImageToVideo:
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
         p = task.params
-        duration = params.seconds(p, "duration", MAX_CLIP_SECONDS)
-        seed, take = params.integer(p, "seed", 0), params.integer(p, "take", 0)
+        duration = params.seconds(p, "duration", at_most=MAX_CLIP_SECONDS)
+        seed, take = params.seed(p, "seed"), params.seed(p, "take")
         motion = params.text(p, "motion", "pan-zoom")
         image = await context.input("image")
         clip = await asyncio.to_thread(animate, image, duration, seed, take, motion)
@@ -62,8 +64,8 @@ class Music:
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
         p = task.params
         mood = params.text(p, "mood", "calm")
-        duration = params.seconds(p, "duration", MAX_MUSIC_SECONDS)
-        seed = params.integer(p, "seed", 0)
+        duration = params.seconds(p, "duration", at_most=MAX_MUSIC_SECONDS)
+        seed = params.seed(p, "seed")
         wav = await asyncio.to_thread(compose, mood, duration, seed)
         return TaskOutput(wav, "audio/wav", outputs={"duration": duration})
 

@@ -1,7 +1,9 @@
 """The durable event store (`engine.ports.EventStore`) on SQLite or PostgreSQL.
 
-    open_store(url, **options) -> EventStore   picks the adapter by URL scheme
-    migrate(url, schema=None)                  async; Alembic `upgrade head`
+    open_store(url, **options) -> SqlEventStore      an EventStore and a WorkCache,
+                                                     the adapter picked by URL scheme
+    open_tenancy_store(url) -> SqlTenancyStore       studios, keys, owners, webhooks
+    migrate(url, schema=None)                        async; Alembic `upgrade head`
 
 `sqlite+aiosqlite:///path` (or `sqlite:///path`) opens `SqliteEventStore`,
 `postgresql+asyncpg://...` (or `postgresql://...`) opens `PostgresEventStore`.
@@ -12,16 +14,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.store._base import SqlEventStore
 from adapters.store._migrate import migrate
 from adapters.store._url import parse_store_url
 from adapters.store.postgres import PostgresEventStore
 from adapters.store.sqlite import SqliteEventStore
-from engine.ports import EventStore
+from adapters.store.tenancy import SqlTenancyStore, open_tenancy_store
 
-__all__ = ["PostgresEventStore", "SqliteEventStore", "migrate", "open_store"]
+__all__ = [
+    "PostgresEventStore",
+    "SqlEventStore",
+    "SqlTenancyStore",
+    "SqliteEventStore",
+    "migrate",
+    "open_store",
+    "open_tenancy_store",
+]
 
 
-def open_store(url: str, **options: Any) -> EventStore:
+def open_store(url: str, **options: Any) -> SqlEventStore:
     """Open the event store at `url`; connections are made on first use.
 
     Options, all keyword: `max_event_bytes` (default 1 MiB) and `poll_interval`

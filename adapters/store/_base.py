@@ -9,13 +9,16 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.store._failures import translates_failures
 from adapters.store._rows import APPEND_COLUMNS, EVENT_COLUMNS, append_result, decode_rows
 from adapters.store._tables import appends, checkpoints, events, snapshots, streams, work_cache
 from adapters.store._wakeups import Wakeups
+from adapters.store.following import follow_in_batches, landed_positions
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
@@ -44,7 +47,12 @@ async def select_head_position(conn: AsyncConnection) -> int:
 
 
 class SqlEventStore(ABC):
-    """The shared half of `engine.ports.EventStore` over SQLAlchemy Core."""
+    """The shared half of `engine.ports.EventStore` over SQLAlchemy Core. Every store
+    built on it raises `engine.errors.Unavailable` for a failing database."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        translates_failures()(cls)
 
     def __init__(self, engine: AsyncEngine, *, max_event_bytes: int, poll_interval: float) -> None:
         if max_event_bytes < 1:
@@ -157,6 +165,17 @@ class SqlEventStore(ABC):
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self._poll_interval):
                             await woken.wait()
+
+    async def follow(
+        self, after_position: int, batch_size: int = 1000
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        async for batch in follow_in_batches(self, after_position, batch_size):
+            yield batch
+
+    async def positions_of(
+        self, stream: StreamId, first_version: int, last_version: int
+    ) -> tuple[int, int]:
+        return await landed_positions(self, stream, first_version, last_version)
 
     async def load_snapshot(
         self, stream: StreamId, up_to_version: int | None = None

@@ -12,6 +12,7 @@ from sqlalchemy import Insert, delete, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.store._failures import translates_failures
 from adapters.store._read_model_queries import ReadModelSnapshot, table_named
 from adapters.store._read_model_tables import generations
 from engine.errors import StoreError
@@ -32,6 +33,12 @@ def check_columns(table: str, columns: Sequence[str]) -> None:
 
 
 class SqlReadModels(ABC):
+    """Raises `engine.errors.Unavailable` for a failing database, in every subclass."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        translates_failures()(cls)
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.store._failures import translates_failures
 from adapters.store._read_model_tables import INDEXES_THE_LOG, READ_MODEL_TABLES, generations
 from adapters.store._tables import events
 from engine.errors import StoreError
@@ -38,6 +39,7 @@ def table_named(name: str) -> Table:
     return table
 
 
+@translates_failures()
 class ReadModelSnapshot:
     """Reads on one connection (inside a transaction, one snapshot)."""
 

@@ -1,20 +1,20 @@
-"""What every CLI command shares: the Typer app, consoles, and running a job on an engine."""
+"""What every CLI command shares: the Typer app, consoles, the caller a command acts
+as, and running a job on the process's services."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from api.bootstrap import Engine, open_engine
+from api.bootstrap import open_services
 from api.config import ConfigError, Settings, load_settings
+from api.services import Caller, Services
 from engine.errors import ConcurrencyConflict, InvalidIntent, ScenestateError
-from engine.intents import AnyIntent, parse_intent
-from engine.service import Receipt
 
 app = typer.Typer(
     add_completion=False,
@@ -25,18 +25,24 @@ console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
 
+LOCAL_STUDIO = "local"
+
 BranchOpt = Annotated[str, typer.Option("--branch", "-b", help="Branch of the scene.")]
-StudioOpt = Annotated[str, typer.Option(help="Studio the intent belongs to.")]
+StudioOpt = Annotated[
+    str | None,
+    typer.Option(help="Studio to act as (default: the scene's own, or local for a new one)."),
+]
 ActorOpt = Annotated[str | None, typer.Option(help="Who is asking (default: you).")]
 
 
-def run_job(job: Callable[[Engine], Awaitable[T]]) -> T:
-    """Run one async job against an engine built from the environment; errors become
-    a message and an exit code (2 for refused input, 3 for a concurrency conflict)."""
+def run_job(job: Callable[[Services], Awaitable[T]]) -> T:
+    """Run one async job against the services built from the environment; errors
+    become a message and an exit code (2 for refused input, 3 for a concurrency
+    conflict)."""
 
     async def main() -> T:
-        async with open_engine(load_settings()) as engine:
-            return await job(engine)
+        async with open_services(settings_or_exit()) as services:
+            return await job(services)
 
     try:
         return asyncio.run(main())
@@ -66,21 +72,11 @@ def user() -> str:
         return "cli"
 
 
-def make_intent(
-    engine: Engine, raw: bytes | Mapping[str, Any], studio: str, actor: str | None
-) -> AnyIntent:
-    scenes = engine.scenes
-    defaults = {"studio": studio, "actor": actor or user()}
-    return parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id, defaults=defaults)
-
-
-async def submit_action(
-    engine: Engine,
-    scene: str,
-    branch: str,
-    action: dict[str, Any],
-    studio: str = "local",
-    actor: str | None = None,
-) -> Receipt:
-    raw = {"kind": "structured_action", "scene": scene, "branch": branch, "action": action}
-    return await engine.scenes.submit(make_intent(engine, raw, studio, actor))
+async def caller_for(
+    services: Services, scene: str | None, studio: str | None, actor: str | None
+) -> Caller:
+    """Who a command acts as: `--studio`, else the scene's own studio (the operator at
+    the command line acts on its behalf), else `local`; `--actor`, else the user."""
+    if studio is None and scene:
+        studio = await services.tenancy.owner(scene)
+    return Caller(studio or LOCAL_STUDIO, actor or user())

@@ -9,23 +9,14 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.bus import open_bus
-from adapters.workers import Worker
-from api.bootstrap import Engine, close_artifacts, open_artifacts
+from api.bootstrap import open_worker
 from api.cli._common import BranchOpt, app, console, errors, run_job, settings_or_exit
 from api.cli.tables import execution_table, executions_table
-from api.runtime import (
-    Runtime,
-    close_providers,
-    follow_execution,
-    open_providers,
-    operations,
-    provider_limits,
-    worker_name,
-)
-from engine.errors import NotFound
+from api.runtime import Runtime
+from api.services import Services
+from api.services import executions as running
+from api.services.scenes import scene_state
 from engine.progress import Progress as ExecutionProgress
-from engine.progress import progress_of
 from engine.tasks import LANES, Lane
 
 
@@ -33,10 +24,8 @@ from engine.tasks import LANES, Lane
 def executions(scene: str, branch: BranchOpt = "main") -> None:
     """List a scene's executions with their status and task counts."""
 
-    async def job(engine: Engine) -> None:
-        state = await engine.scenes.load(scene, branch)
-        if not state.created:
-            raise NotFound(f"no scene {scene!r} on branch {branch!r}")
+    async def job(services: Services) -> None:
+        state = await scene_state(services, scene, branch)
         console.print(executions_table(state, f"executions of {scene}@{branch}"))
 
     run_job(job)
@@ -51,15 +40,11 @@ def execution(
 ) -> None:
     """One execution: progress, and per task its status, attempts, waits, run time and cost."""
 
-    async def job(engine: Engine) -> None:
+    async def job(services: Services) -> None:
         if follow:
-            final = await follow_live(engine, scene, branch, execution_id)
+            final = await follow_live(services, scene, branch, execution_id)
         else:
-            state = await engine.scenes.load(scene, branch)
-            final_or_none = progress_of(state, execution_id)
-            if final_or_none is None:
-                raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
-            final = final_or_none
+            _, final = await running.execution(services, scene, execution_id, branch)
         console.print(final.headline())
         console.print(execution_table(final))
 
@@ -67,10 +52,10 @@ def execution(
 
 
 async def follow_live(
-    engine: Engine, scene: str, branch: str, execution_id: str
+    services: Services, scene: str, branch: str, execution_id: str
 ) -> ExecutionProgress:
     """Follow an execution with a progress bar; embedded, run the pipeline meanwhile."""
-    runtime = Runtime(engine, workers=2) if engine.volatile_bus else None
+    runtime = Runtime(services, workers=2) if services.volatile_bus else None
     with Progress(
         TextColumn("[bold]{task.fields[status]}"),
         BarColumn(),
@@ -93,12 +78,8 @@ async def follow_live(
             )
 
         async with runtime or contextlib.nullcontext():
-            try:
-                return await follow_execution(
-                    engine, scene, branch, execution_id, update, runtime=runtime
-                )
-            except LookupError as exc:
-                raise NotFound(str(exc)) from None
+            check = runtime.check if runtime is not None else None
+            return await running.follow(services, scene, branch, execution_id, update, check)
 
 
 @app.command()
@@ -110,10 +91,10 @@ def run(
 ) -> None:
     """Run the pipeline: the dispatcher, the result folder and workers, until stopped."""
 
-    async def job(engine: Engine) -> None:
+    async def job(services: Services) -> None:
         count = 0 if no_workers else workers
         console.print(f"running the pipeline with {count} workers; Ctrl-C stops it")
-        async with Runtime(engine, workers=count) as runtime:
+        async with Runtime(services, workers=count) as runtime:
             while True:
                 runtime.check()
                 await asyncio.sleep(1.0)
@@ -141,26 +122,11 @@ def worker(
         raise typer.Exit(2) from None
 
     async def serve() -> None:
-        bus = open_bus(settings.nats_url, **settings.bus.options(jetstream=True))
-        artifacts = open_artifacts(settings)
-        providers = open_providers(settings)
-        name = worker_name()
-        console.print(f"worker {name} serving {', '.join(chosen)} from {settings.nats_url}")
-        try:
-            await Worker(
-                bus,
-                artifacts,
-                operations(providers, settings.hosted),
-                chosen,
-                name=name,
-                concurrency=concurrency,
-                heartbeat=settings.bus.heartbeat,
-                limits=provider_limits(settings),
-            ).run()
-        finally:
-            await bus.close()
-            await close_artifacts(artifacts)
-            await close_providers(providers)
+        async with open_worker(settings, chosen, concurrency) as worker:
+            console.print(
+                f"worker {worker.name} serving {', '.join(chosen)} from {settings.nats_url}"
+            )
+            await worker.run()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

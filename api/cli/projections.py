@@ -10,17 +10,16 @@ import msgspec
 import typer
 from rich.table import Table
 
-from api.bootstrap import Engine, read_models_of, runner_of
+from api.bootstrap import projection_runner
 from api.cli._common import BranchOpt, app, console, run_job
 from api.cli.tables import lineage_summary, lineage_tree
-from engine.ports import WorkCache
+from api.services import Services, scenes
 from projections.catalog import ProjectionStatus, default_projections, statuses
 from projections.drafts import DraftViews
 from projections.fidelity import Fidelity, FidelityView
 from projections.lineage import trace_artifact
 from projections.runner import DEFAULT_BATCH
 from projections.timeline import SlotView, Timeline
-from projections.views import view_of
 
 projections_app = typer.Typer(
     invoke_without_command=True,
@@ -39,10 +38,9 @@ def projections(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
 
-    async def job(engine: Engine) -> None:
-        async with read_models_of(engine, catch_up=False) as read_models:
-            head = await engine.store.head_position()
-            found = await statuses(read_models, default_projections(), head)
+    async def job(services: Services) -> None:
+        head = await services.store.head_position()
+        found = await statuses(services.read_models, default_projections(), head)
         if as_json:
             console.print_json(msgspec.json.encode(found).decode())
         else:
@@ -60,15 +58,14 @@ def run_projections(
 ) -> None:
     """Keep the read models up to date: catch up, then follow the log until stopped."""
 
-    async def job(engine: Engine) -> None:
-        async with read_models_of(engine, catch_up=False) as read_models:
-            runner = runner_of(engine, read_models, batch_size)
-            if once:
-                read = await runner.catch_up()
-                console.print(f"caught up: {read} events read")
-                return
-            console.print("following the log; Ctrl-C stops")
-            await runner.run()
+    async def job(services: Services) -> None:
+        runner = projection_runner(services, batch_size)
+        if once:
+            read = await runner.catch_up()
+            console.print(f"caught up: {read} events read")
+            return
+        console.print("following the log; Ctrl-C stops")
+        await runner.run()
 
     run_job(job)
 
@@ -80,12 +77,11 @@ def rebuild(
     """Build read models again from the first event, beside the live ones, and switch
     over once caught up (queries keep working meanwhile)."""
 
-    async def job(engine: Engine) -> None:
-        async with read_models_of(engine, catch_up=False) as read_models:
-            runner = runner_of(engine, read_models)
-            rebuilt = await runner.rebuild(*names)
-            head = await engine.store.head_position()
-            await runner.drop_retired()
+    async def job(services: Services) -> None:
+        runner = projection_runner(services)
+        rebuilt = await runner.rebuild(*names)
+        head = await services.store.head_position()
+        await runner.drop_retired()
         for name, generation in rebuilt.items():
             console.print(f"projection {name} rebuilt as generation {generation} up to {head}")
 
@@ -101,9 +97,9 @@ def lineage(
     """Where an artifact came from: task, model, provider, transform and inputs, back to
     the intents that caused it."""
 
-    async def job(engine: Engine) -> None:
-        async with read_models_of(engine) as read_models:
-            found = await trace_artifact(read_models, artifact, studio)
+    async def job(services: Services) -> None:
+        await caught_up(services)
+        found = await trace_artifact(services.read_models, artifact, studio)
         if as_json:
             console.print_json(msgspec.json.encode(found).decode())
         else:
@@ -128,19 +124,22 @@ def view(
     """A scene at one fidelity: the draft timeline, the preview proxies, or the
     production render and exactly what it still lacks."""
 
-    async def job(engine: Engine) -> None:
+    async def job(services: Services) -> None:
         if follow and fidelity == Fidelity.DRAFT:
-            await _follow(engine, scene, branch, as_json)
+            await _follow(services, scene, branch, as_json)
             return
-        work_cache: WorkCache = engine.store  # type: ignore[assignment]  # SQL stores keep it
-        shown = await view_of(engine.scenes, work_cache, scene, branch, fidelity)
-        _print_view(shown, as_json)
+        _print_view(await scenes.view(services, scene, branch, fidelity), as_json)
 
     run_job(job)
 
 
-async def _follow(engine: Engine, scene: str, branch: str, as_json: bool) -> None:
-    drafts = DraftViews(engine.store, engine.scenes)
+async def caught_up(services: Services) -> None:
+    """Bring the read models up to the log's head now (query commands run no runner)."""
+    await projection_runner(services).catch_up()
+
+
+async def _follow(services: Services, scene: str, branch: str, as_json: bool) -> None:
+    drafts = DraftViews(services.store, services.scenes)
     following = asyncio.create_task(drafts.run())
     try:
         async for timeline in drafts.updates(scene, branch):

@@ -11,25 +11,26 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from api.bootstrap import Engine, prepare_database, read_models_of
+from api.bootstrap import prepare_database
 from api.cli._common import (
     ActorOpt,
     BranchOpt,
     StudioOpt,
     app,
+    caller_for,
     console,
     errors,
-    make_intent,
     run_job,
     settings_or_exit,
 )
 from api.cli.executions import follow_live
+from api.cli.projections import caught_up
 from api.cli.tables import history_table, receipt_line, scene_tree
 from api.demo import FilmFormat, ShotEdit, run_demo
-from engine.errors import InvalidIntent, NotFound, ScenestateError
-from engine.ports import StreamId
-from projections.as_of import parse_as_of, state_as_of
-from projections.history import HistoryQuery, as_recorded, find_history
+from api.services import Services, intake, scenes
+from engine.errors import InvalidIntent, ScenestateError
+from engine.tasks import ExecutionStatus
+from projections.as_of import parse_as_of
 from projections.times import parse_moment
 
 
@@ -44,7 +45,7 @@ def migrate() -> None:
 @app.command()
 def intent(
     source: Annotated[str, typer.Argument(help="A JSON file holding the intent, or - for stdin.")],
-    studio: StudioOpt = "local",
+    studio: StudioOpt = None,
     actor: ActorOpt = None,
     wait: Annotated[
         bool, typer.Option(help="Follow the execution it starts until it finishes.")
@@ -53,16 +54,17 @@ def intent(
     """Submit one intent (JSON) and print where it landed."""
     raw = sys.stdin.buffer.read() if source == "-" else _read(source)
 
-    async def job(engine: Engine) -> None:
-        receipt = await engine.scenes.submit(make_intent(engine, raw, studio, actor))
+    async def job(services: Services) -> None:
+        caller = await caller_for(services, _scene_named(raw), studio, actor)
+        submitted = await intake.submit(services, caller, raw)
+        receipt = submitted.receipt
         console.print(receipt_line(receipt))
-        state = await engine.scenes.load(receipt.scene, receipt.branch)
-        if wait and receipt.execution_id in state.executions:
+        if wait and submitted.execution_started:
             progress = await follow_live(
-                engine, receipt.scene, receipt.branch, receipt.execution_id
+                services, receipt.scene, receipt.branch, receipt.execution_id
             )
             console.print(progress.headline())
-            if progress.status != "succeeded":
+            if progress.status != ExecutionStatus.SUCCEEDED:
                 raise ScenestateError(f"execution {progress.status}; see scenestate execution")
 
     run_job(job)
@@ -83,19 +85,15 @@ def show(
 ) -> None:
     """Show a scene's tree with props, slots and who set each."""
 
-    async def job(engine: Engine) -> None:
+    async def job(services: Services) -> None:
         if version is not None and as_of is not None:
             raise InvalidIntent("--as-of", "give --version or --as-of, not both")
         if version is not None and version < 0:
             raise InvalidIntent("--version", "must be 0 or more")
         at = parse_as_of(as_of) if as_of is not None else version
         if isinstance(at, datetime):
-            async with read_models_of(engine) as read_models:
-                state = await state_as_of(engine.scenes, read_models, scene, branch, at)
-        else:
-            state = await engine.scenes.load(scene, branch, at)
-        if not state.created:
-            raise NotFound(f"no scene {scene!r} on branch {branch!r}")
+            await caught_up(services)
+        state = await scenes.scene_state(services, scene, branch, at)
         if as_json:
             console.print_json(msgspec.json.encode(_plain(state)).decode())
         else:
@@ -117,26 +115,18 @@ def history(
     """The event log of a scene, with the provenance of each event; the filters read
     the history read model."""
 
-    async def job(engine: Engine) -> None:
-        title = f"{scene}@{branch}"
-        if (node, actor, execution, since, until) == (None,) * 5:
-            events = await engine.store.read_stream(StreamId(scene, branch))
-            if not events:
-                raise NotFound(f"no scene {scene!r} on branch {branch!r}")
-            console.print(history_table(events, title))
-            return
-        query = HistoryQuery(
-            scene=scene,
-            branch=branch,
+    async def job(services: Services) -> None:
+        narrow = scenes.HistoryFilter(
             node=node,
             actor=actor,
             execution=execution,
             since=parse_moment(since, "--since") if since is not None else None,
             until=parse_moment(until, "--until") if until is not None else None,
         )
-        async with read_models_of(engine) as read_models:
-            found = await find_history(read_models, query)
-        console.print(history_table([as_recorded(entry) for entry in found], title))
+        if not narrow.empty:
+            await caught_up(services)
+        events = await scenes.history(services, scene, branch, narrow)
+        console.print(history_table(events, f"{scene}@{branch}"))
 
     run_job(job)
 
@@ -166,11 +156,21 @@ def demo(
     edit = ShotEdit(edit_shot[0], edit_shot[1]) if edit_shot else None
     workers = 0 if no_workers else 1
 
-    async def job(engine: Engine) -> None:
+    async def job(services: Services) -> None:
         film = FilmFormat.parse(film_format)
-        await run_demo(engine, console, output=output, edit=edit, film=film, workers=workers)
+        await run_demo(services, console, output=output, edit=edit, film=film, workers=workers)
 
     run_job(job)
+
+
+def _scene_named(raw: bytes) -> str | None:
+    """The scene an intent's JSON names, if it can be read (the intake says why not)."""
+    try:
+        named = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    scene = named.get("scene") if isinstance(named, dict) else None
+    return scene if isinstance(scene, str) else None
 
 
 def _plain(state: Any) -> Any:

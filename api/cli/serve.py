@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from api.cli._common import app, errors, settings_or_exit
-from api.config import ConfigError
 
 
 @app.command()
@@ -33,16 +32,11 @@ def serve(
     # imported here, so that other commands do not pay for FastAPI and uvicorn
     import uvicorn
 
-    from api.app import create_app, load_api_options
+    from api.app import create_app
     from api.metrics import configure_json_logs
 
     settings = settings_or_exit()
-    try:
-        options = load_api_options()
-    except ConfigError as exc:
-        errors.print(f"[red]configuration:[/] {exc}")
-        raise typer.Exit(2) from None
-    if options.admin_key is None:
+    if settings.http.admin_key is None:
         errors.print(
             "[yellow]note:[/] SCENESTATE_ADMIN_KEY is not set: no studio or key can be "
             "created over HTTP"
@@ -55,7 +49,6 @@ def serve(
     configure_json_logs()
     api = create_app(
         settings,
-        options,
         workers=0 if no_workers else workers,
         projections=not no_projections,
         settle_heap=True,

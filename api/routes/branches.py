@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Response
-
-from api.deps import BranchQuery, CurrentStudio, ItemId, OwnedScene, ServicesDep
+from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
 from api.errors import ERROR_RESPONSES
-from api.routes.intents import submit
+from api.routes._accepted import accepted
 from api.schemas.branches import (
     BranchCreate,
     BranchList,
@@ -20,14 +18,14 @@ from api.schemas.branches import (
     ResolveAllCreate,
 )
 from api.schemas.common import Accepted
-from engine.errors import NotFound
+from api.services import branches, scenes
 
 router = APIRouter(tags=["branches"], responses=ERROR_RESPONSES)
 
 
 @router.get("/scenes/{scene}/branches", response_model=BranchList, summary="A scene's branches")
-async def list_branches(scene: OwnedScene, found: ServicesDep) -> BranchList:
-    infos = await found.engine.scenes.branches(scene)
+async def list_branches(scene: OwnedScene, api: ApiDep) -> BranchList:
+    infos = await branches.branches(api.services, scene)
     return BranchList(branches=[BranchPublic.of(info) for info in infos])
 
 
@@ -38,11 +36,12 @@ async def list_branches(scene: OwnedScene, found: ServicesDep) -> BranchList:
     summary="Fork a branch from any branch at any version",
 )
 async def fork(
-    scene: OwnedScene, body: BranchCreate, principal: CurrentStudio, found: ServicesDep
+    scene: OwnedScene, body: BranchCreate, principal: CurrentStudio, api: ApiDep
 ) -> Accepted:
-    action = {"name": "fork_branch", "source": body.source, "at_version": body.at_version}
-    fields = {"kind": "structured_action", "branch": body.name, "action": action}
-    return await submit(found, principal, scene, fields, claim=False)
+    submitted = await branches.fork(
+        api.services, principal.caller, scene, body.name, body.source, body.at_version
+    )
+    return accepted(api, submitted)
 
 
 @router.post(
@@ -52,24 +51,19 @@ async def fork(
     summary="Merge one branch into another (conflicts are recorded, never guessed)",
 )
 async def merge(
-    scene: OwnedScene, body: MergeCreate, principal: CurrentStudio, found: ServicesDep
+    scene: OwnedScene, body: MergeCreate, principal: CurrentStudio, api: ApiDep
 ) -> Accepted:
-    action = {"name": "merge_branch", "source": body.source}
-    fields = {"kind": "structured_action", "branch": body.into, "action": action}
-    return await submit(found, principal, scene, fields, claim=False)
+    merged = await branches.merge(api.services, principal.caller, scene, body.source, body.into)
+    return accepted(api, merged.submission)
 
 
 @router.get(
     "/scenes/{scene}/conflicts", response_model=ConflictList, summary="Open merge conflicts"
 )
-async def conflicts(
-    scene: OwnedScene, found: ServicesDep, branch: BranchQuery = "main"
-) -> ConflictList:
-    state = await found.engine.scenes.load(scene, branch)
-    if not state.created:
-        raise NotFound(f"no scene {scene!r} on branch {branch!r}")
-    found_conflicts = [ConflictPublic.of(c) for _, c in sorted(state.conflicts.items())]
-    return ConflictList(branch=branch, conflicts=found_conflicts)
+async def conflicts(scene: OwnedScene, api: ApiDep, branch: BranchQuery = "main") -> ConflictList:
+    state = await scenes.scene_state(api.services, scene, branch)
+    found = [ConflictPublic.of(c) for _, c in sorted(state.conflicts.items())]
+    return ConflictList(branch=branch, conflicts=found)
 
 
 @router.post(
@@ -83,19 +77,13 @@ async def resolve(
     conflict: ItemId,
     body: ResolutionCreate,
     principal: CurrentStudio,
-    found: ServicesDep,
-    response: Response,
+    api: ApiDep,
     branch: BranchQuery = "main",
 ) -> Accepted:
-    action: dict[str, Any] = {
-        "name": "resolve_conflict",
-        "conflict": conflict,
-        "choice": body.choice,
-    }
-    if body.choice == "value":
-        action["value"] = body.value
-    fields = {"kind": "structured_action", "branch": branch, "action": action}
-    return await submit(found, principal, scene, fields, response, claim=False)
+    submitted = await branches.resolve(
+        api.services, principal.caller, scene, conflict, body.choice, body.value, branch
+    )
+    return accepted(api, submitted)
 
 
 @router.post(
@@ -108,9 +96,10 @@ async def resolve_all(
     scene: OwnedScene,
     body: ResolveAllCreate,
     principal: CurrentStudio,
-    found: ServicesDep,
+    api: ApiDep,
     branch: BranchQuery = "main",
 ) -> Accepted:
-    action = {"name": "resolve_all", "choice": body.choice}
-    fields = {"kind": "structured_action", "branch": branch, "action": action}
-    return await submit(found, principal, scene, fields, claim=False)
+    submitted = await branches.resolve_all(
+        api.services, principal.caller, scene, body.choice, branch
+    )
+    return accepted(api, submitted)

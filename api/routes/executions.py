@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import BranchQuery, CurrentStudio, ItemId, OwnedScene, ServicesDep
+from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
 from api.errors import ERROR_RESPONSES
-from api.routes.intents import submit
+from api.routes._accepted import accepted
 from api.schemas.common import Accepted
 from api.schemas.executions import ExecutionList, ExecutionPublic, ExecutionSummary
-from engine.errors import NotFound
-from engine.progress import progress_of
+from api.services import executions
 
 router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
 
@@ -19,12 +18,9 @@ router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
     "/scenes/{scene}/executions", response_model=ExecutionList, summary="A branch's executions"
 )
 async def list_executions(
-    scene: OwnedScene, found: ServicesDep, branch: BranchQuery = "main"
+    scene: OwnedScene, api: ApiDep, branch: BranchQuery = "main"
 ) -> ExecutionList:
-    state = await found.engine.scenes.load(scene, branch)
-    if not state.created:
-        raise NotFound(f"no scene {scene!r} on branch {branch!r}")
-    runs = sorted(state.executions.values(), key=lambda e: e.started.version)
+    runs = await executions.list_executions(api.services, scene, branch)
     return ExecutionList(branch=branch, executions=[ExecutionSummary.of(e) for e in runs])
 
 
@@ -34,13 +30,9 @@ async def list_executions(
     summary="One execution: progress, and every task with attempts, waits and costs",
 )
 async def get_execution(
-    scene: OwnedScene, execution: ItemId, found: ServicesDep, branch: BranchQuery = "main"
+    scene: OwnedScene, execution: ItemId, api: ApiDep, branch: BranchQuery = "main"
 ) -> ExecutionPublic:
-    state = await found.engine.scenes.load(scene, branch)
-    run = state.executions.get(execution)
-    progress = progress_of(state, execution)
-    if run is None or progress is None:
-        raise NotFound(f"no execution {execution} on {scene}@{branch}")
+    run, progress = await executions.execution(api.services, scene, execution, branch)
     return ExecutionPublic.of(scene, branch, run, progress)
 
 
@@ -54,9 +46,10 @@ async def cancel_execution(
     scene: OwnedScene,
     execution: ItemId,
     principal: CurrentStudio,
-    found: ServicesDep,
+    api: ApiDep,
     branch: BranchQuery = "main",
 ) -> Accepted:
-    action = {"name": "cancel_execution", "execution": execution}
-    fields = {"kind": "structured_action", "branch": branch, "action": action}
-    return await submit(found, principal, scene, fields, claim=False)
+    submitted = await executions.cancel_execution(
+        api.services, principal.caller, scene, execution, branch
+    )
+    return accepted(api, submitted)

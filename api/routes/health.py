@@ -8,8 +8,10 @@ from collections.abc import Awaitable
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
-from api.deps import Admin, Services, ServicesDep
+from api.bootstrap import Api
+from api.deps import Admin, ApiDep
 from api.errors import ERROR_RESPONSES
 from projections.catalog import default_projections, statuses
 
@@ -28,10 +30,11 @@ async def healthz() -> dict[str, str]:
     summary="The database and the task bus answer",
     responses={503: {"description": "A dependency does not answer."}},
 )
-async def readyz(found: ServicesDep) -> JSONResponse:
-    checks = {"database": await _check(found.tenancy.store.ping())}
-    if found.engine.settings.nats_url is not None:
-        checks["nats"] = await _check(found.engine.bus.queue_depth())
+async def readyz(api: ApiDep) -> JSONResponse:
+    services = api.services
+    checks = {"database": await _check(services.tenancy_store.ping())}
+    if services.settings.nats_url is not None:
+        checks["nats"] = await _check(services.bus.queue_depth())
     ready = all(result == "ok" for result in checks.values())
     body = {"status": "ready" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
@@ -54,25 +57,23 @@ async def _check(probe: Awaitable[object]) -> str:
     },
     summary="Prometheus metrics (admin key)",
 )
-async def metrics(admin: Admin, found: ServicesDep) -> PlainTextResponse:
-    await collect(found)
-    return PlainTextResponse(
-        found.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+async def metrics(admin: Admin, api: ApiDep) -> PlainTextResponse:
+    await collect(api)
+    return PlainTextResponse(api.metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
-async def collect(found: Services) -> None:
+async def collect(api: Api) -> None:
     """Read what is measured when scraped: queue depths, lags, open streams."""
-    metrics = found.metrics
-    head = await found.engine.store.head_position()
-    metrics.stream_lag.set(max(head - found.hub.position, 0))
-    metrics.subscribers.set(found.hub.subscribers)
+    metrics, services = api.metrics, api.services
+    head = await services.store.head_position()
+    metrics.stream_lag.set(max(head - api.hub.position, 0))
+    metrics.subscribers.set(api.hub.subscribers)
     try:
         async with asyncio.timeout(READY_TIMEOUT):
-            depth = await found.engine.bus.queue_depth()
+            depth = await services.bus.queue_depth()
         for lane, waiting in depth.items():
-            metrics.queue_depth.set(waiting, lane=str(lane))
+            metrics.queue_depth.labels(str(lane)).set(waiting)
     except Exception:  # a bus that does not answer shows as missing figures
-        metrics.queue_depth.values.clear()
-    for status in await statuses(found.read_models, default_projections(), head):
-        metrics.projection_lag.set(status.lag, projection=status.name)
+        metrics.queue_depth.clear()
+    for status in await statuses(services.read_models, default_projections(), head):
+        metrics.projection_lag.labels(status.name).set(status.lag)

@@ -19,7 +19,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
-from api.deps import BranchQuery, ItemId, OwnedScene, SceneId, Services, ServicesDep, studio_of
+from api.bootstrap import Api
+from api.deps import ApiDep, BranchQuery, ItemId, OwnedScene, SceneId
 from api.errors import ERROR_RESPONSES, ApiError, error_response
 from api.schemas.common import BRANCH_PATTERN
 from api.schemas.streams import EXECUTION
@@ -56,14 +57,14 @@ OptionalBranch = Annotated[
 )
 async def scene_events(
     scene: OwnedScene,
-    found: ServicesDep,
+    api: ApiDep,
     branch: OptionalBranch = None,
     after: After = None,
     view: View = None,
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     wanted = StreamFilter(scene, branch, None, view == "draft")
-    return _sse(found, wanted, resume_point(last_event_id, after), None)
+    return _sse(api, wanted, resume_point(last_event_id, after), None)
 
 
 @router.get(
@@ -74,7 +75,7 @@ async def scene_events(
 async def execution_events(
     scene: OwnedScene,
     execution: ItemId,
-    found: ServicesDep,
+    api: ApiDep,
     branch: BranchQuery = "main",
     after: After = None,
     until: Until = None,
@@ -82,11 +83,11 @@ async def execution_events(
 ) -> StreamingResponse:
     start = resume_point(last_event_id, after)
     if start is None:
-        start = await execution_start(found, scene, branch, execution)
+        start = await execution_start(api, scene, branch, execution)
     else:
-        await execution_start(found, scene, branch, execution)
+        await execution_start(api, scene, branch, execution)
     wanted = StreamFilter(scene, branch, execution)
-    return _sse(found, wanted, start, execution if until == "finished" else None)
+    return _sse(api, wanted, start, execution if until == "finished" else None)
 
 
 def resume_point(last_event_id: str | None, after: int | None) -> int | None:
@@ -102,35 +103,30 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
     return position
 
 
-async def execution_start(found: Services, scene: str, branch: str, execution: str) -> int:
+async def execution_start(api: Api, scene: str, branch: str, execution: str) -> int:
     """The position just before the execution's first event (404 if there is none)."""
-    state = await found.engine.scenes.load(scene, branch)
+    services = api.services
+    state = await services.scenes.load(scene, branch)
     run = state.executions.get(execution)
     if run is None:
         raise NotFound(f"no execution {execution} on {scene}@{branch}")
     stream = StreamId(scene, run.started.branch)
     version = run.started.version
-    for _ in range(3):
-        events = await found.engine.store.read_stream(stream, version - 1, version)
-        if events and events[0].position is not None:
-            return events[0].position - 1
-        await found.engine.store.head_position()  # PostgreSQL: number it now
-    raise NotFound(f"execution {execution} has no sequenced start yet; retry")
+    first, _ = await services.store.positions_of(stream, version, version)
+    return first - 1
 
 
-def _sse(
-    found: Services, wanted: StreamFilter, after: int | None, until: str | None
-) -> StreamingResponse:
+def _sse(api: Api, wanted: StreamFilter, after: int | None, until: str | None) -> StreamingResponse:
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    body = _frames(found, wanted, after, until)
+    body = _frames(api, wanted, after, until)
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
 async def _frames(
-    found: Services, wanted: StreamFilter, after: int | None, until: str | None
+    api: Api, wanted: StreamFilter, after: int | None, until: str | None
 ) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
-    async for batch in found.hub.stream_batches(wanted, after, found.options.heartbeat):
+    async for batch in api.hub.stream_batches(wanted, after, api.services.settings.http.heartbeat):
         if batch is None:
             yield b": keep-alive\n\n"
             continue
@@ -160,14 +156,14 @@ async def scene_socket(
     view: View = None,
     api_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> None:
-    found: Services = websocket.app.state.services
+    api: Api = websocket.app.state.api
     try:
-        await _authorize(websocket, found, scene, api_key)
+        await _authorize(websocket, api, scene, api_key)
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
     await websocket.accept()
-    await _pump(websocket, found, StreamFilter(scene, branch, None, view == "draft"), after)
+    await _pump(websocket, api, StreamFilter(scene, branch, None, view == "draft"), after)
 
 
 @router.websocket("/scenes/{scene}/executions/{execution}/ws")
@@ -179,10 +175,10 @@ async def execution_socket(
     after: After = None,
     api_key: Annotated[str | None, Query(max_length=200)] = None,
 ) -> None:
-    found: Services = websocket.app.state.services
+    api: Api = websocket.app.state.api
     try:
-        await _authorize(websocket, found, scene, api_key)
-        start = await execution_start(found, scene, branch, execution)
+        await _authorize(websocket, api, scene, api_key)
+        start = await execution_start(api, scene, branch, execution)
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
@@ -191,7 +187,7 @@ async def execution_socket(
         return
     await websocket.accept()
     wanted = StreamFilter(scene, branch, execution)
-    await _pump(websocket, found, wanted, start if after is None else after)
+    await _pump(websocket, api, wanted, start if after is None else after)
 
 
 async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
@@ -203,24 +199,20 @@ async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
         await websocket.close(code=4000 + error.detail.status, reason=error.detail.message[:120])
 
 
-async def _authorize(
-    websocket: WebSocket, found: Services, scene: str, api_key: str | None
-) -> None:
+async def _authorize(websocket: WebSocket, api: Api, scene: str, api_key: str | None) -> None:
     """What the HTTP routes' dependencies check: the key, its rate, the scene's studio."""
     header = websocket.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else api_key
-    principal = await found.keys.principal(token)
-    found.limiter.take(principal)
+    principal = await api.keys.principal(token)
+    api.limiter.take(principal)
     if principal.admin:
         raise ApiError(403, "use a studio's key for streams")
-    await found.tenancy.require_scene(studio_of(principal), scene)
+    await api.services.tenancy.require_scene(principal.caller.studio, scene)
 
 
-async def _pump(
-    websocket: WebSocket, found: Services, wanted: StreamFilter, after: int | None
-) -> None:
+async def _pump(websocket: WebSocket, api: Api, wanted: StreamFilter, after: int | None) -> None:
     async def send() -> None:
-        async for message in found.hub.stream(wanted, after, found.options.heartbeat):
+        async for message in api.hub.stream(wanted, after, api.services.settings.http.heartbeat):
             if message is None:
                 await websocket.send_text('{"event":"heartbeat"}')
             else:

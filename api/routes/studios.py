@@ -6,26 +6,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import Admin, CurrentStudio, ItemId, ServicesDep, studio_of
-from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.deps import Admin, ApiDep, CurrentStudio, ItemId, ServicesDep
+from api.errors import ERROR_RESPONSES
 from api.schemas.studios import KeyCreate, KeyCreated, KeyPublic, Me, StudioCreate, StudioPublic
-from api.tenancy import mint_key, now_micros
+from api.services import studios
 
 router = APIRouter(tags=["studios and keys"], responses=ERROR_RESPONSES)
 
 
 @router.post("/studios", status_code=201, response_model=StudioPublic, summary="Create a studio")
-async def create_studio(body: StudioCreate, admin: Admin, found: ServicesDep) -> StudioPublic:
-    if not await found.tenancy.store.create_studio(body.id, body.name, now_micros()):
-        raise ApiError(409, f"a studio {body.id!r} exists already", field="id")
-    row = await found.tenancy.store.studio(body.id)
-    assert row is not None
-    return StudioPublic.of(row)
+async def create_studio(body: StudioCreate, admin: Admin, services: ServicesDep) -> StudioPublic:
+    return StudioPublic.of(await studios.create_studio(services, body.id, body.name))
 
 
 @router.get("/studios", response_model=list[StudioPublic], summary="Every studio")
-async def list_studios(admin: Admin, found: ServicesDep) -> list[StudioPublic]:
-    return [StudioPublic.of(row) for row in await found.tenancy.store.list_studios()]
+async def list_studios(admin: Admin, services: ServicesDep) -> list[StudioPublic]:
+    return [StudioPublic.of(studio) for studio in await studios.list_studios(services)]
 
 
 @router.post(
@@ -35,47 +31,32 @@ async def list_studios(admin: Admin, found: ServicesDep) -> list[StudioPublic]:
     summary="Make an API key for a studio (its token is shown this once)",
 )
 async def create_key(
-    studio: ItemId, body: KeyCreate, admin: Admin, found: ServicesDep
+    studio: ItemId, body: KeyCreate, admin: Admin, services: ServicesDep
 ) -> KeyCreated:
-    if await found.tenancy.store.studio(studio) is None:
-        raise not_found(f"no studio {studio!r}")
-    minted = mint_key()
-    row = {
-        "id": minted.key_id,
-        "studio": studio,
-        "name": body.name,
-        "actor": body.actor or f"key:{body.name}",
-        "secret_hash": minted.secret_hash,
-        "rate_per_second": body.rate_per_second,
-        "burst": body.burst,
-        "created_at": now_micros(),
-        "revoked_at": None,
-    }
-    await found.tenancy.store.create_key(row)
-    return KeyCreated(token=minted.token, **KeyPublic.of(row).model_dump())
+    minted = await studios.create_key(
+        services, studio, body.name, body.actor, body.rate_per_second, body.burst
+    )
+    return KeyCreated(token=minted.token, **KeyPublic.of(minted.key).model_dump())
 
 
 @router.get("/studios/{studio}/keys", response_model=list[KeyPublic], summary="A studio's API keys")
-async def studio_keys(studio: ItemId, admin: Admin, found: ServicesDep) -> list[KeyPublic]:
-    if await found.tenancy.store.studio(studio) is None:
-        raise not_found(f"no studio {studio!r}")
-    return [KeyPublic.of(row) for row in await found.tenancy.store.list_keys(studio)]
+async def studio_keys(studio: ItemId, admin: Admin, services: ServicesDep) -> list[KeyPublic]:
+    return [KeyPublic.of(key) for key in await studios.list_keys(services, studio)]
 
 
 @router.delete(
     "/studios/{studio}/keys/{key}", status_code=204, summary="Revoke a key, effective at once"
 )
-async def revoke_key(studio: ItemId, key: ItemId, admin: Admin, found: ServicesDep) -> Response:
-    if not await found.tenancy.store.revoke_key(studio, key, now_micros()):
-        raise not_found(f"no live key {key!r} in studio {studio!r}")
-    found.keys.forget(key)
+async def revoke_key(studio: ItemId, key: ItemId, admin: Admin, api: ApiDep) -> Response:
+    await studios.revoke_key(api.services, studio, key)
+    api.keys.forget(key)
     return Response(status_code=204)
 
 
 @router.get("/me", response_model=Me, summary="Who this key is")
 async def me(principal: CurrentStudio) -> Me:
     return Me(
-        studio=studio_of(principal),
+        studio=principal.caller.studio,
         key_id=principal.key_id,
         actor=principal.actor,
         rate_per_second=principal.rate_per_second,
@@ -84,6 +65,6 @@ async def me(principal: CurrentStudio) -> Me:
 
 
 @router.get("/keys", response_model=list[KeyPublic], summary="The keys of this key's studio")
-async def own_keys(principal: CurrentStudio, found: ServicesDep) -> list[KeyPublic]:
-    rows = await found.tenancy.store.list_keys(studio_of(principal))
-    return [KeyPublic.of(row) for row in rows]
+async def own_keys(principal: CurrentStudio, services: ServicesDep) -> list[KeyPublic]:
+    keys = await studios.list_keys(services, principal.caller.studio, check=False)
+    return [KeyPublic.of(key) for key in keys]

@@ -3,14 +3,12 @@ each attempt (status code or error, and how long it took)."""
 
 from __future__ import annotations
 
-import json
-import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentStudio, ItemId, ServicesDep, studio_of
-from api.errors import ERROR_RESPONSES, not_found
+from api.deps import CurrentStudio, ItemId, ServicesDep
+from api.errors import ERROR_RESPONSES
 from api.schemas.webhooks import (
     DeliveryList,
     DeliveryPublic,
@@ -19,8 +17,7 @@ from api.schemas.webhooks import (
     WebhookList,
     WebhookPublic,
 )
-from api.tenancy import now_micros
-from api.webhooks import new_secret
+from api.services import webhooks
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
 
@@ -32,41 +29,30 @@ router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
     summary="Register a URL for finished executions (its signing secret is shown once)",
 )
 async def create_webhook(
-    body: WebhookCreate, principal: CurrentStudio, found: ServicesDep
+    body: WebhookCreate, principal: CurrentStudio, services: ServicesDep
 ) -> WebhookCreated:
-    row: dict[str, Any] = {
-        "id": f"wh_{uuid.uuid4().hex[:16]}",
-        "studio": studio_of(principal),
-        "url": str(body.url),
-        "secret": new_secret(),
-        "events": json.dumps(sorted(set(body.events))),
-        "created_at": now_micros(),
-        "deleted_at": None,
-    }
-    await found.tenancy.store.create_webhook(row)
-    return WebhookCreated(secret=row["secret"], **WebhookPublic.of(row).model_dump())
+    made = await webhooks.register(services, principal.caller, str(body.url), body.events)
+    return WebhookCreated(secret=made.secret, **WebhookPublic.of(made).model_dump())
 
 
 @router.get("/webhooks", response_model=WebhookList, summary="The studio's webhooks")
-async def list_webhooks(principal: CurrentStudio, found: ServicesDep) -> WebhookList:
-    rows = await found.tenancy.store.list_webhooks(studio_of(principal))
-    return WebhookList(webhooks=[WebhookPublic.of(row) for row in rows])
+async def list_webhooks(principal: CurrentStudio, services: ServicesDep) -> WebhookList:
+    found = await webhooks.list_webhooks(services, principal.caller)
+    return WebhookList(webhooks=[WebhookPublic.of(hook) for hook in found])
 
 
 @router.get("/webhooks/{webhook}", response_model=WebhookPublic, summary="One webhook")
 async def get_webhook(
-    webhook: ItemId, principal: CurrentStudio, found: ServicesDep
+    webhook: ItemId, principal: CurrentStudio, services: ServicesDep
 ) -> WebhookPublic:
-    row = await found.tenancy.store.webhook(studio_of(principal), webhook)
-    if row is None:
-        raise not_found(f"no webhook {webhook!r}")
-    return WebhookPublic.of(row)
+    return WebhookPublic.of(await webhooks.webhook(services, principal.caller, webhook))
 
 
 @router.delete("/webhooks/{webhook}", status_code=204, summary="Stop a webhook")
-async def delete_webhook(webhook: ItemId, principal: CurrentStudio, found: ServicesDep) -> Response:
-    if not await found.tenancy.store.delete_webhook(studio_of(principal), webhook, now_micros()):
-        raise not_found(f"no webhook {webhook!r}")
+async def delete_webhook(
+    webhook: ItemId, principal: CurrentStudio, services: ServicesDep
+) -> Response:
+    await webhooks.delete(services, principal.caller, webhook)
     return Response(status_code=204)
 
 
@@ -78,13 +64,11 @@ async def delete_webhook(webhook: ItemId, principal: CurrentStudio, found: Servi
 async def deliveries(
     webhook: ItemId,
     principal: CurrentStudio,
-    found: ServicesDep,
+    services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
-    studio = studio_of(principal)
-    if await found.tenancy.store.webhook(studio, webhook) is None:
-        raise not_found(f"no webhook {webhook!r}")
-    rows = await found.tenancy.store.list_deliveries(studio, webhook, limit)
+    found = await webhooks.deliveries(services, principal.caller, webhook, limit)
     return DeliveryList(
-        webhook=webhook, deliveries=[DeliveryPublic.of(row, attempts) for row, attempts in rows]
+        webhook=webhook,
+        deliveries=[DeliveryPublic.of(delivery, attempts) for delivery, attempts in found],
     )

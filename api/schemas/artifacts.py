@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from pydantic import BaseModel, Field
 
-from adapters.artifacts import ArtifactMetadata
+from engine.ports import ArtifactMetadata
 from projections.lineage_records import Lineage
 
 

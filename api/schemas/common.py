@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.services.intake import Submission
 from engine.provenance import Provenance
-from engine.service import Receipt
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 BRANCH_PATTERN = r"^[a-z0-9][a-z0-9._/-]{0,63}$"
@@ -71,7 +71,8 @@ class Accepted(BaseModel):
     links: Links
 
     @classmethod
-    def of(cls, receipt: Receipt, first: int, last: int, started: bool) -> Accepted:
+    def of(cls, submitted: Submission) -> Accepted:
+        receipt = submitted.receipt
         base = f"/scenes/{receipt.scene}"
         branch = f"?branch={receipt.branch}"
         execution = f"{base}/executions/{receipt.execution_id}"
@@ -82,9 +83,9 @@ class Accepted(BaseModel):
             branch=receipt.branch,
             first_version=receipt.first_version,
             last_version=receipt.last_version,
-            first_position=first,
-            position=last,
-            execution_started=started,
+            first_position=submitted.first_position,
+            position=submitted.last_position,
+            execution_started=submitted.execution_started,
             links=Links(
                 execution=execution + branch,
                 events=f"{execution}/events{branch}",

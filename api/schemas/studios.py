@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from api.schemas.common import NAME_PATTERN, CreateModel
+from engine.tenancy import ApiKey, Studio
 from projections.times import from_micros
 
 
@@ -22,8 +22,8 @@ class StudioPublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> StudioPublic:
-        return cls(id=row["id"], name=row["name"], created_at=from_micros(row["created_at"]))
+    def of(cls, studio: Studio) -> StudioPublic:
+        return cls(id=studio.id, name=studio.name, created_at=from_micros(studio.created_at))
 
 
 class KeyCreate(CreateModel):
@@ -49,16 +49,16 @@ class KeyPublic(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> KeyPublic:
-        revoked = row["revoked_at"]
+    def of(cls, key: ApiKey) -> KeyPublic:
+        revoked = key.revoked_at
         return cls(
-            id=row["id"],
-            studio=row["studio"],
-            name=row["name"],
-            actor=row["actor"],
-            rate_per_second=row["rate_per_second"],
-            burst=row["burst"],
-            created_at=from_micros(row["created_at"]),
+            id=key.id,
+            studio=key.studio,
+            name=key.name,
+            actor=key.actor,
+            rate_per_second=key.rate_per_second,
+            burst=key.burst,
+            created_at=from_micros(key.created_at),
             revoked_at=None if revoked is None else from_micros(revoked),
         )
 

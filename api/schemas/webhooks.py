@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from api.schemas.common import CreateModel
+from engine.tenancy import DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery
 from projections.times import from_micros
 
 EventName = Literal["execution.completed", "execution.failed", "execution.canceled"]
@@ -30,12 +31,12 @@ class WebhookPublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> WebhookPublic:
+    def of(cls, webhook: Webhook) -> WebhookPublic:
         return cls(
-            id=row["id"],
-            url=row["url"],
-            events=json.loads(row["events"]),
-            created_at=from_micros(row["created_at"]),
+            id=webhook.id,
+            url=webhook.url,
+            events=list(webhook.events),
+            created_at=from_micros(webhook.created_at),
         )
 
 
@@ -73,32 +74,31 @@ class DeliveryPublic(BaseModel):
     attempt_log: list[AttemptPublic]
 
     @classmethod
-    def of(cls, row: dict[str, Any], attempts: list[dict[str, Any]]) -> DeliveryPublic:
-        delivered = row["delivered_at"]
+    def of(cls, delivery: WebhookDelivery, attempts: list[DeliveryAttempt]) -> DeliveryPublic:
+        delivered = delivery.delivered_at
+        pending = delivery.status == DeliveryStatus.PENDING
         return cls(
-            id=row["id"],
-            event=row["event"],
-            execution=row["execution"],
-            scene=row["scene"],
-            branch=row["branch"],
-            position=row["position"],
-            status=row["status"],
-            attempts=row["attempts"],
-            created_at=from_micros(row["created_at"]),
-            next_attempt_at=from_micros(row["next_attempt_at"])
-            if row["status"] == "pending"
-            else None,
+            id=delivery.id,
+            event=delivery.event,
+            execution=delivery.execution,
+            scene=delivery.scene,
+            branch=delivery.branch,
+            position=delivery.position,
+            status=str(delivery.status),
+            attempts=delivery.attempts,
+            created_at=from_micros(delivery.created_at),
+            next_attempt_at=from_micros(delivery.next_attempt_at) if pending else None,
             delivered_at=None if delivered is None else from_micros(delivered),
-            last_status_code=row["last_status_code"],
-            last_error=row["last_error"],
-            body=json.loads(row["body"]),
+            last_status_code=delivery.last_status_code,
+            last_error=delivery.last_error,
+            body=json.loads(delivery.body),
             attempt_log=[
                 AttemptPublic(
-                    attempt=a["attempt"],
-                    at=from_micros(a["at"]),
-                    status_code=a["status_code"],
-                    error=a["error"],
-                    duration_ms=a["duration_ms"],
+                    attempt=a.attempt,
+                    at=from_micros(a.at),
+                    status_code=a.status_code,
+                    error=a.error,
+                    duration_ms=a.duration_ms,
                 )
                 for a in attempts
             ],

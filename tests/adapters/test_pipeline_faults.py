@@ -38,9 +38,11 @@ import pytest
 from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import JetStreamTaskBus
 from adapters.workers import Worker
-from api.bootstrap import Engine, open_engine
+from api.bootstrap import open_services, operations
 from api.config import Settings, load_settings
-from api.runtime import Runtime, follow_execution, operations
+from api.runtime import Runtime
+from api.services import Services
+from api.services.executions import follow
 from engine.events import TaskStarted, TaskSucceeded
 from engine.intents import parse_intent
 from engine.ports import Operation, StreamId, TaskContext, TaskOutput
@@ -268,7 +270,7 @@ async def eventually(check: Callable[[], Awaitable[T]], what: str, within: float
     return answer
 
 
-async def act(engine: Engine, action: dict[str, Any]) -> str:
+async def act(engine: Services, action: dict[str, Any]) -> str:
     raw = {
         "kind": "structured_action",
         "studio": "st",
@@ -281,18 +283,18 @@ async def act(engine: Engine, action: dict[str, Any]) -> str:
     return receipt.execution_id
 
 
-async def finish(engine: Engine, execution: str, runtime: Runtime | None = None) -> Progress:
+async def finish(engine: Services, execution: str, runtime: Runtime | None = None) -> Progress:
     return await asyncio.wait_for(
-        follow_execution(engine, "s", "main", execution, runtime=runtime), PATIENCE
+        follow(engine, "s", "main", execution, check=runtime.check if runtime else None), PATIENCE
     )
 
 
-async def events(engine: Engine, kind: type[T]) -> list[T]:
+async def events(engine: Services, kind: type[T]) -> list[T]:
     log = await engine.store.read_stream(StreamId("s", "main"))
     return [e.payload for e in log if isinstance(e.payload, kind)]
 
 
-async def task_ids(engine: Engine, execution: str) -> list[str]:
+async def task_ids(engine: Services, execution: str) -> list[str]:
     state = await engine.scenes.load("s")
     return sorted(t.id for t in state.tasks.values() if t.execution == execution)
 
@@ -309,7 +311,7 @@ async def test_a_task_on_a_killed_worker_process_comes_back_and_succeeds_once(
     pipeline: Pipeline, processes: Processes
 ) -> None:
     async with (
-        open_engine(pipeline.settings, bus_options=pipeline.bus_options) as engine,
+        open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine,
         Runtime(engine, workers=0) as runtime,
     ):
         await act(engine, {"name": "create_scene"})
@@ -347,7 +349,7 @@ async def test_a_stalled_worker_that_finishes_late_is_folded_once(
     the bus, so it is the result folder that must ignore it."""
     pipeline.bus_options["duplicate_window"] = 0.1  # the least NATS takes
     async with (
-        open_engine(pipeline.settings, bus_options=pipeline.bus_options) as engine,
+        open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine,
         Runtime(engine, workers=0) as runtime,
     ):
         await act(engine, {"name": "create_scene"})
@@ -401,7 +403,7 @@ async def results_folded(pipeline: Pipeline, at_least: int) -> bool:
 async def test_an_engine_killed_mid_execution_resumes_and_reruns_nothing(
     pipeline: Pipeline, processes: Processes
 ) -> None:
-    async with open_engine(pipeline.settings, bus_options=pipeline.bus_options) as engine:
+    async with open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine:
         await act(engine, {"name": "create_scene"})
         first_engine = await processes.engine(pipeline)
         async with worker_here(pipeline, "worker", concurrency=3):
@@ -437,7 +439,7 @@ async def test_tasks_waiting_on_the_bus_survive_a_nats_restart(
 ) -> None:
     pipeline = new_pipeline(tmp_path, database_url, nats_server.url)
     async with (
-        open_engine(pipeline.settings, bus_options=pipeline.bus_options) as engine,
+        open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine,
         Runtime(engine, workers=0) as runtime,
     ):
         bus = engine.bus
@@ -491,7 +493,7 @@ async def serve_worker(options: dict[str, Any]) -> None:
 async def serve_engine(options: dict[str, Any]) -> None:
     """The engine's background work alone: the dispatcher and the result folder."""
     async with (
-        open_engine(load_settings(), bus_options=options["bus"]) as engine,
+        open_services(load_settings(), bus_options=options["bus"]) as engine,
         Runtime(engine, workers=0) as runtime,
     ):
         while True:

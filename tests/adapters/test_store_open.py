@@ -11,9 +11,12 @@ from adapters.store import PostgresEventStore, SqliteEventStore, open_store
 def test_the_public_surface() -> None:
     assert sorted(adapters.store.__all__) == [
         "PostgresEventStore",
+        "SqlEventStore",
+        "SqlTenancyStore",
         "SqliteEventStore",
         "migrate",
         "open_store",
+        "open_tenancy_store",
     ]
 
 

@@ -14,11 +14,17 @@ from tests.memory_store import MemoryStore
 
 
 class Counter:
-    def __init__(self) -> None:
+    """Ids id1, id2, ...; with a prefix, ids of their own (a second process's)."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self._prefix = prefix
         self._next = itertools.count(1)
 
     def new_id(self) -> str:
-        return f"id{next(self._next)}"
+        return f"{self._prefix}id{next(self._next)}"
+
+
+_processes = itertools.count(2)
 
 
 class FixedClock:
@@ -30,9 +36,11 @@ class Studio:
     """One scene, several branches, driven through the engine service."""
 
     def __init__(self, store: EventStore | None = None, scene: str = "film", **opts: Any) -> None:
+        # A studio on a store another one made is another process: its ids differ.
+        ids = Counter() if store is None else Counter(f"p{next(_processes)}-")
         self.store = store or MemoryStore()
         opts.setdefault("work_cache", self.store)
-        self.service = SceneService(self.store, FixedClock(), Counter(), **opts)
+        self.service = SceneService(self.store, FixedClock(), ids, **opts)
         self.scene = scene
 
     async def act(self, branch: str, name: str, **args: Any) -> Receipt:

@@ -14,9 +14,11 @@ import pytest
 from adapters.operations.diagnostic import Echo
 from adapters.store.read_models import open_read_models
 from adapters.workers import Worker
-from api.bootstrap import Engine, open_engine
+from api.bootstrap import open_services
 from api.config import Settings
-from api.runtime import Runtime, follow_execution
+from api.runtime import Runtime
+from api.services import Services
+from api.services.executions import follow
 from engine.intents import parse_intent
 from engine.ports import Operation
 from engine.recipes import film_works
@@ -29,20 +31,20 @@ from tests.conftest import fresh_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
     if request.param == "sqlite":
         settings = Settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'film.db'}", None)
-        async with open_engine(settings) as opened:
+        async with open_services(settings) as opened:
             yield opened
         return
     async with (
         fresh_postgres_database("lineage") as url,
-        open_engine(Settings(tmp_path, url, None)) as opened,
+        open_services(Settings(tmp_path, url, None)) as opened,
     ):
         yield opened
 
 
-async def act(engine: Engine, action: dict[str, object], actor: str = "ana") -> str:
+async def act(engine: Services, action: dict[str, object], actor: str = "ana") -> str:
     scenes = engine.scenes
     raw = {
         "kind": "structured_action",
@@ -55,7 +57,7 @@ async def act(engine: Engine, action: dict[str, object], actor: str = "ana") -> 
     return receipt.execution_id
 
 
-async def film(engine: Engine) -> None:
+async def film(engine: Services) -> None:
     await act(engine, {"name": "create_scene", "title": "Lighthouse"})
     for n in (1, 2):
         shot = {"title": f"Shot {n}", "prompt": f"the lighthouse, view {n}", "duration": 1.5}
@@ -66,7 +68,7 @@ async def film(engine: Engine) -> None:
     await act(engine, {"name": "add_node", **voice}, actor="bo")
 
 
-async def test_the_final_renders_lineage_names_every_model_and_transform(engine: Engine) -> None:
+async def test_the_final_renders_lineage_names_every_model_and_transform(engine: Services) -> None:
     await film(engine)
     state = await engine.scenes.load("film")
     works = film_works(state)
@@ -77,7 +79,8 @@ async def test_the_final_renders_lineage_names_every_model_and_transform(engine:
         working = asyncio.create_task(worker.run())
         try:
             progress = await asyncio.wait_for(
-                follow_execution(engine, "film", "main", execution, runtime=runtime), 60
+                follow(engine, "film", "main", execution, check=runtime.check if runtime else None),
+                60,
             )
         finally:
             working.cancel()

@@ -19,11 +19,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from adapters.store import migrate
-from api.app import ApiOptions, create_app
-from api.config import Settings
+from api.app import create_app
+from api.config import HttpSettings, Settings
 
 ADMIN_KEY = "admin-key-for-tests-0123456789"
-OPTIONS = ApiOptions(
+HTTP = HttpSettings(
     admin_key=ADMIN_KEY,
     heartbeat=0.2,
     webhook_backoff=0.05,
@@ -49,6 +49,7 @@ def settings(tmp_path: Path, template_database: Path) -> Settings:
         data_dir=data,
         database_url=f"sqlite+aiosqlite:///{data / 'scenestate.db'}",
         nats_url=None,
+        http=HTTP,
     )
 
 
@@ -112,7 +113,7 @@ def diagnose(count: int = 1, operation: str = "echo", **params: Any) -> dict[str
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    app = create_app(settings, OPTIONS, workers=1)
+    app = create_app(settings, workers=1)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
@@ -142,7 +143,7 @@ async def read_sse(response: httpx.Response) -> AsyncIterator[SseMessage]:
 @pytest.fixture
 async def live(settings: Settings) -> AsyncIterator[Api]:
     """The same app behind a real uvicorn server on a loopback port."""
-    app = create_app(settings, OPTIONS, workers=1)
+    app = create_app(settings, workers=1)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )

@@ -6,6 +6,8 @@ import io
 import json
 import logging
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from api.metrics import JsonLogFormatter
 from tests.api.http.conftest import Api, diagnose
 
@@ -26,19 +28,29 @@ async def test_metrics_cover_requests_tasks_queues_and_lag(api: Api) -> None:
     scraped = await api.request("GET", "/metrics", None)
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
-    text = scraped.text
-    for expected in (
-        'scenestate_http_requests_total{method="POST",route="/scenes/{scene}/intents",'
-        'status="202"} 1',
-        "scenestate_intent_append_seconds_count 2",
-        'scenestate_task_run_seconds_count{operation="echo"} 2',
-        'scenestate_tasks_finished_total{operation="echo",outcome="succeeded"} 2',
-        "scenestate_intent_to_first_result_seconds_count 1",
-        'scenestate_queue_depth{lane="interactive"} 0',
-        'scenestate_projection_lag_events{projection="history"}',
-        "scenestate_stream_lag_events",
+    samples = _samples(scraped.text)
+    posted = {"method": "POST", "route": "/scenes/{scene}/intents", "status": "202"}
+    for name, labels, value in (
+        ("scenestate_http_requests_total", posted, 1),
+        ("scenestate_intent_append_seconds_count", {}, 2),
+        ("scenestate_task_run_seconds_count", {"operation": "echo"}, 2),
+        ("scenestate_tasks_finished_total", {"operation": "echo", "outcome": "succeeded"}, 2),
+        ("scenestate_intent_to_first_result_seconds_count", {}, 1),
+        ("scenestate_queue_depth", {"lane": "interactive"}, 0),
+        ("scenestate_projection_lag_events", {"projection": "history"}, None),
+        ("scenestate_stream_lag_events", {}, None),
     ):
-        assert expected in text, expected
+        key = (name, tuple(sorted(labels.items())))
+        assert key in samples, key
+        assert value is None or samples[key] == value, (key, samples[key])
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 async def test_request_logs_are_json_lines_with_the_execution_id(api: Api) -> None:

@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import ApiOptions, create_app
-from api.config import Settings
+from api.app import create_app
+from api.config import HttpSettings, Settings
 from tests.api.http.conftest import ADMIN_KEY, diagnose
 
 CHECKS = [
@@ -46,8 +46,13 @@ def served(
     and the studio's key."""
     data = tmp_path_factory.mktemp("openapi")
     shutil.copy(template_database, data / "scenestate.db")
-    config = Settings(data, f"sqlite+aiosqlite:///{data / 'scenestate.db'}", None)
-    app = create_app(config, ApiOptions(admin_key=ADMIN_KEY))
+    config = Settings(
+        data,
+        f"sqlite+aiosqlite:///{data / 'scenestate.db'}",
+        None,
+        http=HttpSettings(admin_key=ADMIN_KEY),
+    )
+    app = create_app(config)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))

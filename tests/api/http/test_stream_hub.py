@@ -11,20 +11,21 @@ from typing import Any
 
 import pytest
 
-from api.bootstrap import Engine, open_engine
+from api.bootstrap import open_services
 from api.config import Settings
+from api.services import Services
 from api.streaming import Message, StreamFilter, StreamHub
 from engine.intents import parse_intent
 from engine.ports import StreamId
 
 
 @pytest.fixture
-async def engine(settings: Settings) -> AsyncIterator[Engine]:
-    async with open_engine(settings, migrate_first=False) as opened:
+async def engine(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings, migrate_first=False) as opened:
         yield opened
 
 
-async def _add_shots(engine: Engine, scene: str, count: int) -> None:
+async def _add_shots(engine: Services, scene: str, count: int) -> None:
     scenes = engine.scenes
     for n in range(count):
         action: dict[str, Any] = (
@@ -43,7 +44,7 @@ async def _add_shots(engine: Engine, scene: str, count: int) -> None:
         await scenes.submit(intent)
 
 
-async def _positions(engine: Engine, scene: str) -> list[int]:
+async def _positions(engine: Services, scene: str) -> list[int]:
     events = await engine.store.read_stream(StreamId(scene))
     return [e.position for e in events if e.position is not None]
 
@@ -71,7 +72,7 @@ async def _running(hub: StreamHub) -> AsyncIterator[StreamHub]:
             await task
 
 
-async def test_a_resume_from_before_the_window_reads_the_store(engine: Engine) -> None:
+async def test_a_resume_from_before_the_window_reads_the_store(engine: Services) -> None:
     async with _running(StreamHub(engine.store, engine.scenes, window=4)) as hub:
         await asyncio.gather(_add_shots(engine, "one", 15), _add_shots(engine, "two", 15))
         wanted = await _positions(engine, "one")
@@ -83,7 +84,7 @@ async def test_a_resume_from_before_the_window_reads_the_store(engine: Engine) -
 
 
 async def test_a_subscriber_too_slow_for_its_queue_catches_up_without_a_gap(
-    engine: Engine,
+    engine: Services,
 ) -> None:
     async with _running(StreamHub(engine.store, engine.scenes, queue_limit=3)) as hub:
         stream = hub.stream(StreamFilter("one"), None, 0.1)
@@ -96,7 +97,7 @@ async def test_a_subscriber_too_slow_for_its_queue_catches_up_without_a_gap(
         assert await _take(stream, len(wanted) - 1) == wanted[1:]
 
 
-async def test_subscribers_joining_while_writers_append_miss_nothing(engine: Engine) -> None:
+async def test_subscribers_joining_while_writers_append_miss_nothing(engine: Services) -> None:
     async with _running(StreamHub(engine.store, engine.scenes, window=8)) as hub:
         writers = asyncio.gather(*(_add_shots(engine, scene, 12) for scene in ("a", "b", "c")))
         starts: list[tuple[int, asyncio.Task[list[int]]]] = []

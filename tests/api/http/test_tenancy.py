@@ -149,9 +149,9 @@ async def test_keys_are_stored_hashed_shown_once_and_revocable(api: Api) -> None
     token = await api.studio("acme")
     listed = (await api.request("GET", "/studios/acme/keys", None)).json()
     assert len(listed) == 1 and "token" not in listed[0]
-    store = api.app.state.services.tenancy.store
-    row = await store.key(listed[0]["id"])
-    assert token not in str(row) and row["secret_hash"] not in token
+    store = api.app.state.api.services.tenancy_store
+    key = await store.key(listed[0]["id"])
+    assert token not in str(key) and key.secret_hash not in token
     revoked = await api.request("DELETE", f"/studios/acme/keys/{listed[0]['id']}", None)
     assert revoked.status_code == 204
     assert (await api.request("GET", "/me", "acme")).status_code == 401

@@ -1,25 +1,29 @@
-"""The API's tenancy tables on SQLite or PostgreSQL, through SQLAlchemy Core.
+"""The tenancy tables (`engine.ports.TenancyStore`) on SQLite or PostgreSQL, through
+SQLAlchemy Core.
 
-    open_tenancy_store(url) -> TenancyStore    same URLs as `open_store`
+    open_tenancy_store(url) -> SqlTenancyStore    same URLs as `open_store`
 
 Nothing here is on the event store's hot path: keys are looked up once and cached
 by the API, scene owners are cached once known, and webhook deliveries are a few
 rows per finished execution. Writes on SQLite take the write lock up front
 (`BEGIN IMMEDIATE`), so they queue behind the event store's writer instead of
-deadlocking against it.
+deadlocking against it. Driver errors leave as `engine.errors.Unavailable`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.store._failures import translates_failures
 from adapters.store._tables import streams
 from adapters.store._tenancy_tables import (
     api_keys,
@@ -33,38 +37,52 @@ from adapters.store._tenancy_tables import (
 from adapters.store._url import Backend, parse_store_url
 from adapters.store.postgres import create_postgres_engine
 from adapters.store.sqlite import create_sqlite_engine
+from engine.tenancy import (
+    ApiKey,
+    DeliveryAttempt,
+    DeliveryOutcome,
+    Studio,
+    Webhook,
+    WebhookDelivery,
+)
 
 Record = dict[str, Any]
+INSERT_CHUNK = 500  # rows per statement: well under SQLite's limit of bound values
+R = TypeVar("R", bound=msgspec.Struct)
 
 
-def open_tenancy_store(url: str) -> TenancyStore:
+def open_tenancy_store(url: str) -> SqlTenancyStore:
     """The tenancy tables of the database at `url` (migrated to 0004 or later)."""
     backend, parsed = parse_store_url(url)
     if backend == "sqlite":
-        return TenancyStore(create_sqlite_engine(parsed), backend)
-    engine = create_postgres_engine(parsed, None, autocommit=False, pool_size=8)
-    return TenancyStore(engine, backend)
+        return SqlTenancyStore(create_sqlite_engine(parsed), backend)
+    database = create_postgres_engine(parsed, None, autocommit=False, pool_size=8)
+    return SqlTenancyStore(database, backend)
 
 
-class TenancyStore:
-    def __init__(self, engine: AsyncEngine, backend: Backend) -> None:
-        self._engine = engine
+@translates_failures("database")
+class SqlTenancyStore:
+    def __init__(self, database: AsyncEngine, backend: Backend) -> None:
+        self._db = database
         self._backend = backend
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             if self._backend == "sqlite":
                 await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with conn.begin():
                 yield conn
 
     async def _rows(self, query: Any) -> list[Record]:
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             return [_record(row) for row in (await conn.execute(query)).all()]
 
-    async def _first(self, query: Any) -> Record | None:
-        found = await self._rows(query.limit(1))
+    async def _all(self, kind: type[R], query: Any) -> list[R]:
+        return [_struct(kind, row) for row in await self._rows(query)]
+
+    async def _first(self, kind: type[R], query: Any) -> R | None:
+        found = await self._all(kind, query.limit(1))
         return found[0] if found else None
 
     def _insert_new(self, table: Table) -> Any:
@@ -73,40 +91,45 @@ class TenancyStore:
         return dialect.insert(table).on_conflict_do_nothing()
 
     async def _insert_rows(self, table: Table, rows: Sequence[Record]) -> int:
+        """Insert the rows whose key is new, in one statement; returns how many were new
+        (counted from RETURNING: an executemany's row count is not reliable)."""
         if not rows:
             return 0
+        key = next(iter(table.primary_key.columns))
+        new = 0
         async with self._transaction() as conn:
-            result = await conn.execute(self._insert_new(table), list(rows))
-        return max(result.rowcount, 0)
+            for start in range(0, len(rows), INSERT_CHUNK):
+                chunk = list(rows[start : start + INSERT_CHUNK])
+                statement = self._insert_new(table).values(chunk).returning(key)
+                new += len((await conn.execute(statement)).all())
+        return new
 
     # Studios
 
-    async def create_studio(self, studio: str, name: str, now: int) -> bool:
+    async def create_studio(self, studio: Studio) -> bool:
         """False when a studio with this id exists already."""
-        row = {"id": studio, "name": name, "created_at": now}
-        return await self._insert_rows(studios, [row]) == 1
+        return await self._insert_rows(studios, [msgspec.structs.asdict(studio)]) == 1
 
-    async def studio(self, studio: str) -> Record | None:
-        return await self._first(select(studios).where(studios.c.id == studio))
+    async def studio(self, studio_id: str) -> Studio | None:
+        return await self._first(Studio, select(studios).where(studios.c.id == studio_id))
 
-    async def list_studios(self) -> list[Record]:
-        return await self._rows(select(studios).order_by(studios.c.id))
+    async def list_studios(self) -> list[Studio]:
+        return await self._all(Studio, select(studios).order_by(studios.c.id))
 
     # API keys
 
-    async def create_key(self, row: Record) -> None:
+    async def create_key(self, key: ApiKey) -> None:
         async with self._transaction() as conn:
-            await conn.execute(api_keys.insert().values(**row))
+            await conn.execute(api_keys.insert().values(**msgspec.structs.asdict(key)))
 
-    async def key(self, key_id: str) -> Record | None:
-        return await self._first(select(api_keys).where(api_keys.c.id == key_id))
+    async def key(self, key_id: str) -> ApiKey | None:
+        return await self._first(ApiKey, select(api_keys).where(api_keys.c.id == key_id))
 
-    async def list_keys(self, studio: str) -> list[Record]:
+    async def list_keys(self, studio: str) -> list[ApiKey]:
         query = select(api_keys).where(api_keys.c.studio == studio).order_by(api_keys.c.created_at)
-        return await self._rows(query)
+        return await self._all(ApiKey, query)
 
     async def revoke_key(self, studio: str, key_id: str, now: int) -> bool:
-        """False when the studio has no such key, or it was revoked already."""
         async with self._transaction() as conn:
             result = await conn.execute(
                 update(api_keys)
@@ -119,20 +142,17 @@ class TenancyStore:
     # Scenes
 
     async def scene_owner(self, scene: str) -> str | None:
-        """The studio a scene belongs to: its claim, or else (scenes made outside the
-        API) the studio of its events; None for a scene no one has."""
-        claim = await self._first(
-            select(scene_owners.c.studio).where(scene_owners.c.scene == scene)
+        claim = await self._rows(
+            select(scene_owners.c.studio).where(scene_owners.c.scene == scene).limit(1)
         )
-        if claim is not None:
-            return str(claim["studio"])
+        if claim:
+            return str(claim[0]["studio"])
         found = await self._rows(
             select(streams.c.studio).distinct().where(streams.c.scene == scene)
         )
         return str(found[0]["studio"]) if len(found) == 1 else None
 
     async def claim_scene(self, scene: str, studio: str, now: int) -> str:
-        """Claim a scene id for `studio` unless someone holds it; returns the owner."""
         row = {"scene": scene, "studio": studio, "claimed_at": now}
         await self._insert_rows(scene_owners, [row])
         owner = await self.scene_owner(scene)
@@ -160,28 +180,30 @@ class TenancyStore:
         query = select(studio_artifacts.c.artifact).where(
             studio_artifacts.c.studio == studio, studio_artifacts.c.artifact == artifact
         )
-        return await self._first(query) is not None
+        return bool(await self._rows(query.limit(1)))
 
     # Webhooks
 
-    async def create_webhook(self, row: Record) -> None:
+    async def create_webhook(self, webhook: Webhook) -> None:
+        row = {**msgspec.structs.asdict(webhook), "events": json.dumps(list(webhook.events))}
         async with self._transaction() as conn:
             await conn.execute(webhooks.insert().values(**row))
 
-    async def webhook(self, studio: str, webhook_id: str) -> Record | None:
+    async def webhook(self, studio: str, webhook_id: str) -> Webhook | None:
         query = (
             select(webhooks)
             .where(webhooks.c.id == webhook_id, webhooks.c.studio == studio)
             .where(webhooks.c.deleted_at.is_(None))
         )
-        return await self._first(query)
+        found = await self._rows(query.limit(1))
+        return _webhook(found[0]) if found else None
 
-    async def list_webhooks(self, studio: str | None = None) -> list[Record]:
-        """Live webhooks of `studio` (of every studio when None), oldest first."""
+    async def list_webhooks(self, studio: str | None = None) -> list[Webhook]:
         query = select(webhooks).where(webhooks.c.deleted_at.is_(None))
         if studio is not None:
             query = query.where(webhooks.c.studio == studio)
-        return await self._rows(query.order_by(webhooks.c.created_at, webhooks.c.id))
+        rows = await self._rows(query.order_by(webhooks.c.created_at, webhooks.c.id))
+        return [_webhook(row) for row in rows]
 
     async def delete_webhook(self, studio: str, webhook_id: str, now: int) -> bool:
         async with self._transaction() as conn:
@@ -193,63 +215,52 @@ class TenancyStore:
             )
         return result.rowcount == 1
 
-    async def add_deliveries(self, rows: Sequence[Record]) -> int:
-        """Record deliveries to make; one per webhook and event position, however often
-        the same event is seen."""
+    async def add_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> int:
+        rows = [msgspec.structs.asdict(delivery) for delivery in deliveries]
         return await self._insert_rows(webhook_deliveries, rows)
 
-    async def claim_due(self, now: int, lease_until: int, limit: int) -> list[Record]:
-        """Pending deliveries whose time has come and that no sender holds, each leased
-        to the caller until `lease_until` (a sender that dies lets its lease lapse)."""
+    async def claim_due(self, now: int, lease_until: int, limit: int) -> list[WebhookDelivery]:
+        unleased = or_(
+            webhook_deliveries.c.lease_until.is_(None), webhook_deliveries.c.lease_until < now
+        )
         due = (
             select(webhook_deliveries.c.id)
             .where(webhook_deliveries.c.status == "pending")
             .where(webhook_deliveries.c.next_attempt_at <= now)
-            .where(
-                or_(
-                    webhook_deliveries.c.lease_until.is_(None),
-                    webhook_deliveries.c.lease_until < now,
-                )
-            )
+            .where(unleased)
             .order_by(webhook_deliveries.c.next_attempt_at)
             .limit(limit)
         )
-        claimed: list[Record] = []
+        claimed: list[WebhookDelivery] = []
         async with self._transaction() as conn:
             for (delivery,) in (await conn.execute(due)).all():
                 taken = await conn.execute(
                     update(webhook_deliveries)
                     .where(webhook_deliveries.c.id == delivery)
                     .where(webhook_deliveries.c.status == "pending")
-                    .where(
-                        or_(
-                            webhook_deliveries.c.lease_until.is_(None),
-                            webhook_deliveries.c.lease_until < now,
-                        )
-                    )
+                    .where(unleased)
                     .values(lease_until=lease_until)
                     .returning(*webhook_deliveries.c)
                 )
                 row = taken.first()
                 if row is not None:
-                    claimed.append(_record(row))
+                    claimed.append(_struct(WebhookDelivery, _record(row)))
         return claimed
 
-    async def record_attempt(self, attempt: Record, outcome: Record) -> None:
-        """Log one attempt of a delivery and move the delivery on (`outcome`: its new
-        status, attempts, next_attempt_at, delivered_at, last_status_code, last_error)."""
+    async def record_attempt(self, attempt: DeliveryAttempt, outcome: DeliveryOutcome) -> None:
         async with self._transaction() as conn:
-            await conn.execute(self._insert_new(webhook_attempts), [attempt])
+            await conn.execute(
+                self._insert_new(webhook_attempts), [msgspec.structs.asdict(attempt)]
+            )
             await conn.execute(
                 update(webhook_deliveries)
-                .where(webhook_deliveries.c.id == attempt["delivery"])
-                .values(**outcome, lease_until=None)
+                .where(webhook_deliveries.c.id == attempt.delivery)
+                .values(**msgspec.structs.asdict(outcome), lease_until=None)
             )
 
     async def list_deliveries(
         self, studio: str, webhook_id: str, limit: int = 100
-    ) -> list[tuple[Record, list[Record]]]:
-        """The newest deliveries of a webhook with every attempt of each, newest first."""
+    ) -> list[tuple[WebhookDelivery, list[DeliveryAttempt]]]:
         query = (
             select(webhook_deliveries)
             .where(webhook_deliveries.c.studio == studio)
@@ -257,19 +268,19 @@ class TenancyStore:
             .order_by(webhook_deliveries.c.position.desc())
             .limit(limit)
         )
-        deliveries = await self._rows(query)
+        deliveries = await self._all(WebhookDelivery, query)
         if not deliveries:
             return []
-        ids = [d["id"] for d in deliveries]
-        attempts = await self._rows(
+        attempts = await self._all(
+            DeliveryAttempt,
             select(webhook_attempts)
-            .where(webhook_attempts.c.delivery.in_(ids))
-            .order_by(webhook_attempts.c.delivery, webhook_attempts.c.attempt)
+            .where(webhook_attempts.c.delivery.in_([d.id for d in deliveries]))
+            .order_by(webhook_attempts.c.delivery, webhook_attempts.c.attempt),
         )
-        by_delivery: dict[str, list[Record]] = {}
-        for row in attempts:
-            by_delivery.setdefault(row["delivery"], []).append(row)
-        return [(d, by_delivery.get(d["id"], [])) for d in deliveries]
+        by_delivery: dict[str, list[DeliveryAttempt]] = {}
+        for attempt in attempts:
+            by_delivery.setdefault(attempt.delivery, []).append(attempt)
+        return [(d, by_delivery.get(d.id, [])) for d in deliveries]
 
     async def pending_deliveries(self) -> int:
         query = (
@@ -277,17 +288,24 @@ class TenancyStore:
             .select_from(webhook_deliveries)
             .where(webhook_deliveries.c.status == "pending")
         )
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
     async def ping(self) -> None:
-        """One round trip to the database (readiness checks)."""
-        async with self._engine.connect() as conn:
+        async with self._db.connect() as conn:
             await conn.execute(select(1))
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._db.dispose()
 
 
 def _record(row: Row[Any]) -> Record:
     return {str(key): value for key, value in row._mapping.items()}
+
+
+def _struct(kind: type[R], row: Record) -> R:
+    return msgspec.convert(row, kind, strict=False)
+
+
+def _webhook(row: Record) -> Webhook:
+    return _struct(Webhook, {**row, "events": json.loads(row["events"])})

@@ -1,0 +1,115 @@
+"""Who is asking the HTTP API: bearer tokens become principals (a studio's key, or the
+administrator), each held to its rate limit.
+
+Validated keys are kept in memory for `KEY_CACHE_SECONDS`; revoking one through this
+process takes effect at once, through another within that time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+
+from api.errors import ApiError
+from api.services import Caller
+from api.services.studios import hash_secret, split_token
+from engine.ports import TenancyStore
+from engine.tenancy import ApiKey
+
+KEY_CACHE_SECONDS = 10.0
+KEY_CACHE_SIZE = 10_000
+ADMIN = "(admin)"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a studio's key, or the administrator."""
+
+    key_id: str
+    studio: str | None
+    actor: str
+    rate_per_second: float
+    burst: int
+
+    @property
+    def admin(self) -> bool:
+        return self.studio is None
+
+    @property
+    def caller(self) -> Caller:
+        assert self.studio is not None  # the routes' dependencies refuse the admin here
+        return Caller(self.studio, self.actor)
+
+
+class KeyRing:
+    """Turns bearer tokens into principals, with a short-lived cache of valid keys."""
+
+    def __init__(self, store: TenancyStore, admin_token: str | None, admin_rate: float) -> None:
+        self.store = store
+        self._admin_token = admin_token
+        self._admin = Principal(ADMIN, None, "admin", admin_rate, max(int(admin_rate), 1))
+        self._cache: dict[str, tuple[float, ApiKey]] = {}
+
+    async def principal(self, token: str | None) -> Principal:
+        if not token:
+            raise _unauthenticated("no API key: send `Authorization: Bearer <key>`")
+        if self._admin_token is not None and hmac.compare_digest(
+            token.encode(), self._admin_token.encode()
+        ):
+            return self._admin
+        parts = split_token(token)
+        if parts is None:
+            raise _unauthenticated("the API key is malformed (expected ssk_<id>_<secret>)")
+        key_id, secret = parts
+        key = await self._key(key_id)
+        if key is None or not hmac.compare_digest(hash_secret(secret), key.secret_hash):
+            raise _unauthenticated("the API key is not valid")
+        if key.revoked_at is not None:
+            raise _unauthenticated("the API key was revoked")
+        return Principal(key_id, key.studio, key.actor, key.rate_per_second, key.burst)
+
+    async def _key(self, key_id: str) -> ApiKey | None:
+        cached = self._cache.get(key_id)
+        if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+            return cached[1]
+        key = await self.store.key(key_id)
+        if key is not None:
+            if len(self._cache) > KEY_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key_id] = (time.monotonic(), key)
+        return key
+
+    def forget(self, key_id: str) -> None:
+        self._cache.pop(key_id, None)
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class RateLimiter:
+    """A token bucket per key: `rate_per_second` refill, `burst` capacity."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, principal: Principal) -> None:
+        """Spend one token, or raise 429 saying when one will be there."""
+        rate, burst = principal.rate_per_second, float(principal.burst)
+        if rate <= 0:
+            return
+        now = time.monotonic()
+        tokens, since = self._buckets.get(principal.key_id, (burst, now))
+        tokens = min(burst, tokens + (now - since) * rate)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / rate
+            self._buckets[principal.key_id] = (tokens, now)
+            raise ApiError(
+                429,
+                f"rate limit of {rate:g} requests/s (burst {principal.burst}) for this key; "
+                f"retry in {wait:.2f} s",
+                retry_after=round(wait, 3),
+                headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+            )
+        self._buckets[principal.key_id] = (tokens - 1.0, now)

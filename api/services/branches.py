@@ -1,0 +1,102 @@
+"""Branches of a scene: fork one from any branch at any version, merge one into
+another (conflicts are recorded, never guessed), resolve conflicts one by one or
+all at once, list branches, and diff two states of a scene."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from api.services import Caller, Services
+from api.services.intake import Submission, submit
+from api.services.scenes import scene_state
+from engine.branching import Change
+from engine.errors import InvalidIntent
+from engine.scene import SceneState
+from engine.service import BranchInfo
+
+Choice = Literal["ours", "theirs", "value"]
+
+
+class Merged(msgspec.Struct, frozen=True):
+    """A merge appended: the target branch just before and just after it."""
+
+    submission: Submission
+    before: SceneState
+    after: SceneState
+
+    @property
+    def new_conflicts(self) -> int:
+        return len(self.after.conflicts) - len(self.before.conflicts)
+
+
+def _action(scene: str, branch: str, action: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "structured_action", "scene": scene, "branch": branch, "action": action}
+
+
+async def fork(
+    services: Services,
+    caller: Caller,
+    scene: str,
+    name: str,
+    source: str = "main",
+    at_version: int | None = None,
+) -> Submission:
+    """A new branch `name` of `scene`, starting as `source` was at `at_version`."""
+    action = {"name": "fork_branch", "source": source, "at_version": at_version}
+    return await submit(services, caller, _action(scene, name, action), claim=False)
+
+
+async def merge(
+    services: Services, caller: Caller, scene: str, source: str, into: str = "main"
+) -> Merged:
+    before = await services.scenes.load(scene, into)
+    action = {"name": "merge_branch", "source": source}
+    submitted = await submit(services, caller, _action(scene, into, action), claim=False)
+    after = await services.scenes.load(scene, into, submitted.receipt.last_version)
+    return Merged(submitted, before, after)
+
+
+async def resolve(
+    services: Services,
+    caller: Caller,
+    scene: str,
+    conflict: str,
+    choice: Choice,
+    value: Any = None,
+    branch: str = "main",
+) -> Submission:
+    """Resolve one conflict with our side, theirs, or a new value."""
+    action: dict[str, Any] = {"name": "resolve_conflict", "conflict": conflict, "choice": choice}
+    if choice == "value":
+        action["value"] = value
+    return await submit(services, caller, _action(scene, branch, action), claim=False)
+
+
+async def resolve_all(
+    services: Services, caller: Caller, scene: str, choice: Choice, branch: str = "main"
+) -> Submission:
+    """Resolve every open conflict of a branch the same way (ours or theirs)."""
+    action = {"name": "resolve_all", "choice": choice}
+    return await submit(services, caller, _action(scene, branch, action), claim=False)
+
+
+async def branches(services: Services, scene: str) -> list[BranchInfo]:
+    return await services.scenes.branches(scene)
+
+
+async def state_at(services: Services, scene: str, ref: str, field: str) -> SceneState:
+    """The state named by `BRANCH` (its head) or `BRANCH@VERSION`."""
+    name, _, version = ref.partition("@")
+    if version and not version.isdigit():
+        raise InvalidIntent(field, f"{ref!r} is not BRANCH or BRANCH@VERSION")
+    state = await scene_state(services, scene, name)
+    if version and state.version < int(version):
+        raise InvalidIntent(field, f"{name} is at version {state.version}; {version} is past it")
+    return await scene_state(services, scene, name, int(version)) if version else state
+
+
+async def diff(services: Services, old: SceneState, new: SceneState) -> list[Change]:
+    """Per node and property, what differs from `old` to `new`, with who set each."""
+    return await services.scenes.diff(old, new)

@@ -1,0 +1,97 @@
+"""What happens when an intent arrives, from any way in (HTTP or the CLI):
+
+1. parse and normalise it (`engine.intents.parse_intent`), the studio and actor
+   taken from the caller, never from the body;
+2. check tenancy: the scene is the caller's studio's (or an unclaimed id it may
+   claim), and every artifact it names is one the studio may read;
+3. decide and append it (`engine.service.SceneService.submit`: load, decide, plan,
+   append with the expected version, retried on a race);
+4. say where it landed: its versions and global positions, and whether it set
+   generation in motion. The generation itself runs elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from api.services import Caller, Services
+from engine.intents import AnyIntent, BindArtifact, SpeechNote, StructuredAction, parse_intent
+from engine.ports import StreamId
+from engine.service import Receipt
+
+# How long an answer waits for the process's position watch before asking the store.
+LANDED_WAIT = 1.0
+
+
+class Submission(msgspec.Struct, frozen=True):
+    """An accepted intent: its receipt, the global positions of the first and last
+    event it appended, and whether it started an execution."""
+
+    receipt: Receipt
+    first_position: int
+    last_position: int
+    execution_started: bool
+    append_seconds: float
+
+
+def make_intent(services: Services, caller: Caller, raw: bytes | Mapping[str, Any]) -> AnyIntent:
+    """An intent of `caller` from JSON bytes or fields."""
+    scenes = services.scenes
+    defaults = {"studio": caller.studio, "actor": caller.actor}
+    return parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id, defaults=defaults)
+
+
+async def submit(
+    services: Services,
+    caller: Caller,
+    raw: bytes | Mapping[str, Any],
+    *,
+    claim: bool = True,
+) -> Submission:
+    """Check, append and describe one intent of the caller's studio. `claim`: the
+    intent may claim an unused scene id (creating a scene); otherwise the scene must
+    be the studio's already."""
+    intent = make_intent(services, caller, raw)
+    if claim:
+        await services.tenancy.claim_scene(caller.studio, intent.scene)
+    else:
+        await services.tenancy.require_scene(caller.studio, intent.scene)
+    await _check_artifacts(services, caller.studio, intent)
+    started = time.perf_counter()
+    receipt = await services.scenes.submit(intent)
+    took = time.perf_counter() - started
+    first, last = await landed(services, receipt)
+    state = await services.scenes.load(receipt.scene, receipt.branch, receipt.last_version)
+    return Submission(receipt, first, last, receipt.execution_id in state.executions, took)
+
+
+async def _check_artifacts(services: Services, studio: str, intent: AnyIntent) -> None:
+    """An intent may only name artifacts its studio can read."""
+    tenancy = services.tenancy
+    if isinstance(intent, SpeechNote) and intent.audio is not None:
+        await tenancy.require_artifact(studio, intent.audio, field="audio")
+    if isinstance(intent, StructuredAction) and isinstance(intent.action, BindArtifact):
+        await tenancy.require_artifact(studio, intent.action.artifact, "action.artifact")
+
+
+async def landed(services: Services, receipt: Receipt) -> tuple[int, int]:
+    """The global positions of the first and last event an intent appended: from the
+    process's position watch when it has one (it sees every event anyway), else, or
+    for a repeat of an old append, from the store."""
+    watch = services.positions
+    if watch is not None and not receipt.duplicate:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LANDED_WAIT):
+                first = await watch.position_of(
+                    receipt.scene, receipt.branch, receipt.first_version
+                )
+                last = await watch.position_of(receipt.scene, receipt.branch, receipt.last_version)
+                return first, last
+    stream = StreamId(receipt.scene, receipt.branch)
+    return await services.store.positions_of(stream, receipt.first_version, receipt.last_version)
