@@ -384,8 +384,7 @@ class BusContract:
         tasks, results = worker(bus), Collector(bus.results())
         cancellations = Collector(bus.cancellations())
         await (await tasks.next()).ack()  # the task iterator is surely running
-        await asyncio.sleep(0.3)
-        await bus.close()
+        await bus.close()  # whether or not the other two have started yet
         for iterator in (tasks, results, cancellations):
             await iterator.finished()
         assert [d async for d in bus.tasks(LANES)] == []

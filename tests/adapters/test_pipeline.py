@@ -23,7 +23,7 @@ from api.services.executions import follow
 from engine.intents import parse_intent
 from engine.ports import StreamId
 from engine.retry import RetryPolicy
-from engine.tasks import TaskResult, TaskStatus
+from engine.tasks import Cancellation, TaskResult, TaskStatus
 from tests.conftest import fresh_postgres_database, require_nats
 
 FAST_RETRIES = {"fail": RetryPolicy(initial_interval=0.05, max_attempts=3)}
@@ -205,6 +205,19 @@ async def test_a_plan_grows_while_it_runs(engine: Services) -> None:
     assert len(parts) == 3 and all(p.depends_on == [whole.id] for p in parts)
 
 
+async def _heard_a_probe(engine: Services, heard: asyncio.Queue[str]) -> None:
+    """Wait until cancellations reach the listener: send probes until one is heard."""
+    async with asyncio.timeout(10):
+        while True:
+            await engine.bus.cancel(Cancellation("", "probe", "is the subscription up?"))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    if await heard.get() == "probe":
+                        break
+    while not heard.empty():
+        heard.get_nowait()
+
+
 async def test_a_task_planned_and_canceled_in_one_batch_is_canceled_on_the_bus(
     engine: Services,
 ) -> None:
@@ -224,7 +237,7 @@ async def test_a_task_planned_and_canceled_in_one_batch_is_canceled_on_the_bus(
 
     listening = asyncio.create_task(listen())
     try:
-        await asyncio.sleep(0.3)  # the subscription is up
+        await _heard_a_probe(engine, heard)
         batch = await engine.store.read_all(0, 10_000)
         assert any(type(e.payload).__name__ == "TaskCanceled" for e in batch)
         await Dispatcher(engine.store, engine.scenes, engine.bus).handle(batch)

@@ -51,8 +51,9 @@ async def test_cancelling_a_task_stops_its_render(
     operation = media_operations()[("local", "normalize")]
     task = task_for("normalize", params, inputs)
     running = asyncio.create_task(operation.run(task, FakeContext(inputs)))
-    await asyncio.sleep(0.5)
-    assert workspaces(tmp_path), "the render should have started in its workspace"
+    async with asyncio.timeout(30):  # the render has started in its workspace
+        while not workspaces(tmp_path):  # noqa: ASYNC110 (a folder has no event to await)
+            await asyncio.sleep(0.02)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running

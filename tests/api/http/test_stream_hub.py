@@ -89,7 +89,9 @@ async def test_a_subscriber_too_slow_for_its_queue_catches_up_without_a_gap(
     async with _running(StreamHub(engine.store, engine.scenes, queue_limit=3)) as hub:
         stream = hub.stream(StreamFilter("one"), None, 0.1)
         first = asyncio.create_task(anext(stream))
-        await asyncio.sleep(0.05)  # subscribed; now fall behind while 20 intents land
+        while hub.subscribers < 1:  # noqa: ASYNC110 (the hub has no event for it)
+            await asyncio.sleep(0.005)
+        # subscribed: now fall behind while 20 intents land
         await _add_shots(engine, "one", 20)
         wanted = await _positions(engine, "one")
         head = await first
