@@ -54,6 +54,11 @@ class _Translation:
         return self.error(self.backend, f"{type(failure).__name__}: {reason}".rstrip(": ")[:300])
 
 
+def unavailable(backend: str, failure: BaseException) -> Unavailable:
+    """The `Unavailable` that stands for a driver's `failure`."""
+    return _Translation(backend, (), Unavailable)(failure)
+
+
 def _coroutine(
     method: Callable[..., Coroutine[Any, Any, Any]], translation: _Translation
 ) -> Callable[..., Coroutine[Any, Any, Any]]:

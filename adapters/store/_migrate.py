@@ -11,9 +11,12 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 import migrations
+from adapters._failures import unavailable
+from adapters.store._failures import DATABASE_FAILURES
 from adapters.store._url import check_schema_name, parse_store_url
 from adapters.store.postgres import create_postgres_engine
 from adapters.store.sqlite import create_sqlite_engine
+from engine.errors import ScenestateError
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -27,9 +30,15 @@ async def migrate(url: str, *, schema: str | None = None) -> None:
     Async because it runs on the store's async drivers; from synchronous code use
     `asyncio.run(migrate(url))`. Idempotent, and safe when several processes run it
     at once. `schema` (PostgreSQL only) is created if missing and receives the
-    tables, like the `schema` option of `open_store`.
+    tables, like the `schema` option of `open_store`. A database that fails or cannot
+    be reached raises `engine.errors.Unavailable`.
     """
-    await run_in_migration_transaction(url, schema, _upgrade_head)
+    try:
+        await run_in_migration_transaction(url, schema, _upgrade_head)
+    except ScenestateError:
+        raise
+    except DATABASE_FAILURES as exc:
+        raise unavailable("database", exc) from exc
 
 
 async def run_in_migration_transaction(

@@ -14,7 +14,7 @@ from rich.console import Console
 from api.bootstrap import open_services
 from api.config import ConfigError, Settings, load_settings
 from api.services import Caller, Services
-from engine.errors import ConcurrencyConflict, InvalidIntent, ScenestateError
+from engine.errors import ConcurrencyConflict, InvalidIntent, ScenestateError, Unavailable
 
 app = typer.Typer(
     add_completion=False,
@@ -26,6 +26,7 @@ errors = Console(stderr=True)
 T = TypeVar("T")
 
 LOCAL_STUDIO = "local"
+RETRY_FIRST, RETRY_MOST = 1.0, 30.0  # seconds a long-running command waits for a backend
 
 BranchOpt = Annotated[str, typer.Option("--branch", "-b", help="Branch of the scene.")]
 StudioOpt = Annotated[
@@ -35,14 +36,25 @@ StudioOpt = Annotated[
 ActorOpt = Annotated[str | None, typer.Option(help="Who is asking (default: you).")]
 
 
-def run_job(job: Callable[[Services], Awaitable[T]]) -> T:
+def run_job(job: Callable[[Services], Awaitable[T]], *, keep_running: bool = False) -> T:
     """Run one async job against the services built from the environment; errors
     become a message and an exit code (2 for refused input, 3 for a concurrency
-    conflict)."""
+    conflict). With `keep_running` (the commands that run until stopped), a backend
+    that fails or cannot be reached is waited for, saying so, and the job starts again."""
 
     async def main() -> T:
-        async with open_services(settings_or_exit()) as services:
-            return await job(services)
+        settings = settings_or_exit()
+        delay = RETRY_FIRST
+        while True:
+            try:
+                async with open_services(settings) as services:
+                    return await job(services)
+            except Unavailable as exc:
+                if not keep_running:
+                    raise
+                errors.print(f"[yellow]waiting:[/] {exc}; trying again in {delay:g} s")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MOST)
 
     try:
         return asyncio.run(main())

@@ -100,7 +100,7 @@ def run(
                 await asyncio.sleep(1.0)
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_job(job)
+        run_job(job, keep_running=True)
 
 
 @app.command()

@@ -67,7 +67,7 @@ def run_projections(
         console.print("following the log; Ctrl-C stops")
         await runner.run()
 
-    run_job(job)
+    run_job(job, keep_running=not once)
 
 
 @projections_app.command()
