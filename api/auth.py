@@ -88,6 +88,36 @@ def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+class FailedAuthentications:
+    """Addresses that keep sending keys that are not valid are slowed down: each may
+    fail `burst` times, then once per 1/`rate` seconds; past that, 429 without the key
+    even being looked at."""
+
+    def __init__(self, rate: float = 1.0, burst: int = 20, addresses: int = 10_000) -> None:
+        self.rate, self.burst, self.addresses = rate, float(burst), addresses
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def _tokens(self, client: str) -> float:
+        tokens, since = self._buckets.get(client, (self.burst, time.monotonic()))
+        return min(self.burst, tokens + (time.monotonic() - since) * self.rate)
+
+    def check(self, client: str) -> None:
+        tokens = self._tokens(client)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self.rate
+            raise ApiError(
+                429,
+                f"too many failed authentications from this address; retry in {wait:.1f} s",
+                retry_after=round(wait, 3),
+                headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+            )
+
+    def failed(self, client: str) -> None:
+        if len(self._buckets) > self.addresses:
+            self._buckets.clear()
+        self._buckets[client] = (self._tokens(client) - 1.0, time.monotonic())
+
+
 class RateLimiter:
     """A token bucket per key: `rate_per_second` refill, `burst` capacity."""
 

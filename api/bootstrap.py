@@ -25,7 +25,7 @@ from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
 from adapters.webhooks import HttpWebhookTransport
 from adapters.workers import ProviderLimit, Worker
-from api.auth import KeyRing, RateLimiter
+from api.auth import FailedAuthentications, KeyRing, RateLimiter
 from api.config import Settings
 from api.metrics import Metrics
 from api.services import PositionWatch, Services
@@ -56,6 +56,7 @@ class Api:
     hub: StreamHub
     keys: KeyRing
     limiter: RateLimiter
+    failures: FailedAuthentications
     webhooks: WebhookCenter
     metrics: Metrics
 
@@ -117,20 +118,18 @@ async def open_api(
         )
         services = opened(follow=hub.follow, positions=hub)
         http = settings.http
-        transport = HttpWebhookTransport()
-        opened.stack.push_async_callback(transport.close)
         webhooks = WebhookCenter(
             opened.store,
             hub,
             services.tenancy_store,
-            transport,
+            services.webhook_transport,
             metrics,
             backoff=http.webhook_backoff,
             max_attempts=http.webhook_max_attempts,
             poll=http.webhook_poll,
         )
         keys = KeyRing(services.tenancy_store, http.admin_key, http.admin_rate)
-        yield Api(services, hub, keys, RateLimiter(), webhooks, metrics)
+        yield Api(services, hub, keys, RateLimiter(), FailedAuthentications(), webhooks, metrics)
 
 
 class _Opened:
@@ -150,6 +149,10 @@ class _Opened:
         stack.push_async_callback(self.tenancy_store.close)
         self.read_models = open_read_models(url)
         stack.push_async_callback(self.read_models.close)
+        self.webhook_transport = HttpWebhookTransport(
+            allow_private=settings.http.webhook_allow_private
+        )
+        stack.push_async_callback(self.webhook_transport.close)
         self.scenes = SceneService(
             self.store,
             SystemClock(),
@@ -171,6 +174,7 @@ class _Opened:
             grants=grants,
             read_models=self.read_models,
             scenes=self.scenes,
+            webhook_transport=self.webhook_transport,
             volatile_bus=isinstance(self.bus, MemoryTaskBus),
             positions=positions,
         )

@@ -73,12 +73,14 @@ class HttpSettings:
     admin_key: str | None = field(default=None, repr=False)
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 256 * 1024 * 1024
+    body_timeout: float = 60.0
     heartbeat: float = 15.0
     admin_rate: float = 100.0
     stream_queue_limit: int = 10_000
     webhook_backoff: float = 1.0
     webhook_max_attempts: int = 8
     webhook_poll: float = 1.0
+    webhook_allow_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def load_http_settings(env: Mapping[str, str]) -> HttpSettings:
                 env, "SCENESTATE_API_MAX_UPLOAD_BYTES", 256 * kib * kib, minimum=kib, whole=True
             )
         ),
+        body_timeout=_number(env, "SCENESTATE_API_BODY_TIMEOUT", 60.0, minimum=0.1, unit="seconds"),
         heartbeat=_number(env, "SCENESTATE_API_HEARTBEAT", 15.0, minimum=0.05, unit="seconds"),
         webhook_backoff=_number(
             env, "SCENESTATE_WEBHOOK_BACKOFF", 1.0, minimum=0.01, unit="seconds"
@@ -141,7 +144,17 @@ def load_http_settings(env: Mapping[str, str]) -> HttpSettings:
         webhook_max_attempts=int(
             _number(env, "SCENESTATE_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, whole=True)
         ),
+        webhook_allow_private=_flag(env, "SCENESTATE_WEBHOOK_ALLOW_PRIVATE"),
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={env[name]!r}: use 1 or 0")
 
 
 def _artifact_store(env: Mapping[str, str]) -> str:

@@ -45,6 +45,11 @@ async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller the request guard authenticated before the body was read (or, for an
+    app served without the guard, authenticated here)."""
+    known = request.scope.get("state", {}).get("principal")
+    if isinstance(known, Principal):
+        return known
     api = api_of(request)
     principal = await api.keys.principal(credentials.credentials if credentials else None)
     api.limiter.take(principal)

@@ -10,6 +10,7 @@ later, in `engine.decisions.decide`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -199,6 +200,10 @@ AnyIntent: TypeAlias = TextPrompt | SpeechNote | DirectEdit | StructuredAction
 INTENT_KINDS = ("text_prompt", "speech_note", "direct_edit", "structured_action")
 
 MAX_INTENT_BYTES = 256 * 1024
+# What every store can hold: whole numbers in 64 bits, finite floats, text without NUL
+# (PostgreSQL's text refuses it) and without lone surrogates (not valid Unicode).
+SMALLEST_INT, LARGEST_INT = -(2**63), 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FIELD_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
@@ -219,6 +224,7 @@ def parse_intent(
     merged: dict[str, Any] = {**(defaults or {}), **data}
     merged.setdefault("id", new_id())
     merged.setdefault("received_at", now())
+    check_storable(merged)
     _check_kind(merged)
     try:
         return cast(AnyIntent, msgspec.convert(merged, AnyIntent, strict=False))
@@ -238,6 +244,37 @@ def _as_mapping(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidIntent("(body)", "an intent must be a JSON object")
     return data
+
+
+def check_storable(value: Any, field: str = "") -> None:
+    """Refuse, naming the field, any text or number no store could hold."""
+    if isinstance(value, str):
+        _check_text(value, field or "(body)")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not SMALLEST_INT <= value <= LARGEST_INT:
+            raise InvalidIntent(field or "(body)", "is outside the range of a 64-bit integer")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidIntent(field or "(body)", "must be a finite number")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            shown = str(key).encode("unicode_escape", "backslashreplace").decode("ascii")
+            where = f"{field}.{shown}" if field else shown
+            if isinstance(key, str):
+                _check_text(key, where)
+            check_storable(item, where)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_storable(item, f"{field}.{index}" if field else str(index))
+
+
+def _check_text(text: str, field: str) -> None:
+    if "\x00" in text:
+        raise InvalidIntent(field, "contains a NUL character (U+0000), which no store can hold")
+    if _SURROGATE.search(text):
+        raise InvalidIntent(field, "contains a lone surrogate, which is not valid Unicode text")
 
 
 def _check_kind(data: Mapping[str, Any]) -> None:

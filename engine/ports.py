@@ -245,6 +245,11 @@ class TenancyStore(Protocol):
         """Claim a scene id for `studio` unless someone holds it; returns the owner."""
         ...
 
+    async def release_scene(self, scene: str, studio: str, claimed_at: int) -> bool:
+        """Undo the claim `studio` made at `claimed_at`, unless the scene has events
+        by now (a refused request leaves no claim behind); True if it was undone."""
+        ...
+
     async def list_scenes(self, studio: str) -> list[str]: ...
 
     async def grant_artifacts(self, grants: Iterable[tuple[str, str]]) -> int:
@@ -371,9 +376,17 @@ class WebhookAnswer(msgspec.Struct, frozen=True):
 
 
 class WebhookTransport(Protocol):
-    """Carries a signed webhook delivery to its receiver (one POST, no redirects)."""
+    """Carries a signed webhook delivery to its receiver (one POST, no redirects), to
+    public destinations only."""
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookAnswer: ...
+    async def check(self, url: str) -> None:
+        """Refuse (InvalidIntent naming `url`) a destination no delivery may go to."""
+        ...
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookAnswer:
+        """POST to `url` once: the receiver's status, or why nothing was sent or heard
+        (a destination that resolves inward is not sent to)."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -12,11 +12,16 @@ from projections.history import version_at
 from projections.ports import ReadModelStore
 from projections.times import parse_moment
 
+LARGEST_VERSION = 2**63 - 1  # versions and positions are 64-bit in every store
+
 
 def parse_as_of(text: str, field: str = "--as-of") -> int | datetime:
     """A version (a whole number) or an ISO 8601 moment."""
     if text.strip().isdigit():
-        return int(text)
+        version = int(text)
+        if version > LARGEST_VERSION:
+            raise InvalidIntent(field, f"version {text.strip()} is past any stream's last version")
+        return version
     return parse_moment(text, field)
 
 

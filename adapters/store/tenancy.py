@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -158,6 +158,17 @@ class SqlTenancyStore:
         owner = await self.scene_owner(scene)
         assert owner is not None  # the row exists now, whoever wrote it
         return owner
+
+    async def release_scene(self, scene: str, studio: str, claimed_at: int) -> bool:
+        has_events = select(streams.c.scene).where(streams.c.scene == scene).exists()
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                delete(scene_owners)
+                .where(scene_owners.c.scene == scene, scene_owners.c.studio == studio)
+                .where(scene_owners.c.claimed_at == claimed_at)
+                .where(~has_events)
+            )
+        return result.rowcount == 1
 
     async def list_scenes(self, studio: str) -> list[str]:
         """Scenes of `studio` that have events, without those another studio claimed."""

@@ -17,12 +17,15 @@ from api.schemas.history import HistoryEntryPublic, HistoryPage
 from api.schemas.scenes import SceneCreate, SceneList, ScenePublic
 from api.schemas.views import ViewPublic
 from api.services import scenes
-from projections.as_of import parse_as_of
+from projections.as_of import LARGEST_VERSION, parse_as_of
 from projections.fidelity import Fidelity
 
 router = APIRouter(tags=["scenes"], responses=ERROR_RESPONSES)
 
-Version = Annotated[int | None, Query(ge=0, description="As of this version (default: head).")]
+Version = Annotated[
+    int | None,
+    Query(ge=0, le=LARGEST_VERSION, description="As of this version (default: head)."),
+]
 AsOf = Annotated[
     str | None,
     Query(max_length=64, description="As of a version, or an ISO 8601 time (UTC if bare)."),
@@ -66,7 +69,7 @@ async def history(
     execution: Annotated[str | None, Query(max_length=128)] = None,
     since: Annotated[datetime | None, Query(description="From this time on.")] = None,
     until: Annotated[datetime | None, Query(description="Before this time.")] = None,
-    after_version: Annotated[int, Query(ge=0)] = 0,
+    after_version: Annotated[int, Query(ge=0, le=LARGEST_VERSION)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> HistoryPage:
     """Without filters, the branch's events straight from the log (paged by version);

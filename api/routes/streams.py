@@ -28,6 +28,7 @@ from api.streaming import StreamFilter
 from engine.errors import NotFound
 from engine.events import ExecutionFinished
 from engine.ports import StreamId
+from projections.as_of import LARGEST_VERSION
 
 router = APIRouter(tags=["streams"], responses=ERROR_RESPONSES)
 
@@ -37,7 +38,10 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
 LastEventId = Annotated[
     str | None, Header(alias="Last-Event-ID", max_length=32, description="Resume after this id.")
 ]
-After = Annotated[int | None, Query(ge=0, description="Start after this global position.")]
+After = Annotated[
+    int | None,
+    Query(ge=0, le=LARGEST_VERSION, description="Start after this global position."),
+]
 View = Annotated[
     Literal["draft"] | None, Query(description="Add the branch's draft timeline to messages.")
 ]
@@ -97,9 +101,13 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
     try:
         position = int(last_event_id)
     except ValueError:
-        raise ApiError(400, f"Last-Event-ID {last_event_id!r} is not an event id") from None
-    if position < 0:
-        raise ApiError(400, f"Last-Event-ID {last_event_id!r} is not an event id")
+        position = -1
+    if not 0 <= position <= LARGEST_VERSION:
+        raise ApiError(
+            422,
+            f"Last-Event-ID {last_event_id!r} is not an event id (0 to {LARGEST_VERSION})",
+            field="Last-Event-ID",
+        )
     return position
 
 

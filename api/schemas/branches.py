@@ -15,7 +15,9 @@ from engine.service import BranchInfo
 class BranchCreate(CreateModel):
     name: BranchName
     source: BranchName = "main"
-    at_version: int | None = Field(None, ge=0, description="Default: the source's head.")
+    at_version: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="Default: the source's head."
+    )
 
 
 class MergePublic(BaseModel):

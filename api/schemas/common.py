@@ -4,11 +4,12 @@ answer to an accepted intent."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.services.intake import Submission
+from engine.intents import check_storable
 from engine.provenance import Provenance
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -23,9 +24,16 @@ PropValue = str | int | float | bool | None
 
 
 class CreateModel(BaseModel):
-    """A request body: unknown fields are refused, naming them."""
+    """A request body: unknown fields are refused, naming them, and so is any text or
+    number no store can hold (NUL, lone surrogates, integers past 64 bits, NaN): the
+    core's `InvalidIntent`, which the API answers with 422 naming the field."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        check_storable(self.model_dump(mode="python", exclude_none=True))
+        return self
 
 
 class ProvenancePublic(BaseModel):

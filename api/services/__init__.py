@@ -22,7 +22,14 @@ from typing import Protocol
 
 from api.config import Settings
 from api.services.tenancy import ArtifactGrants, Tenancy
-from engine.ports import EventStore, MediaArtifactStore, TaskBus, TenancyStore, WorkCache
+from engine.ports import (
+    EventStore,
+    MediaArtifactStore,
+    TaskBus,
+    TenancyStore,
+    WebhookTransport,
+    WorkCache,
+)
 from engine.service import SceneService
 from projections.ports import ReadModelStore
 
@@ -56,6 +63,7 @@ class Services:
     grants: ArtifactGrants
     read_models: ReadModelStore
     scenes: SceneService
+    webhook_transport: WebhookTransport
     volatile_bus: bool  # an in-process bus: its queue is gone when the process stops
     positions: PositionWatch | None = None
 

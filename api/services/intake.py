@@ -58,14 +58,21 @@ async def submit(
     intent may claim an unused scene id (creating a scene); otherwise the scene must
     be the studio's already."""
     intent = make_intent(services, caller, raw)
+    tenancy = services.tenancy
+    claimed = None
     if claim:
-        await services.tenancy.claim_scene(caller.studio, intent.scene)
+        claimed = await tenancy.claim_scene(caller.studio, intent.scene)
     else:
-        await services.tenancy.require_scene(caller.studio, intent.scene)
-    await _check_artifacts(services, caller.studio, intent)
-    started = time.perf_counter()
-    receipt = await services.scenes.submit(intent)
-    took = time.perf_counter() - started
+        await tenancy.require_scene(caller.studio, intent.scene)
+    try:
+        await _check_artifacts(services, caller.studio, intent)
+        started = time.perf_counter()
+        receipt = await services.scenes.submit(intent)
+        took = time.perf_counter() - started
+    except Exception:
+        if claimed is not None:  # a refused intent claims nothing
+            await tenancy.release_scene(caller.studio, intent.scene, claimed)
+        raise
     first, last = await landed(services, receipt)
     state = await services.scenes.load(receipt.scene, receipt.branch, receipt.last_version)
     return Submission(receipt, first, last, receipt.execution_id in state.executions, took)

@@ -135,14 +135,26 @@ class Tenancy:
         if await self.owner(scene) != studio:
             raise NotFound(f"no scene {scene!r}")
 
-    async def claim_scene(self, studio: str, scene: str) -> None:
-        """Let `studio` write to `scene`: its own, or an id no one has claimed yet."""
+    async def claim_scene(self, studio: str, scene: str) -> int | None:
+        """Let `studio` write to `scene`: its own, or an id no one has claimed yet.
+        Returns the time of the claim when this call made it (`release_scene` undoes
+        it), None when the scene was the studio's already."""
         owner = await self.owner(scene)
-        if owner is None:
-            owner = await self.store.claim_scene(scene, studio, now_micros())
-            self._remember(scene, owner)
+        if owner is not None:
+            if owner != studio:
+                raise NotFound(f"no scene {scene!r}")
+            return None
+        now = now_micros()
+        owner = await self.store.claim_scene(scene, studio, now)
+        self._remember(scene, owner)
         if owner != studio:
             raise NotFound(f"no scene {scene!r}")
+        return now
+
+    async def release_scene(self, studio: str, scene: str, claimed_at: int) -> None:
+        """Undo a claim of this process's whose request was refused."""
+        self._owners.pop(scene, None)
+        await self.store.release_scene(scene, studio, claimed_at)
 
     async def require_artifact(self, studio: str, artifact: str, field: str | None = None) -> None:
         """NotFound (InvalidIntent naming `field`, for an input) unless the studio may

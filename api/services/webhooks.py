@@ -21,6 +21,9 @@ def new_secret() -> str:
 
 
 async def register(services: Services, caller: Caller, url: str, events: Iterable[str]) -> Webhook:
+    """A new webhook of the caller's studio; a destination that is not public (or
+    whose URL carries credentials) is refused, naming the reason."""
+    await services.webhook_transport.check(url)
     webhook = Webhook(
         id=f"wh_{uuid.uuid4().hex[:16]}",
         studio=caller.studio,

@@ -78,7 +78,9 @@ async def _seed(base: str) -> str:
         key = {"Authorization": f"Bearer {made.json()['token']}"}
         await http.post("/scenes", json={"id": "promo"}, headers=key)
         await http.post("/scenes/promo/intents", json=diagnose(1), headers=key)
-        await http.post("/webhooks", json={"url": "http://127.0.0.1:9/"}, headers=key)
+        await http.post(
+            "/webhooks", json={"url": "https://hooks.example.com/scenestate"}, headers=key
+        )
         return str(made.json()["token"])
 
 
