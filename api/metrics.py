@@ -122,6 +122,12 @@ class Metrics:
             "Events a read model has still to fold.",
             ("projection",),
         )
+        self.projection_stopped = _gauge(
+            reg,
+            "scenestate_projection_stopped",
+            "1 when a read model stopped on an event it could not fold (see /readyz).",
+            ("projection",),
+        )
         self.stream_lag = _gauge(
             reg, "scenestate_stream_lag_events", "Events the live stream hub is behind the log."
         )

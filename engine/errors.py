@@ -10,7 +10,9 @@
     ├── StoreError               the event store refused or could not read
     │   ├── PayloadTooLarge      an event over the size limit; nothing written
     │   ├── UnknownEventType     a stored event no decoder knows; names its position
-    │   └── CorruptEvent         a stored event that does not decode; names its position
+    │   ├── CorruptEvent         a stored event that does not decode; names its position
+    │   └── RowsRefused          a read model's database refused a batch's rows (its
+    │                            own data, not a failing database): that read model stops
     ├── Unavailable              a backend (database, task bus, artifact store) failed or
     │                            did not answer; nothing was wrong with the request: retry
     ├── BusError                 the task bus refused or could not carry out an operation
@@ -91,6 +93,11 @@ class PayloadTooLarge(StoreError):
         )
         self.size = size
         self.limit = limit
+
+
+class RowsRefused(StoreError):
+    """The database refused the rows of a read model's batch (a constraint, text it
+    cannot hold); trying again would fail the same way."""
 
 
 class UnknownEventType(StoreError):

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from engine.errors import NotFound, StoreError
+from engine.errors import NotFound, RowsRefused, StoreError, Unavailable
 from engine.events import RecordedEvent
 from engine.ports import EventStore
 from projections.errors import ProjectionFailed
@@ -146,7 +146,7 @@ class ProjectionRunner:
             try:
                 await self._cycle()
                 pause = RETRY_FIRST
-            except StoreError as exc:
+            except (StoreError, Unavailable) as exc:
                 log.warning("projections wait %.1fs: %s", pause, exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RETRY_LAST)
@@ -255,20 +255,29 @@ class ProjectionRunner:
 
     async def _commit_all(self, folded: list[_Folded], failures: list[ProjectionFailed]) -> bool:
         """Commit the tracks' batches at once; False when a commit found its checkpoint
-        moved by someone else."""
+        moved by someone else. A batch the database refuses stops its projection (the
+        error is recorded where `/readyz` and `scenestate projections` show it)."""
         outcomes = await asyncio.gather(
             *(self._commit(batch) for batch in folded), return_exceptions=True
         )
         for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+            if isinstance(outcome, BaseException) and not isinstance(outcome, RowsRefused):
+                raise outcome  # the database's trouble, not the projection's: try again
         for batch, committed in zip(folded, outcomes, strict=True):
-            if batch.failure is not None and committed:
+            failure = batch.failure if committed is True else None
+            if isinstance(committed, RowsRefused):
+                # The database refused the rows themselves: this projection cannot go
+                # on past its checkpoint, the others go on without it.
+                failure = ProjectionFailed(
+                    batch.track.projection.name, batch.after + 1, "the batch after it", committed
+                )
+                self.stopped[batch.track.projection.name] = failure
+            if failure is not None:
                 track = batch.track
-                error = str(batch.failure)
+                error = str(failure)
                 await self.read_models.record_error(track.projection.name, track.generation, error)
-                failures.append(batch.failure)
-        return all(outcomes)
+                failures.append(failure)
+        return all(committed is not False for committed in outcomes)
 
     async def _commit(self, batch: _Folded) -> bool:
         if batch.reached <= batch.after:

@@ -15,9 +15,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import URL
 
+from adapters.store._failures import DATABASE_FAILURES
 from adapters.store._read_model_base import LIVE_ROLES, SqlReadModels, TableRows, check_columns
 from adapters.store.postgres import create_postgres_engine, session_settings
-from engine.errors import StoreError
+from engine.errors import RowsRefused, StoreError
 
 # Commits at once: one per projection a runner follows is plenty.
 COMMITTERS = 4
@@ -64,9 +65,11 @@ class PostgresReadModels(SqlReadModels):
                         await conn.copy_records_to_table(
                             table, records=found, columns=list(columns)
                         )
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                raise StoreError(
-                    f"commit of projection {projection!r} up to position {up_to} failed: {exc}"
+            except DATABASE_FAILURES:
+                raise  # the database's own trouble: Unavailable, at the boundary
+            except asyncpg.PostgresError as exc:
+                raise RowsRefused(
+                    f"commit of projection {projection!r} up to position {up_to} refused: {exc}"
                 ) from exc
         return True
 

@@ -17,10 +17,11 @@ from functools import partial
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.store._failures import DATABASE_FAILURES
 from adapters.store._read_model_base import LIVE_ROLES, SqlReadModels, TableRows, check_columns
 from adapters.store._sqlite_writer import SqliteWriter
 from adapters.store.sqlite import connect_writer, create_sqlite_engine
-from engine.errors import StoreError
+from engine.errors import RowsRefused
 
 _MOVE_CHECKPOINT = (
     "UPDATE read_model_generations SET position = ?, error = NULL "
@@ -53,9 +54,11 @@ class SqliteReadModels(SqlReadModels):
         write = partial(_commit, projection, generation, after, up_to, batches)
         try:
             return await self._writer.run(write)
+        except DATABASE_FAILURES:
+            raise  # the database's own trouble: Unavailable, at the boundary
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"commit of projection {projection!r} up to position {up_to} failed: {exc}"
+            raise RowsRefused(
+                f"commit of projection {projection!r} up to position {up_to} refused: {exc}"
             ) from exc
 
     def _insert(self, table: str, columns: tuple[str, ...]) -> str:

@@ -1,5 +1,5 @@
-"""Liveness, readiness (the database and, when configured, NATS answer) and the
-Prometheus metrics."""
+"""Liveness, readiness (the database and, when configured, NATS answer; a read model
+that stopped on an event makes the service `degraded`) and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -27,17 +27,35 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="The database and the task bus answer",
+    summary="The database and the task bus answer; read models that stopped are named",
     responses={503: {"description": "A dependency does not answer."}},
 )
 async def readyz(api: ApiDep) -> JSONResponse:
+    """`ready`, `degraded` (requests are served, but a read model stopped on an event:
+    `stopped` names it, its position and the reason) or `unavailable` (503)."""
     services = api.services
-    checks = {"database": await _check(services.tenancy_store.ping())}
+    checks: dict[str, str] = {"database": await _check(services.tenancy_store.ping())}
     if services.settings.nats_url is not None:
         checks["nats"] = await _check(services.bus.queue_depth())
     ready = all(result == "ok" for result in checks.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    stopped = await _stopped_projections(api) if ready else {}
+    status = "unavailable" if not ready else "degraded" if stopped else "ready"
+    body = {"status": status, "checks": checks, "stopped": stopped}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _stopped_projections(api: Api) -> dict[str, dict[str, object]]:
+    """The read models that stopped on an event: where, and why."""
+    services = api.services
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            head = await services.store.head_position()
+            found = await statuses(services.read_models, default_projections(), head)
+    except Exception as exc:  # an unreadable status is a stop too
+        return {"(read models)": {"position": None, "error": f"{type(exc).__name__}: {exc}"}}
+    return {
+        s.name: {"position": s.position, "lag": s.lag, "error": s.error} for s in found if s.error
+    }
 
 
 async def _check(probe: Awaitable[object]) -> str:
@@ -77,3 +95,4 @@ async def collect(api: Api) -> None:
         metrics.queue_depth.clear()
     for status in await statuses(services.read_models, default_projections(), head):
         metrics.projection_lag.labels(status.name).set(status.lag)
+        metrics.projection_stopped.labels(status.name).set(1 if status.error else 0)

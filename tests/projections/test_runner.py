@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import StoreError
+from engine.errors import RowsRefused, StoreError
 from engine.events import PropertySet, RecordedEvent
 from engine.ports import EventStore
 from projections.catalog import default_projections, statuses
@@ -84,8 +84,9 @@ async def test_a_batch_that_dies_inside_its_transaction_writes_nothing(backend: 
     await busy_scene(backend)
     crashing = Crashing(backend.read_models, crash_at=3)
     runner = ProjectionRunner(backend.store, crashing, default_projections(), batch_size=10)  # type: ignore[arg-type]
-    with pytest.raises(StoreError, match="commit of projection"):
+    with pytest.raises(ProjectionFailed, match=r"commit of projection .* refused") as failed:
         await runner.catch_up()
+    assert isinstance(failed.value.cause, RowsRefused)
     reached = {g.projection: g.position for g in await list_generations(backend.read_models)}
     assert reached["history"] == 10  # its second batch died: its checkpoint stayed
     log = await whole_log(backend.store)
