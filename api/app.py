@@ -54,6 +54,7 @@ def create_app(
                 "stream hub": api.hub.run,
                 "artifact index": api.services.grants.run,
                 "webhooks": api.webhooks.run,
+                "key revocations": api.keys.watch,
             }
             if projections:
                 jobs["projections"] = projection_runner(api.services).run

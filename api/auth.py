@@ -2,22 +2,28 @@
 administrator), each held to its rate limit.
 
 Validated keys are kept in memory for `KEY_CACHE_SECONDS`; revoking one through this
-process takes effect at once, through another within that time.
+process takes effect at once, through another within `REVOCATION_POLL` seconds, and
+ends the streams the key holds open.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from api.errors import ApiError
 from api.services import Caller
 from api.services.studios import hash_secret, split_token
+from api.services.tenancy import now_micros
 from engine.ports import TenancyStore
 from engine.tenancy import ApiKey
 
 KEY_CACHE_SECONDS = 10.0
+REVOCATION_POLL = 1.0  # seconds between looks for keys other processes revoked
 KEY_CACHE_SIZE = 10_000
 ADMIN = "(admin)"
 
@@ -43,13 +49,16 @@ class Principal:
 
 
 class KeyRing:
-    """Turns bearer tokens into principals, with a short-lived cache of valid keys."""
+    """Turns bearer tokens into principals, with a short-lived cache of valid keys, and
+    tells the streams a key keeps open when the key is revoked (through this process
+    at once; through another within `REVOCATION_POLL` seconds, see `watch`)."""
 
     def __init__(self, store: TenancyStore, admin_token: str | None, admin_rate: float) -> None:
         self.store = store
         self._admin_token = admin_token
         self._admin = Principal(ADMIN, None, "admin", admin_rate, max(int(admin_rate), 1))
         self._cache: dict[str, tuple[float, ApiKey]] = {}
+        self._streams: dict[str, set[asyncio.Event]] = {}
 
     async def principal(self, token: str | None) -> Principal:
         if not token:
@@ -81,7 +90,34 @@ class KeyRing:
         return key
 
     def forget(self, key_id: str) -> None:
+        """A key was revoked: drop it from the cache and end the streams it holds open."""
         self._cache.pop(key_id, None)
+        for revoked in self._streams.get(key_id, ()):
+            revoked.set()
+
+    @contextlib.contextmanager
+    def revocation(self, key_id: str) -> Iterator[asyncio.Event]:
+        """An event set when the key is revoked, for a stream held open with it."""
+        revoked = asyncio.Event()
+        self._streams.setdefault(key_id, set()).add(revoked)
+        try:
+            yield revoked
+        finally:
+            held = self._streams.get(key_id)
+            if held is not None:
+                held.discard(revoked)
+                if not held:
+                    del self._streams[key_id]
+
+    async def watch(self) -> None:
+        """Follow revocations made by any process, until cancelled."""
+        since = now_micros()
+        while True:
+            await asyncio.sleep(REVOCATION_POLL)
+            checked = now_micros()
+            for key in await self.store.revoked_since(since):
+                self.forget(key.id)
+            since = checked - int(REVOCATION_POLL * 1e6)  # overlap: clocks and commits lag
 
 
 def _unauthenticated(message: str) -> ApiError:

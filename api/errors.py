@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -201,6 +201,16 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return error_response(ApiError(exc.status_code, message, headers=exc.headers))
 
+    async def on_socket_validation(websocket: WebSocket, exc: Exception) -> None:
+        assert isinstance(exc, WebSocketRequestValidationError)
+        refusal = validation_error(RequestValidationError(exc.errors()))
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(error_response(refusal))
+        else:
+            await websocket.close(
+                code=4000 + refusal.detail.status, reason=refusal.detail.message[:120]
+            )
+
     async def on_lost_connection(request: Request, exc: Exception) -> JSONResponse:
         # A socket or disk error an adapter did not translate: still nothing wrong
         # with the request.
@@ -214,6 +224,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(ScenestateError, on_engine_error)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(WebSocketRequestValidationError, on_socket_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(OSError, on_lost_connection)
     app.add_exception_handler(Exception, on_anything)

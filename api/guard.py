@@ -52,6 +52,9 @@ class RequestGuard:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, _denied_with_a_body(scope, send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -170,6 +173,42 @@ class _BodyReader:
             parts.append(message.get("body", b""))
             if not message.get("more_body", False):
                 return b"".join(parts)
+
+
+def _denied_with_a_body(scope: Scope, send: Send) -> Send:
+    """A WebSocket handshake refused before any route answered it (no such stream) gets
+    the 404 and error body a GET would, not an empty 403."""
+    answered = False
+
+    async def sending(message: Message) -> None:
+        nonlocal answered
+        kind = message["type"]
+        if kind == "websocket.close" and not answered and _can_deny(scope):
+            answered = True
+            refusal = ApiError(404, f"no stream at {scope['path']}")
+            await _deny(send, refusal)
+            return
+        if kind in ("websocket.accept", "websocket.http.response.start", "websocket.close"):
+            answered = True
+        await send(message)
+
+    return sending
+
+
+def _can_deny(scope: Scope) -> bool:
+    return "websocket.http.response" in scope.get("extensions", {})
+
+
+async def _deny(send: Send, error: ApiError) -> None:
+    response = error_response(error)
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": response.status_code,
+            "headers": response.raw_headers,
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": response.body})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

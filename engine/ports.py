@@ -236,6 +236,10 @@ class TenancyStore(Protocol):
         """False when the studio has no such key, or it was revoked already."""
         ...
 
+    async def revoked_since(self, since: int) -> list[ApiKey]:
+        """Keys revoked at or after `since` (any process may have revoked them)."""
+        ...
+
     async def scene_owner(self, scene: str) -> str | None:
         """The studio a scene belongs to: its claim, or else (scenes made outside the
         API) the one studio of its events; None for a scene no one has."""

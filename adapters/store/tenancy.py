@@ -139,6 +139,10 @@ class SqlTenancyStore:
             )
         return result.rowcount == 1
 
+    async def revoked_since(self, since: int) -> list[ApiKey]:
+        query = select(api_keys).where(api_keys.c.revoked_at >= since)
+        return await self._all(ApiKey, query.order_by(api_keys.c.revoked_at))
+
     # Scenes
 
     async def scene_owner(self, scene: str) -> str | None:

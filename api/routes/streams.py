@@ -14,23 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
+from api.auth import Principal
 from api.bootstrap import Api
-from api.deps import ApiDep, BranchQuery, ItemId, OwnedScene, SceneId
-from api.errors import ERROR_RESPONSES, ApiError, error_response
+from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene, SceneId
+from api.errors import ERROR_RESPONSES, ApiError, as_api_error, error_response
 from api.schemas.common import BRANCH_PATTERN
 from api.schemas.streams import EXECUTION
 from api.streaming import StreamFilter
-from engine.errors import NotFound
+from engine.errors import NotFound, ScenestateError
 from engine.events import ExecutionFinished
 from engine.ports import StreamId
 from projections.as_of import LARGEST_VERSION
 
 router = APIRouter(tags=["streams"], responses=ERROR_RESPONSES)
+T = TypeVar("T")
 
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "An event stream."}
@@ -61,6 +63,7 @@ OptionalBranch = Annotated[
 )
 async def scene_events(
     scene: OwnedScene,
+    principal: CurrentStudio,
     api: ApiDep,
     branch: OptionalBranch = None,
     after: After = None,
@@ -68,7 +71,7 @@ async def scene_events(
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     wanted = StreamFilter(scene, branch, None, view == "draft")
-    return _sse(api, wanted, resume_point(last_event_id, after), None)
+    return _sse(api, principal, wanted, resume_point(last_event_id, after), None)
 
 
 @router.get(
@@ -79,6 +82,7 @@ async def scene_events(
 async def execution_events(
     scene: OwnedScene,
     execution: ItemId,
+    principal: CurrentStudio,
     api: ApiDep,
     branch: BranchQuery = "main",
     after: After = None,
@@ -91,7 +95,7 @@ async def execution_events(
     else:
         await execution_start(api, scene, branch, execution)
     wanted = StreamFilter(scene, branch, execution)
-    return _sse(api, wanted, start, execution if until == "finished" else None)
+    return _sse(api, principal, wanted, start, execution if until == "finished" else None)
 
 
 def resume_point(last_event_id: str | None, after: int | None) -> int | None:
@@ -124,27 +128,55 @@ async def execution_start(api: Api, scene: str, branch: str, execution: str) -> 
     return first - 1
 
 
-def _sse(api: Api, wanted: StreamFilter, after: int | None, until: str | None) -> StreamingResponse:
+def _sse(
+    api: Api, principal: Principal, wanted: StreamFilter, after: int | None, until: str | None
+) -> StreamingResponse:
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    body = _frames(api, wanted, after, until)
+    body = _frames(api, principal, wanted, after, until)
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
 async def _frames(
-    api: Api, wanted: StreamFilter, after: int | None, until: str | None
+    api: Api, principal: Principal, wanted: StreamFilter, after: int | None, until: str | None
 ) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
-    async for batch in api.hub.stream_batches(wanted, after, api.services.settings.http.heartbeat):
-        if batch is None:
-            yield b": keep-alive\n\n"
-            continue
-        frames: list[bytes] = []
-        for message in batch:
-            frames.append(message.sse(wanted.view))
-            if until is not None and _finishes(message.kind, message.data, until):
-                yield b"".join(frames)
+    heartbeat = api.services.settings.http.heartbeat
+    with api.keys.revocation(principal.key_id) as revoked:
+        batches = until_set(api.hub.stream_batches(wanted, after, heartbeat), revoked)
+        async for batch in batches:
+            if batch is None:
+                yield b": keep-alive\n\n"
+                continue
+            frames: list[bytes] = []
+            for message in batch:
+                frames.append(message.sse(wanted.view))
+                if until is not None and _finishes(message.kind, message.data, until):
+                    yield b"".join(frames)
+                    return
+            yield b"".join(frames)
+        if revoked.is_set():
+            yield b'event: revoked\ndata: {"reason":"the API key was revoked"}\n\n'
+
+
+async def until_set(source: AsyncIterator[T], stop: asyncio.Event) -> AsyncIterator[T]:
+    """The items of `source` until it ends or `stop` is set, whichever comes first."""
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while True:
+            taking = asyncio.ensure_future(anext(source))
+            done, _ = await asyncio.wait({taking, stopping}, return_when="FIRST_COMPLETED")
+            if taking not in done:
+                taking.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await taking
                 return
-        yield b"".join(frames)
+            try:
+                item = taking.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        stopping.cancel()
 
 
 def _finishes(kind: str, data: dict[str, object], execution: str) -> bool:
@@ -166,12 +198,16 @@ async def scene_socket(
 ) -> None:
     api: Api = websocket.app.state.api
     try:
-        await _authorize(websocket, api, scene, api_key)
+        key_id = await _authorize(websocket, api, scene, api_key)
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
+    except ScenestateError as exc:
+        await refuse_socket(websocket, as_api_error(exc))
+        return
     await websocket.accept()
-    await _pump(websocket, api, StreamFilter(scene, branch, None, view == "draft"), after)
+    wanted = StreamFilter(scene, branch, None, view == "draft")
+    await _pump(websocket, api, key_id, wanted, after)
 
 
 @router.websocket("/scenes/{scene}/executions/{execution}/ws")
@@ -185,17 +221,17 @@ async def execution_socket(
 ) -> None:
     api: Api = websocket.app.state.api
     try:
-        await _authorize(websocket, api, scene, api_key)
+        key_id = await _authorize(websocket, api, scene, api_key)
         start = await execution_start(api, scene, branch, execution)
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
-    except NotFound as exc:
-        await refuse_socket(websocket, ApiError(404, str(exc)))
+    except ScenestateError as exc:
+        await refuse_socket(websocket, as_api_error(exc))
         return
     await websocket.accept()
     wanted = StreamFilter(scene, branch, execution)
-    await _pump(websocket, api, wanted, start if after is None else after)
+    await _pump(websocket, api, key_id, wanted, start if after is None else after)
 
 
 async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
@@ -207,18 +243,28 @@ async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
         await websocket.close(code=4000 + error.detail.status, reason=error.detail.message[:120])
 
 
-async def _authorize(websocket: WebSocket, api: Api, scene: str, api_key: str | None) -> None:
+async def _authorize(websocket: WebSocket, api: Api, scene: str, api_key: str | None) -> str:
     """What the HTTP routes' dependencies check: the key, its rate, the scene's studio."""
     header = websocket.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else api_key
-    principal = await api.keys.principal(token)
+    client = websocket.client.host if websocket.client else "unknown"
+    api.failures.check(client)
+    try:
+        principal = await api.keys.principal(token)
+    except ApiError as refusal:
+        if refusal.detail.status == 401:
+            api.failures.failed(client)
+        raise
     api.limiter.take(principal)
     if principal.admin:
         raise ApiError(403, "use a studio's key for streams")
     await api.services.tenancy.require_scene(principal.caller.studio, scene)
+    return principal.key_id
 
 
-async def _pump(websocket: WebSocket, api: Api, wanted: StreamFilter, after: int | None) -> None:
+async def _pump(
+    websocket: WebSocket, api: Api, key_id: str, wanted: StreamFilter, after: int | None
+) -> None:
     async def send() -> None:
         async for message in api.hub.stream(wanted, after, api.services.settings.http.heartbeat):
             if message is None:
@@ -231,11 +277,18 @@ async def _pump(websocket: WebSocket, api: Api, wanted: StreamFilter, after: int
             while True:
                 await websocket.receive_text()
 
-    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-            await asyncio.gather(*tasks)
+    with api.keys.revocation(key_id) as revoked:
+        tasks = [
+            asyncio.create_task(send()),
+            asyncio.create_task(receive()),
+            asyncio.create_task(revoked.wait()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if revoked.is_set():
+                await websocket.close(code=4401, reason="the API key was revoked")
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await asyncio.gather(*tasks)

@@ -89,6 +89,8 @@ async def test_keys_are_listed_per_studio_and_revoked_once(store: TenancyStore) 
     assert not await store.revoke_key("acme", "k1", NOW + 6)
     revoked = await store.key("k1")
     assert revoked is not None and revoked.revoked_at == NOW + 5
+    assert [k.id for k in await store.revoked_since(NOW)] == ["k1"]
+    assert await store.revoked_since(NOW + 6) == []
 
 
 async def test_a_scene_id_is_claimed_by_the_first_studio_only(store: TenancyStore) -> None:

@@ -134,7 +134,8 @@ async def read_sse(response: httpx.Response) -> AsyncIterator[SseMessage]:
     async for line in response.aiter_lines():
         if line == "":
             if "data" in fields:
-                yield SseMessage(int(fields["id"]), fields["event"], json.loads(fields["data"]))
+                position = int(fields.get("id", -1))  # a notice (revoked) has no position
+                yield SseMessage(position, fields["event"], json.loads(fields["data"]))
             fields = {}
         elif not line.startswith(":"):
             name, _, value = line.partition(":")
