@@ -14,6 +14,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.routes import ROUTERS
 from api.runtime import Runtime
+from api.services import idempotency
 
 log = logging.getLogger("scenestate.api")
 
@@ -55,6 +57,7 @@ def create_app(
                 "artifact index": api.services.grants.run,
                 "webhooks": api.webhooks.run,
                 "key revocations": api.keys.watch,
+                "expired idempotency keys": partial(idempotency.forget_expired, api.services),
             }
             if projections:
                 jobs["projections"] = projection_runner(api.services).run

@@ -89,6 +89,7 @@ class Settings:
     database_url: str
     nats_url: str | None
     snapshot_every: int = 200
+    idempotency_ttl: float = 86_400.0  # seconds an idempotency key is remembered
     provider_limits: dict[str, ProviderLimits] = field(default_factory=dict)
     bus: BusSettings = field(default_factory=BusSettings)
     artifact_store: str = "filesystem"  # or "nats": a JetStream Object Store bucket
@@ -113,6 +114,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         nats_url=env.get("SCENESTATE_NATS_URL") or None,
         snapshot_every=snapshot_every,
+        idempotency_ttl=_number(
+            env, "SCENESTATE_IDEMPOTENCY_TTL", 86_400.0, minimum=1.0, unit="seconds"
+        ),
         provider_limits=parse_provider_limits(env.get("SCENESTATE_PROVIDER_LIMITS", "")),
         bus=load_bus_settings(env),
         artifact_store=_artifact_store(env),

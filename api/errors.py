@@ -26,9 +26,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from api.services.artifacts import RangeNotSatisfiable
+from api.services.idempotency import IdempotencyKeyReused, KeyInFlight
 from engine.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    IntentIdTaken,
     InvalidIntent,
     NotFound,
     PayloadTooLarge,
@@ -129,11 +131,22 @@ def as_api_error(exc: ScenestateError) -> ApiError:
     """The HTTP form of an engine error."""
     if isinstance(exc, InvalidIntent):
         problem = FieldProblem(field=exc.field, reason=exc.reason)
-        return ApiError(422, str(exc), field=exc.field, problems=[problem])
+        code = "idempotency_key_reused" if isinstance(exc, IdempotencyKeyReused) else None
+        return ApiError(422, str(exc), code=code, field=exc.field, problems=[problem])
+    if isinstance(exc, KeyInFlight):
+        wait = max(1, round(exc.retry_after + 0.499))
+        return ApiError(
+            409,
+            str(exc),
+            code="idempotency_key_in_flight",
+            retry_after=exc.retry_after,
+            headers={"Retry-After": str(wait)},
+        )
     if isinstance(exc, NotFound):
         return ApiError(404, str(exc))
     if isinstance(exc, AlreadyExists):
-        return ApiError(409, str(exc), field=exc.field)
+        code = "intent_id_taken" if isinstance(exc, IntentIdTaken) else None
+        return ApiError(409, str(exc), code=code, field=exc.field)
     if isinstance(exc, RangeNotSatisfiable):
         return ApiError(416, str(exc), headers={"Content-Range": f"bytes */{exc.size}"})
     if isinstance(exc, Unavailable):

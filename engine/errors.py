@@ -6,6 +6,7 @@
     │   └── UnknownAction
     ├── NotFound                 a scene, branch or stream that does not exist
     ├── AlreadyExists            an id that is taken (a studio); names the field
+    │   └── IntentIdTaken        an intent id another intent used; ids are used once
     ├── ConcurrencyConflict      the stream moved on past the expected version
     ├── StoreError               the event store refused or could not read
     │   ├── PayloadTooLarge      an event over the size limit; nothing written
@@ -66,6 +67,14 @@ class AlreadyExists(ScenestateError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class IntentIdTaken(AlreadyExists):
+    def __init__(self, intent_id: str) -> None:
+        super().__init__(
+            "id", f"intent id {intent_id!r} was used before; an intent id is used once"
+        )
+        self.intent_id = intent_id
 
 
 class ConcurrencyConflict(ScenestateError):

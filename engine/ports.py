@@ -19,6 +19,7 @@ from engine.tenancy import (
     ApiKey,
     DeliveryAttempt,
     DeliveryOutcome,
+    IdempotencyRecord,
     Studio,
     Webhook,
     WebhookDelivery,
@@ -295,6 +296,28 @@ class TenancyStore(Protocol):
         ...
 
     async def pending_deliveries(self) -> int: ...
+
+    async def hold_key(self, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
+        """Record the first use of an idempotency key (taking the place of a record
+        that expired before `now`); returns the record that holds the key now, this
+        one or the one that was there."""
+        ...
+
+    async def take_over_key(
+        self, studio: str, key: str, intent_id: str, now: int, lease_until: int
+    ) -> bool:
+        """Take over a key whose holder's lease lapsed before `now`, unanswered."""
+        ...
+
+    async def answer_key(self, studio: str, key: str, intent_id: str, answer: str) -> None: ...
+
+    async def release_key(self, studio: str, key: str, intent_id: str) -> None:
+        """Forget an unanswered use of a key (its request was refused: it wrote nothing)."""
+        ...
+
+    async def find_key(self, studio: str, key: str) -> IdempotencyRecord | None: ...
+
+    async def forget_expired_keys(self, now: int) -> int: ...
 
     async def ping(self) -> None:
         """One round trip to the database (readiness checks)."""

@@ -24,7 +24,7 @@ from engine.binding import (
 )
 from engine.branching import Change
 from engine.decisions import Context, decide
-from engine.errors import ConcurrencyConflict, InvalidIntent, NotFound
+from engine.errors import ConcurrencyConflict, IntentIdTaken, InvalidIntent, NotFound
 from engine.events import (
     AnyEvent,
     BranchForked,
@@ -158,12 +158,17 @@ class SceneService:
         return state
 
     async def submit(self, intent: AnyIntent) -> Receipt:
-        """Decide and append `intent`; repeat keys return the first receipt."""
-        key = _scoped_key(intent)
-        if key is not None:
+        """Decide and append `intent`.
+
+        Every intent is appended under its id (`intent_key`), so an id is used once:
+        the same intent again (same id and idempotency key: a retry whose first
+        attempt landed) gets the first receipt, anything else under a used id is
+        refused with IntentIdTaken, and nothing is appended twice either way."""
+        key = intent_key(intent.id)
+        if intent.idempotency_key is not None:
             earlier = await self.store.find_append(key)
             if earlier is not None:
-                return await self._earlier_receipt(earlier)
+                return await self._earlier_receipt(earlier, intent)
         stream = StreamId(intent.scene, intent.branch)
         attempts = 1 if _must_not_retry(intent) else self.max_attempts
         # Optimistic twice over: decide on the newest state this process knows, without
@@ -191,17 +196,27 @@ class SceneService:
                 attempt += cached is None
                 cached = None
                 continue
-            if not result.duplicate:
-                await self._after_append(state, events, result)
+            if result.duplicate:
+                return await self._earlier_receipt(result, intent)
+            await self._after_append(state, events, result)
             return _receipt(intent, result)
 
-    async def _earlier_receipt(self, earlier: AppendResult) -> Receipt:
-        """The receipt of the first append under a repeated key, naming its own intent."""
+    async def _earlier_receipt(self, earlier: AppendResult, intent: AnyIntent) -> Receipt:
+        """The receipt of the first append under this intent's id, if it was this same
+        intent (its retry); IntentIdTaken if another intent used the id."""
         stream = StreamId(earlier.scene, earlier.branch)
         first = await self.store.read_stream(
             stream, earlier.first_version - 1, earlier.first_version
         )
         meta = first[0].metadata
+        same = (meta.studio, meta.idempotency_key, earlier.scene, earlier.branch) == (
+            intent.studio,
+            intent.idempotency_key,
+            intent.scene,
+            intent.branch,
+        )
+        if intent.idempotency_key is None or not same:
+            raise IntentIdTaken(intent.id)
         return Receipt(
             intent_id=meta.intent_id,
             execution_id=meta.execution_id,
@@ -487,10 +502,9 @@ def _must_not_retry(intent: AnyIntent) -> bool:
     )
 
 
-def _scoped_key(intent: AnyIntent) -> str | None:
-    if intent.idempotency_key is None:
-        return None
-    return f"{intent.studio}:{intent.idempotency_key}"
+def intent_key(intent_id: str) -> str:
+    """The key every intent is appended under: an intent id is used once, ever."""
+    return f"intent:{intent_id}"
 
 
 def _receipt_of(metadata: EventMetadata, result: AppendResult) -> Receipt:

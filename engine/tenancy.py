@@ -1,5 +1,6 @@
 """Who owns what: studios, their API keys, the scenes and artifacts that belong to
-each, and the webhooks a studio registered with every delivery made to them.
+each, the webhooks a studio registered with every delivery made to them, and the
+idempotency keys a studio's requests carried.
 
 These are the records of the `TenancyStore` port (`engine.ports`); times are
 microseconds since the epoch (UTC). A key's secret is never a field: only the
@@ -95,3 +96,20 @@ class DeliveryOutcome(msgspec.Struct, frozen=True):
     delivered_at: int | None
     last_status_code: int | None
     last_error: str | None
+
+
+class IdempotencyRecord(msgspec.Struct, frozen=True):
+    """What a studio's idempotency key was first used for: the request (`request`, a
+    person's description; `fingerprint`, a digest of all of it), the intent id it was
+    given, and once answered the answer. In flight until `answer` is set; a holder
+    that dies lets `lease_until` lapse and a retry takes over. Gone at `expires_at`."""
+
+    studio: str
+    key: str
+    request: str
+    fingerprint: str
+    intent_id: str
+    created_at: int
+    expires_at: int
+    lease_until: int
+    answer: str | None = None

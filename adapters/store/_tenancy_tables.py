@@ -91,6 +91,20 @@ webhook_deliveries = Table(
     _text("last_error", nullable=True),
 )
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _text("studio", key=True),
+    _text("key", key=True),
+    _text("request"),
+    _text("fingerprint"),
+    _text("intent_id"),
+    _text("answer", nullable=True),
+    _micros("created_at"),
+    _micros("expires_at"),
+    _micros("lease_until"),
+)
+
 webhook_attempts = Table(
     "webhook_attempts",
     metadata,

@@ -27,6 +27,7 @@ from adapters.store._failures import translates_failures
 from adapters.store._tables import streams
 from adapters.store._tenancy_tables import (
     api_keys,
+    idempotency_keys,
     scene_owners,
     studio_artifacts,
     studios,
@@ -41,6 +42,7 @@ from engine.tenancy import (
     ApiKey,
     DeliveryAttempt,
     DeliveryOutcome,
+    IdempotencyRecord,
     Studio,
     Webhook,
     WebhookDelivery,
@@ -305,6 +307,73 @@ class SqlTenancyStore:
         )
         async with self._db.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+    # Idempotency keys
+
+    async def hold_key(self, record: IdempotencyRecord, now: int) -> IdempotencyRecord:
+        table = idempotency_keys
+        row = msgspec.structs.asdict(record)
+        dialect = sqlite if self._backend == "sqlite" else postgresql
+        statement = (
+            dialect.insert(table)
+            .values(**row)
+            .on_conflict_do_update(
+                index_elements=[table.c.studio, table.c.key],
+                set_={name: value for name, value in row.items() if name not in ("studio", "key")},
+                where=table.c.expires_at <= now,
+            )
+        )
+        async with self._transaction() as conn:
+            await conn.execute(statement)
+            held = (await conn.execute(self._key_query(record.studio, record.key))).first()
+        assert held is not None  # the row is there, ours or the one that was
+        return _struct(IdempotencyRecord, _record(held))
+
+    def _key_query(self, studio: str, key: str) -> Any:
+        table = idempotency_keys
+        return select(table).where(table.c.studio == studio, table.c.key == key)
+
+    async def take_over_key(
+        self, studio: str, key: str, intent_id: str, now: int, lease_until: int
+    ) -> bool:
+        table = idempotency_keys
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                update(table)
+                .where(table.c.studio == studio, table.c.key == key)
+                .where(table.c.intent_id == intent_id, table.c.answer.is_(None))
+                .where(table.c.lease_until < now)
+                .values(lease_until=lease_until)
+            )
+        return result.rowcount == 1
+
+    async def answer_key(self, studio: str, key: str, intent_id: str, answer: str) -> None:
+        table = idempotency_keys
+        async with self._transaction() as conn:
+            await conn.execute(
+                update(table)
+                .where(table.c.studio == studio, table.c.key == key)
+                .where(table.c.intent_id == intent_id)
+                .values(answer=answer)
+            )
+
+    async def release_key(self, studio: str, key: str, intent_id: str) -> None:
+        table = idempotency_keys
+        async with self._transaction() as conn:
+            await conn.execute(
+                delete(table)
+                .where(table.c.studio == studio, table.c.key == key)
+                .where(table.c.intent_id == intent_id, table.c.answer.is_(None))
+            )
+
+    async def find_key(self, studio: str, key: str) -> IdempotencyRecord | None:
+        return await self._first(IdempotencyRecord, self._key_query(studio, key))
+
+    async def forget_expired_keys(self, now: int) -> int:
+        table = idempotency_keys
+        async with self._transaction() as conn:
+            result = await conn.execute(delete(table).where(table.c.expires_at <= now))
+        return max(result.rowcount, 0)
 
     async def ping(self) -> None:
         async with self._db.connect() as conn:

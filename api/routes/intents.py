@@ -56,7 +56,8 @@ async def post_intent(
     key = _agreed("idempotency_key", fields.get("idempotency_key"), idempotency_key)
     if key is not None:
         fields["idempotency_key"] = key
-    submitted = await intake.submit(api.services, principal.caller, fields)
+    request = f"POST /scenes/{scene}/intents" + (f"?branch={branch}" if branch else "")
+    submitted = await intake.submit(api.services, principal.caller, fields, request=request)
     if submitted.receipt.duplicate:
         response.headers["Idempotent-Replayed"] = "true"
     return accepted(api, submitted)

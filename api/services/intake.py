@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from api.services import Caller, Services
+from api.services import Caller, Services, idempotency
 from engine.intents import AnyIntent, BindArtifact, SpeechNote, StructuredAction, parse_intent
 from engine.ports import StreamId
 from engine.service import Receipt
@@ -53,10 +53,39 @@ async def submit(
     raw: bytes | Mapping[str, Any],
     *,
     claim: bool = True,
+    request: str | None = None,
 ) -> Submission:
     """Check, append and describe one intent of the caller's studio. `claim`: the
     intent may claim an unused scene id (creating a scene); otherwise the scene must
-    be the studio's already."""
+    be the studio's already. An intent with an idempotency key is answered once per
+    key (`api.services.idempotency`); `request` says how it arrived, for the message
+    that refuses a key used for something else."""
+    intent = make_intent(services, caller, raw)  # refuses bad input before anything
+    if intent.idempotency_key is None:
+        return await _submit(services, caller, raw, claim)
+    fields = dict(raw) if isinstance(raw, Mapping) else msgspec.json.decode(raw)
+    fields.setdefault("branch", intent.branch)
+    described = request or f"an intent for {intent.scene}@{intent.branch}"
+
+    async def first(chosen: dict[str, Any]) -> bytes:
+        return msgspec.json.encode(await _submit(services, caller, chosen, claim))
+
+    answered, replayed = await idempotency.once(
+        services, caller, fields, described, first, _decode_submission
+    )
+    if replayed:
+        receipt = msgspec.structs.replace(answered.receipt, duplicate=True)
+        return msgspec.structs.replace(answered, receipt=receipt)
+    return answered
+
+
+def _decode_submission(data: bytes) -> Submission:
+    return msgspec.json.decode(data, type=Submission)
+
+
+async def _submit(
+    services: Services, caller: Caller, raw: bytes | Mapping[str, Any], claim: bool
+) -> Submission:
     intent = make_intent(services, caller, raw)
     tenancy = services.tenancy
     claimed = None

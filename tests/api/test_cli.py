@@ -126,3 +126,23 @@ def test_a_diagnostic_execution_runs_and_reports_its_tasks(cli: Cli) -> None:
 def test_a_worker_needs_nats(cli: Cli) -> None:
     run = cli("worker", ok=False)
     assert run.returncode == 2 and "SCENESTATE_NATS_URL" in run.stderr
+
+
+def test_an_idempotency_key_answers_once_and_refuses_another_intent(cli: Cli) -> None:
+    cli("migrate")
+    intent(cli, action("promo", "create_scene"))
+    keyed = {**action("promo", "add_node", kind="shot"), "idempotency_key": "add-1"}
+    first = intent(cli, keyed)
+    again = intent(cli, keyed)
+    assert "accepted intent" in first and "repeat: nothing new appended" in again
+    assert _intent_id(again) == _intent_id(first)
+    other = {**action("promo", "add_node", kind="clip"), "idempotency_key": "add-1"}
+    refused = cli("intent", "-", input=json.dumps(other), ok=False)
+    assert refused.returncode == 2
+    assert "first used for an intent for promo@main with a different body" in refused.stderr
+    shots = [line for line in cli("history", "promo").stdout.splitlines() if "NodeAdded" in line]
+    assert len(shots) == 1
+
+
+def _intent_id(output: str) -> str:
+    return output.split("accepted intent", 1)[1].split()[0]

@@ -30,6 +30,7 @@ from engine.service import SceneService
 from engine.tasks import TaskResult, TaskStatus
 from projections.catalog import default_projections
 from projections.drafts import DraftViews
+from projections.errors import ProjectionFailed
 from projections.generations import list_generations
 from projections.runner import ProjectionRunner
 from projections.timeline import timeline_of
@@ -171,8 +172,8 @@ async def check_read_models(
                 runner = ProjectionRunner(log, used, default_projections(), batch_size=batch)  # type: ignore[arg-type]
             try:
                 await runner.catch_up()
-            except StoreError:
-                runner = None  # it died half-way through a commit: start another
+            except (StoreError, ProjectionFailed):
+                runner = None  # its commit was refused half-way: start another
         log.shown = len(store.log)
         await ProjectionRunner(log, read_models, default_projections()).catch_up()  # type: ignore[arg-type]
         assert await active_rows(read_models) == scratch_rows(store.log)
