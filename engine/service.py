@@ -170,7 +170,7 @@ class SceneService:
             if earlier is not None:
                 return await self._earlier_receipt(earlier, intent)
         stream = StreamId(intent.scene, intent.branch)
-        attempts = 1 if _must_not_retry(intent) else self.max_attempts
+        attempts = 1 if reviewed_against_one_state(intent) else self.max_attempts
         # Optimistic twice over: decide on the newest state this process knows, without
         # asking the store; if another process appended meanwhile, the append says so
         # and the intent is decided again on the store's state, costing no attempt. A
@@ -494,7 +494,7 @@ def _goal_of(intent: AnyIntent, state: SceneState) -> str:
     return "preview" if state.conflicts else "production"
 
 
-def _must_not_retry(intent: AnyIntent) -> bool:
+def reviewed_against_one_state(intent: AnyIntent) -> bool:
     """Merges and resolutions were reviewed against one target state; after a race
     they must be looked at again, so the loser gets the conflict instead of a retry."""
     return isinstance(intent, StructuredAction) and isinstance(

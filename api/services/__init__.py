@@ -17,7 +17,10 @@ arguments in and answers out. Each use case takes the process's `Services` (buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from api.config import Settings
@@ -32,6 +35,29 @@ from engine.ports import (
 )
 from engine.service import SceneService
 from projections.ports import ReadModelStore
+
+
+class EditorTurns:
+    """One intent at a time per scene branch in this process: intents that arrive
+    together are decided in turn on the newest state, so none loses a race to another
+    of this process (races with other processes are decided again, see intake)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._waiting: dict[tuple[str, str], int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, scene: str, branch: str) -> AsyncIterator[None]:
+        where = (scene, branch)
+        lock = self._locks.setdefault(where, asyncio.Lock())
+        self._waiting[where] = self._waiting.get(where, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[where] -= 1
+            if not self._waiting[where]:
+                del self._waiting[where], self._locks[where]
 
 
 @dataclass(frozen=True)
@@ -66,6 +92,7 @@ class Services:
     webhook_transport: WebhookTransport
     volatile_bus: bool  # an in-process bus: its queue is gone when the process stops
     positions: PositionWatch | None = None
+    editors: EditorTurns = field(default_factory=EditorTurns)
 
 
 __all__ = ["Caller", "PositionWatch", "Services"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,12 +22,16 @@ from typing import Any
 import msgspec
 
 from api.services import Caller, Services, idempotency
+from engine.errors import ConcurrencyConflict
 from engine.intents import AnyIntent, BindArtifact, SpeechNote, StructuredAction, parse_intent
 from engine.ports import StreamId
-from engine.service import Receipt
+from engine.service import Receipt, reviewed_against_one_state
 
 # How long an answer waits for the process's position watch before asking the store.
 LANDED_WAIT = 1.0
+# Seconds an intent that still applies goes on being decided again after races with
+# other processes, and the jittered pauses between (doubling from the first).
+PATIENCE, FIRST_PAUSE, LAST_PAUSE = 10.0, 0.002, 0.2
 
 
 class Submission(msgspec.Struct, frozen=True):
@@ -96,7 +101,8 @@ async def _submit(
     try:
         await _check_artifacts(services, caller.studio, intent)
         started = time.perf_counter()
-        receipt = await services.scenes.submit(intent)
+        async with services.editors.turn(intent.scene, intent.branch):
+            receipt = await _appended(services, intent)
         took = time.perf_counter() - started
     except Exception:
         if claimed is not None:  # a refused intent claims nothing
@@ -105,6 +111,22 @@ async def _submit(
     first, last = await landed(services, receipt)
     state = await services.scenes.load(receipt.scene, receipt.branch, receipt.last_version)
     return Submission(receipt, first, last, receipt.execution_id in state.executions, took)
+
+
+async def _appended(services: Services, intent: AnyIntent) -> Receipt:
+    """Decide and append, again after a race for as long as the intent still applies:
+    a 409 reaches the caller only when it no longer does (the engine refuses it then),
+    or for a merge or resolution, which were reviewed against one state."""
+    deadline = time.monotonic() + PATIENCE
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            return await services.scenes.submit(intent)
+        except ConcurrencyConflict:
+            if reviewed_against_one_state(intent) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(random.uniform(0.0, pause))  # jittered: racers spread out
+        pause = min(pause * 2, LAST_PAUSE)
 
 
 async def _check_artifacts(services: Services, studio: str, intent: AnyIntent) -> None:
