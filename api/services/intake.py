@@ -101,8 +101,12 @@ async def _submit(
     try:
         await _check_artifacts(services, caller.studio, intent)
         started = time.perf_counter()
-        async with services.editors.turn(intent.scene, intent.branch):
-            receipt = await _appended(services, intent)
+        if reviewed_against_one_state(intent):
+            # a merge or resolution races: the loser must be looked at again
+            receipt = await services.scenes.submit(intent)
+        else:
+            async with services.editors.turn(intent.scene, intent.branch):
+                receipt = await _appended(services, intent)
         took = time.perf_counter() - started
     except Exception:
         if claimed is not None:  # a refused intent claims nothing
@@ -115,15 +119,14 @@ async def _submit(
 
 async def _appended(services: Services, intent: AnyIntent) -> Receipt:
     """Decide and append, again after a race for as long as the intent still applies:
-    a 409 reaches the caller only when it no longer does (the engine refuses it then),
-    or for a merge or resolution, which were reviewed against one state."""
+    a 409 reaches the caller only when it no longer does (the engine refuses it then)."""
     deadline = time.monotonic() + PATIENCE
     pause = FIRST_PAUSE
     while True:
         try:
             return await services.scenes.submit(intent)
         except ConcurrencyConflict:
-            if reviewed_against_one_state(intent) or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(random.uniform(0.0, pause))  # jittered: racers spread out
         pause = min(pause * 2, LAST_PAUSE)
