@@ -225,11 +225,13 @@ def merge_slot(
     """One slot in the ours and theirs worlds, and whether its current artifact conflicts.
 
     A side that left the slot alone takes the other's list as it is. Otherwise the
-    artifacts merge as adds and removes, and the current one (the last) three ways:
-    when each side made a different artifact current, both stay and each world puts
-    its side's last, the other's just before it, so that resolving the conflict is
-    binding that artifact again. The rest keep the base's order, then the additions
-    by who bound them (branch, version), the same whichever branch is the target.
+    bindings merge as adds and removes (a re-bind removes the old binding and adds a
+    new one), and the current artifact three ways: a side that bound something since
+    the base made its last binding current. When each side made a different artifact
+    current, both stay and each world puts its side's last, the other's just before
+    it, so that resolving the conflict is binding that artifact again. The rest keep
+    the base's order, then the new bindings by who bound them (branch, version), the
+    same whichever branch is the target.
     """
     ba, oa, ta = _ids(bs), _ids(os_), _ids(ts)
     if oa == ta:
@@ -238,51 +240,24 @@ def merge_slot(
         return os_, os_, False
     if oa == ba:
         return ts, ts, False
-    chosen = _members(bs, os_, ts)
-    cb, co, ct = (ids[-1] if ids else None for ids in (ba, oa, ta))
-    if co is None or ct is None or len({cb, co, ct}) < 3:
-        current = co if ct is None else ct if co is None or co == cb else co
-        if current is None:
-            return (), (), False
-        chosen.setdefault(current, (os_ if current == co else ts)[-1])
-        rest = _canonical(chosen, ba, exclude={current})
-        merged = (*rest, chosen[current])
-        return merged, merged, False
-    chosen.setdefault(co, os_[-1])
-    chosen.setdefault(ct, ts[-1])
-    rest = _canonical(chosen, ba, exclude={co, ct})
-    return (*rest, chosen[ct], chosen[co]), (*rest, chosen[co], chosen[ct]), True
+    base = set(bs)
+    ours, theirs = set(os_), set(ts)
+    chosen: dict[str, Binding] = {}
+    for binding in sorted((ours & theirs) | (ours - base) | (theirs - base), key=_binding_order):
+        chosen[binding.artifact] = binding  # an artifact both re-bound: the later key wins
+    wo, wt = (side[-1].artifact if side and side[-1] not in base else None for side in (os_, ts))
+    if wo is not None and wt is not None and wo != wt:
+        rest = _canonical(chosen, bs, exclude={wo, wt})
+        return (*rest, chosen[wt], chosen[wo]), (*rest, chosen[wo], chosen[wt]), True
+    current = wo or wt or (ba[-1] if ba and ba[-1] in chosen else None)
+    merged = tuple(_canonical(chosen, bs, exclude={current}))
+    if current is not None:
+        merged = (*merged, chosen[current])
+    return merged, merged, False
 
 
 def _ids(bindings: tuple[Binding, ...]) -> tuple[str, ...]:
     return tuple(b.artifact for b in bindings)
-
-
-def _members(
-    bs: tuple[Binding, ...], os_: tuple[Binding, ...], ts: tuple[Binding, ...]
-) -> dict[str, Binding]:
-    """The artifacts the merged slot holds (three ways, per artifact), each with the
-    binding the merge keeps."""
-    base, ours, theirs = ({x.artifact: x for x in s} for s in (bs, os_, ts))
-    chosen: dict[str, Binding] = {}
-    for artifact in {*base, *ours, *theirs}:
-        b, o, t = base.get(artifact), ours.get(artifact), theirs.get(artifact)
-        in_base, in_ours, in_theirs = b is not None, o is not None, t is not None
-        if in_theirs if in_ours == in_base else in_ours:
-            chosen[artifact] = _binding_of(b, o, t)
-    return chosen
-
-
-def _binding_of(b: Binding | None, o: Binding | None, t: Binding | None) -> Binding:
-    if o is None or t is None:
-        found = o if t is None else t
-        assert found is not None
-        return found
-    if o == t or t == b:
-        return o
-    if o == b:
-        return t
-    return max(o, t, key=_binding_order)
 
 
 def _binding_order(binding: Binding) -> tuple[str, int, str]:
@@ -291,12 +266,12 @@ def _binding_order(binding: Binding) -> tuple[str, int, str]:
 
 
 def _canonical(
-    chosen: dict[str, Binding], base: tuple[str, ...], exclude: set[str | None]
+    chosen: dict[str, Binding], base: tuple[Binding, ...], exclude: set[str | None]
 ) -> list[Binding]:
-    in_base = [chosen[a] for a in base if a in chosen and a not in exclude]
-    old = set(base)
-    new = [x for a, x in chosen.items() if a not in exclude and a not in old]
-    return [*in_base, *sorted(new, key=_binding_order)]
+    kept = [x for x in base if chosen.get(x.artifact) == x and x.artifact not in exclude]
+    held = set(base)
+    new = [x for a, x in chosen.items() if a not in exclude and x not in held]
+    return [*kept, *sorted(new, key=_binding_order)]
 
 
 class _Merge:
