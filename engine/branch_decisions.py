@@ -181,8 +181,14 @@ def _set_value(
 
 def _carry_out(state: SceneState, conflict: ConflictRecorded, choice: str) -> list[AnyEvent]:
     """The events that make the state hold the chosen side of `conflict`; InvalidIntent
-    (naming the conflicts to resolve first) when the scene would not be valid after."""
-    side = conflict.ours if choice == "ours" else conflict.theirs
+    (naming the conflicts to resolve first) when the scene would not be valid after.
+
+    The merge kept ours, so choosing ours changes nothing: what the branch did since
+    (edits, other merges) stays, and a conflict can always be closed that way.
+    """
+    if choice == "ours":
+        return []
+    side = conflict.theirs
     if conflict.field == "node":
         return _carry_out_node(state, conflict.node, side, choice)
     node = state.nodes.get(conflict.node)
@@ -235,7 +241,9 @@ def _carry_out_node(
         if current is None:
             return []
         if kids:
-            _refuse(state, choice, f"removes {node_id!r}, but {', '.join(kids)} sit under it", kids)
+            under = ", ".join(repr(k) for k in kids)
+            verb = "is" if len(kids) == 1 else "are"
+            _refuse(state, choice, f"removes {node_id!r}, but {under} {verb} under it", kids)
         return [NodeRemoved(node=node_id)]
     image = side.node
     if image is None or (current is not None and node_image(current) == image):
@@ -244,7 +252,7 @@ def _carry_out_node(
         _check_place(state, node_id, image.kind, image.parent, choice)
     misfits = [k for k in kids if not may_hold(image.kind, state.nodes[k].kind)]
     if misfits:
-        held = ", ".join(misfits)
+        held = ", ".join(repr(k) for k in misfits)
         _refuse(
             state, choice, f"makes {node_id!r} a {image.kind}, which cannot hold {held}", misfits
         )

@@ -40,7 +40,7 @@ OURS, THEIRS = 0, 1
 
 ConflictId = Callable[[str, str], str]
 Placement = tuple[str | None, str, Provenance]
-FieldConflict = tuple[str, "ConflictSide", "ConflictSide", "ConflictSide"]
+FieldConflict = tuple[str, ConflictSide, ConflictSide, ConflictSide]
 Slots = immutables.Map[str, tuple[Binding, ...]]
 
 
@@ -184,7 +184,9 @@ def _merge_props(
 def _put_prop(
     props: immutables.Map[str, Prop], name: str, prop: Prop | None
 ) -> immutables.Map[str, Prop]:
-    return props.delete(name) if prop is None else props.set(name, prop)
+    if prop is not None:
+        return props.set(name, prop)
+    return props.delete(name) if name in props else props
 
 
 def _merge_placement(
@@ -209,14 +211,20 @@ def _merge_slots(b: Node, o: Node, t: Node, conflicts: list[FieldConflict]) -> t
     for slot in sorted(set(o.slots) | set(t.slots) | set(b.slots)):
         bs, os_, ts = b.slots.get(slot, ()), o.slots.get(slot, ()), t.slots.get(slot, ())
         mine, yours, conflict = merge_slot(bs, os_, ts)
-        if mine is not os_:
-            o_slots = o_slots.set(slot, mine) if mine else o_slots.delete(slot)
-        if yours is not ts:
-            t_slots = t_slots.set(slot, yours) if yours else t_slots.delete(slot)
+        if mine != os_:
+            o_slots = _put_slot(o_slots, slot, mine)
+        if yours != ts:
+            t_slots = _put_slot(t_slots, slot, yours)
         if conflict:
             sides = (_binding_side(bs), _binding_side(os_), _binding_side(ts))
             conflicts.append((f"slot:{slot}", *sides))
     return o_slots, t_slots
+
+
+def _put_slot(slots: Slots, slot: str, bindings: tuple[Binding, ...]) -> Slots:
+    if bindings:
+        return slots.set(slot, bindings)
+    return slots.delete(slot) if slot in slots else slots
 
 
 def merge_slot(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from engine.errors import InvalidIntent
 from engine.integrity import scene_problems
 from engine.ports import StoredSnapshot, StreamId
 from engine.scene import SceneState
@@ -215,3 +218,60 @@ async def test_case_7_a_warm_merge_reads_what_changed_not_the_whole_scene() -> N
             assert studio.snapshot_reads == before, "the merge base was loaded from a snapshot"
     main = await valid(studio)
     assert not main.conflicts and main.nodes["s3"].value("duration") == 3.0
+
+
+async def _moved_into_a_removed_parent() -> Studio:
+    """Case 2's scene: resolving im theirs needs sh3, which only sh3's conflict restores."""
+    studio = await tree(
+        ("sh1", "shot", "root"),
+        ("sh2", "shot", "root"),
+        ("sh3", "shot", "root"),
+        ("im", "image", "sh1"),
+    )
+    await studio.fork("alt")
+    await studio.act("main", "move_node", node="im", parent="sh2")
+    await studio.act("main", "remove_node", node="sh3")
+    await studio.act("alt", "move_node", node="im", parent="sh3")
+    await studio.merge("alt", into="main")
+    return studio
+
+
+async def test_a_resolution_the_scene_cannot_take_yet_names_the_one_to_resolve_first() -> None:
+    studio = await _moved_into_a_removed_parent()
+    ids = {c.field: c.conflict for c in (await studio.state()).conflicts.values()}
+    before = await studio.state()
+    with pytest.raises(InvalidIntent, match=f"'sh3', which is gone; resolve {ids['node']} first"):
+        await studio.act("main", "resolve_conflict", conflict=ids["parent"], choice="theirs")
+    assert await studio.state() == before
+    await studio.act("main", "resolve_conflict", conflict=ids["node"], choice="theirs")
+    await studio.act("main", "resolve_conflict", conflict=ids["parent"], choice="theirs")
+    assert (await valid(studio)).nodes["im"].parent == "sh3"
+
+
+async def test_resolve_all_leaves_open_what_earlier_resolutions_made_impossible() -> None:
+    studio = await tree(
+        ("sh1", "shot", "root"),
+        ("sh2", "shot", "root"),
+        ("sh3", "shot", "root"),
+        ("im", "image", "sh1"),
+        ("k", "caption", "root"),
+    )
+    await studio.fork("alt")
+    await studio.act("main", "move_node", node="im", parent="sh3")
+    await studio.act("alt", "move_node", node="im", parent="sh2")
+    await studio.act("alt", "remove_node", node="sh3")
+    await studio.set("main", "k", "text", "ours")
+    await studio.set("alt", "k", "text", "theirs")
+    await studio.merge("alt", into="main")
+    ids = {(c.node, c.field): c.conflict for c in (await studio.state()).conflicts.values()}
+    assert set(ids) == {("im", "parent"), ("sh3", "node"), ("k", "prop:text")}
+    # keeping im under sh3 rules out removing sh3 (theirs) for good
+    await studio.act("main", "resolve_conflict", conflict=ids[("im", "parent")], choice="ours")
+    await studio.act("main", "resolve_all", choice="theirs")
+    main = await valid(studio)
+    assert list(main.conflicts) == [ids[("sh3", "node")]]
+    assert main.nodes["k"].value("text") == "theirs"
+    with pytest.raises(InvalidIntent, match=r"removes 'sh3', but 'im' is under it"):
+        await studio.act("main", "resolve_all", choice="theirs")
+    await studio.act("main", "resolve_all", choice="ours")
+    assert not (await valid(studio)).conflicts

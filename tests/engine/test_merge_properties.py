@@ -130,7 +130,7 @@ structure = st.lists(
 )
 choices = st.sampled_from(["ours", "theirs"])
 SETTINGS = settings(
-    max_examples=int(os.environ.get("MERGE_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("MERGE_EXAMPLES", "100")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -325,6 +325,27 @@ def test_second_merges_in_both_directions(
         await one.merge("main", into="alt")  # and back: alt now holds what main holds
         alt = await valid(one, "alt")
         assert not alt.conflicts and content(alt) == content(await one.state("main"))
+
+    run(check())
+
+
+@SETTINGS
+@given(structure, structure, structure, structure, st.randoms(use_true_random=False))
+def test_a_second_merge_over_open_conflicts_keeps_everything_resolvable(
+    ours: list[Any],
+    theirs: list[Any],
+    ours_later: list[Any],
+    theirs_later: list[Any],
+    rng: random.Random,
+) -> None:
+    async def check() -> None:
+        studio = await scenario(ours, theirs)
+        await studio.merge("alt", into="main")
+        await apply_edits(studio, "main", ours_later)
+        await apply_edits(studio, "alt", theirs_later)
+        await studio.merge("alt", into="main")
+        await valid(studio)
+        await resolve_one_by_one(studio, lambda: rng.choice(["ours", "theirs"]), rng, fallback=True)
 
     run(check())
 
