@@ -19,6 +19,7 @@ from engine.branching import (
     Change,
     base_refs,
     change_plan,
+    contains,
     diff_states,
     pick_base,
     touched_nodes,
@@ -96,8 +97,17 @@ class Ancestry:
     async def merge_base(
         self, ours: SceneState, theirs: SceneState
     ) -> tuple[BranchRef | None, SceneState]:
-        """The newest state both contain, or an empty scene when they share nothing."""
-        candidates = {ref: await self.state_at(ours.scene, ref) for ref in base_refs(ours, theirs)}
+        """The newest state both contain, or an empty scene when they share nothing.
+
+        A candidate that one already loaded contains (a fork point under the last
+        merge, say) can never be the newest, so it is not loaded at all.
+        """
+        sides = (ours.branch, theirs.branch)
+        refs = sorted(base_refs(ours, theirs), key=lambda r: (r.branch not in sides, -r.version))
+        candidates: dict[BranchRef, SceneState] = {}
+        for candidate in refs:
+            if not any(contains(state, candidate) for state in candidates.values()):
+                candidates[candidate] = await self.state_at(ours.scene, candidate)
         ref = pick_base(candidates)
         if ref is None:
             return None, SceneState(scene=ours.scene, branch="main")
