@@ -54,11 +54,12 @@ class Ancestry:
         return ForkContext(parent_head=head, parent_at=parent_at)
 
     async def merge_context(self, ours: SceneState, source_branch: str) -> MergeContext:
-        last = ours.includes.get(source_branch)
-        if last is not None:
-            # Likely the base: loaded first, the source's head then folds on from it
-            # (in the state cache) instead of decoding a snapshot of its own.
-            await self.state_at(ours.scene, BranchRef(source_branch, last))
+        last = next((m for m in reversed(ours.merges) if m.source == source_branch), None)
+        if last is not None and ours.includes.get(source_branch) == last.source_version:
+            # The source as the last merge from it took it: likely the base. Loaded
+            # first, the source's head then folds on from it (in the state cache)
+            # instead of decoding a snapshot of its own.
+            await self.state_at(ours.scene, BranchRef(source_branch, last.source_version))
         theirs = await self._load(ours.scene, source_branch, None)
         base_ref, base = await self.merge_base(ours, theirs)
         candidates = await self.changed_between(ours, theirs, base_ref)
