@@ -1,11 +1,16 @@
 """Loading what branch intents and diffs need: fork points, merge bases, changed nodes.
 
 It reads through two functions the service gives it (load a state, read a slice
-of a stream), so it holds no store of its own.
+of a stream), so it holds no store of its own. It keeps the few states that later
+merges start from (each merge's source and target, each fork point): a merge base
+is an old version of a branch, long gone from the state cache of a busy scene, and
+loading it from a snapshot would cost a decode of the whole scene, so a merge
+would cost what the scene holds instead of what changed.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from engine.branch_decisions import ForkContext, MergeContext
@@ -14,6 +19,7 @@ from engine.branching import (
     Change,
     base_refs,
     change_plan,
+    contains,
     diff_states,
     pick_base,
     touched_nodes,
@@ -21,16 +27,22 @@ from engine.branching import (
 from engine.events import RecordedEvent
 from engine.intents import ForkBranch
 from engine.ports import StreamId
+from engine.reducers import fold
 from engine.scene import SceneState
 
 LoadState = Callable[[str, str, int | None], Awaitable[SceneState]]
 ReadSlice = Callable[[StreamId, int, int | None], Awaitable[list[RecordedEvent]]]
 
 
+KEPT_STATES = 64  # states later merges start from, over all scenes
+KEPT_TAIL = 400  # events folded onto a kept state at most, before loading instead
+
+
 class Ancestry:
     def __init__(self, load: LoadState, read: ReadSlice) -> None:
         self._load = load
         self._read = read
+        self._kept: OrderedDict[tuple[str, str, int], SceneState] = OrderedDict()
 
     async def fork_context(self, scene: str, action: ForkBranch) -> ForkContext:
         head = await self._load(scene, action.source, None)
@@ -38,22 +50,65 @@ class Ancestry:
         parent_at = (
             head if at is None or at >= head.version else await self._load(scene, action.source, at)
         )
+        self._keep(parent_at)  # the base of the new branch's first merge
         return ForkContext(parent_head=head, parent_at=parent_at)
 
     async def merge_context(self, ours: SceneState, source_branch: str) -> MergeContext:
+        last = next((m for m in reversed(ours.merges) if m.source == source_branch), None)
+        if last is not None and ours.includes.get(source_branch) == last.source_version:
+            # The source as the last merge from it took it: likely the base. Loaded
+            # first, the source's head then folds on from it (in the state cache)
+            # instead of decoding a snapshot of its own.
+            await self.state_at(ours.scene, BranchRef(source_branch, last.source_version))
         theirs = await self._load(ours.scene, source_branch, None)
         base_ref, base = await self.merge_base(ours, theirs)
         candidates = await self.changed_between(ours, theirs, base_ref)
+        # the bases of the next merges between the two, either way
+        self._keep(ours)
+        self._keep(theirs)
         return MergeContext(source=theirs, base=base, candidates=candidates)
+
+    async def state_at(self, scene: str, ref: BranchRef) -> SceneState:
+        """A branch at a version: a kept state, or one a few events before it with those
+        events folded on, or else loaded."""
+        near = max(
+            (v for (s, b, v) in self._kept if s == scene and b == ref.branch and v <= ref.version),
+            default=None,
+        )
+        if near is None or ref.version - near > KEPT_TAIL:
+            state = await self._load(scene, ref.branch, ref.version)
+        else:
+            state = self._kept[(scene, ref.branch, near)]
+            self._kept.move_to_end((scene, ref.branch, near))
+            if near < ref.version:
+                tail = await self._read(StreamId(scene, ref.branch), near, ref.version)
+                state = fold(state, tail)
+        self._keep(state)
+        return state
+
+    def _keep(self, state: SceneState) -> None:
+        if state.version == 0:
+            return
+        key = (state.scene, state.branch, state.version)
+        self._kept[key] = state
+        self._kept.move_to_end(key)
+        while len(self._kept) > KEPT_STATES:
+            self._kept.popitem(last=False)
 
     async def merge_base(
         self, ours: SceneState, theirs: SceneState
     ) -> tuple[BranchRef | None, SceneState]:
-        """The newest state both contain, or an empty scene when they share nothing."""
-        candidates = {
-            ref: await self._load(ours.scene, ref.branch, ref.version)
-            for ref in base_refs(ours, theirs)
-        }
+        """The newest state both contain, or an empty scene when they share nothing.
+
+        A candidate that one already loaded contains (a fork point under the last
+        merge, say) can never be the newest, so it is not loaded at all.
+        """
+        sides = (ours.branch, theirs.branch)
+        refs = sorted(base_refs(ours, theirs), key=lambda r: (r.branch not in sides, -r.version))
+        candidates: dict[BranchRef, SceneState] = {}
+        for candidate in refs:
+            if not any(contains(state, candidate) for state in candidates.values()):
+                candidates[candidate] = await self.state_at(ours.scene, candidate)
         ref = pick_base(candidates)
         if ref is None:
             return None, SceneState(scene=ours.scene, branch="main")

@@ -188,6 +188,12 @@ def node_kind(name: str, field_name: str) -> NodeKind:
     return kind
 
 
+def may_hold(parent_kind: str, child_kind: str) -> bool:
+    """May a node of `parent_kind` have a child of `child_kind`?"""
+    kind = KINDS.get(parent_kind)
+    return kind is not None and child_kind in kind.children
+
+
 def check_prop(kind: NodeKind, prop: str, value: PropValue, field_name: str) -> PropValue:
     spec = kind.props.get(prop)
     if spec is None:

@@ -196,7 +196,15 @@ async def test_a_merged_move_that_would_make_a_cycle_is_refused(studio: Studio) 
     await studio.merge("alt", into="main")
     main = await studio.state()
     assert main.nodes["a"].parent == "shot-1" and main.nodes["b"].parent == "a"
-    assert [(c.node, c.field) for c in main.conflicts.values()] == [("a", "parent")]
+    # each move makes the loop only with the other, so both are in conflict (from
+    # either branch alike), and resolving all of them either way leaves no loop
+    assert sorted((c.node, c.field) for c in main.conflicts.values()) == [
+        ("a", "parent"),
+        ("b", "parent"),
+    ]
+    await studio.act("main", "resolve_all", choice="theirs")
+    main = await studio.state()
+    assert main.nodes["a"].parent == "b" and main.nodes["b"].parent == "shot-1"
 
 
 async def test_slot_additions_on_both_sides_survive(studio: Studio) -> None:
@@ -207,8 +215,30 @@ async def test_slot_additions_on_both_sides_survive(studio: Studio) -> None:
     await studio.merge("alt", into="main")
     main = await studio.state()
     bound = [b.artifact for b in main.nodes["shot-1"].slots["image"]]
-    assert bound == [SHA_A, SHA_C, SHA_B]
+    assert bound == [SHA_A, SHA_B, SHA_C]  # both additions; ours stays current
+    (conflict,) = main.conflicts.values()
+    assert (conflict.field, conflict.ours.value, conflict.theirs.value) == (
+        "slot:image",
+        SHA_C,
+        SHA_B,
+    )
+    await studio.act("main", "resolve_conflict", conflict=conflict.conflict, choice="theirs")
+    assert (await studio.state()).nodes["shot-1"].artifact("image") == SHA_B
+
+
+async def test_a_slot_made_current_on_one_side_only_is_taken(studio: Studio) -> None:
+    await studio.act("main", "bind_artifact", node="shot-1", slot="image", artifact=SHA_A)
+    await studio.act("main", "bind_artifact", node="shot-1", slot="image", artifact=SHA_B)
+    await studio.fork("alt")
+    await studio.act("alt", "bind_artifact", node="shot-1", slot="image", artifact=SHA_A)
+    await studio.act("alt", "bind_artifact", node="shot-2", slot="image", artifact=SHA_C)
+    await studio.act("main", "bind_artifact", node="shot-2", slot="image", artifact=SHA_C)
+    await studio.set("main", "shot-1", "title", "Ours")
+    await studio.merge("alt", into="main")
+    main = await studio.state()
     assert not main.conflicts
+    assert [b.artifact for b in main.nodes["shot-1"].slots["image"]] == [SHA_B, SHA_A]
+    assert main.nodes["shot-2"].artifact("image") == SHA_C
 
 
 async def test_repeated_merges_both_ways_find_the_right_base(studio: Studio) -> None:
