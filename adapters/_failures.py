@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from engine.errors import ScenestateError, Unavailable
+from engine.errors import Misconfigured, ScenestateError, Unavailable
 
 T = TypeVar("T")
 Failures = tuple[type[BaseException], ...]
@@ -23,10 +23,14 @@ _WRAPPED = "__translates_failures__"
 
 
 def translates_failures(
-    backend: str, failures: Failures, error: ErrorFactory = Unavailable
+    backend: str,
+    failures: Failures,
+    error: ErrorFactory = Unavailable,
+    refusals: Failures = (),
 ) -> Callable[[type[T]], type[T]]:
     """A class decorator; `backend` names what failed in the message ("database"),
-    `error(backend, reason)` makes the error raised (an `Unavailable`)."""
+    `error(backend, reason)` makes the error raised (an `Unavailable`); a driver error
+    in `refusals` (no such database, wrong credentials) becomes `Misconfigured`."""
 
     def decorate(cls: type[T]) -> type[T]:
         for name in dir(cls):
@@ -35,43 +39,70 @@ def translates_failures(
             member = inspect.getattr_static(cls, name)
             if getattr(member, _WRAPPED, False):
                 continue
+            translation = _Translation(backend, failures, error, refusals)
             if inspect.iscoroutinefunction(member):
-                setattr(cls, name, _coroutine(member, _Translation(backend, failures, error)))
+                setattr(cls, name, _coroutine(member, translation))
             elif inspect.isasyncgenfunction(member):
-                setattr(cls, name, _generator(member, _Translation(backend, failures, error)))
+                setattr(cls, name, _generator(member, translation))
         return cls
 
     return decorate
 
 
 class _Translation:
-    def __init__(self, backend: str, failures: Failures, error: ErrorFactory) -> None:
-        self.backend, self.failures, self.error = backend, failures, error
+    def __init__(
+        self, backend: str, failures: Failures, error: ErrorFactory, refusals: Failures = ()
+    ) -> None:
+        self.backend, self.error, self.refusals = backend, error, refusals
+        self.failures = failures + refusals
 
-    def __call__(self, failure: BaseException) -> Unavailable:
-        text = str(failure).strip()
-        reason = text.splitlines()[0] if text else ""
-        return self.error(self.backend, f"{type(failure).__name__}: {reason}".rstrip(": ")[:300])
+    def __call__(self, failure: BaseException) -> Unavailable | Misconfigured:
+        found = self.translated(failure)
+        return found if found is not None else self.error(self.backend, _said(failure))
+
+    def translated(self, failure: BaseException) -> Unavailable | Misconfigured | None:
+        """The core's error for `failure` or anything it wraps (SQLAlchemy keeps the
+        driver's error as `orig`, or as its cause); None when it is none of ours."""
+        chain = list(_wrapped(failure))
+        for found in chain:
+            if isinstance(found, self.refusals):
+                return Misconfigured(self.backend, _said(found))
+        for found in chain:
+            if isinstance(found, self.failures):
+                return self.error(self.backend, _said(found))
+        return None
 
 
-def unavailable(backend: str, failure: BaseException) -> Unavailable:
-    """The `Unavailable` that stands for a driver's `failure`."""
-    return _Translation(backend, (), Unavailable)(failure)
+def _wrapped(failure: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = failure
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        inner = getattr(current, "orig", None)
+        current = inner if isinstance(inner, BaseException) else current.__cause__
+
+
+def _said(failure: BaseException) -> str:
+    text = str(failure).strip()
+    reason = text.splitlines()[0] if text else ""
+    return f"{type(failure).__name__}: {reason}".rstrip(": ")[:300]
 
 
 def _coroutine(
     method: Callable[..., Coroutine[Any, Any, Any]], translation: _Translation
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    failures = translation.failures
-
     @functools.wraps(method)
     async def translated(*args: Any, **kwargs: Any) -> Any:
         try:
             return await method(*args, **kwargs)
         except ScenestateError:
             raise
-        except failures as exc:
-            raise translation(exc) from exc
+        except Exception as exc:
+            ours = translation.translated(exc)
+            if ours is None:
+                raise
+            raise ours from exc
 
     setattr(translated, _WRAPPED, True)
     return translated
@@ -80,8 +111,6 @@ def _coroutine(
 def _generator(
     method: Callable[..., AsyncGenerator[Any, None]], translation: _Translation
 ) -> Callable[..., AsyncGenerator[Any, None]]:
-    failures = translation.failures
-
     @functools.wraps(method)
     async def translated(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
         inner = method(*args, **kwargs)
@@ -90,8 +119,11 @@ def _generator(
                 yield item
         except ScenestateError:
             raise
-        except failures as exc:
-            raise translation(exc) from exc
+        except Exception as exc:
+            ours = translation.translated(exc)
+            if ours is None:
+                raise
+            raise ours from exc
         finally:
             await inner.aclose()
 

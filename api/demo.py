@@ -11,9 +11,12 @@ regenerates only that shot's chain and the final assembly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import hashlib
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 from rich.console import Console
@@ -37,10 +40,13 @@ STUDIO = ACTOR = "demo"
 DEMO = Caller(STUDIO, ACTOR)
 
 
+DEFAULT_FPS = 24.0
+
+
 class FilmFormat(msgspec.Struct, frozen=True):
     width: int = 1920
     height: int = 1080
-    fps: float = 24.0
+    fps: float = DEFAULT_FPS
 
     @classmethod
     def parse(cls, text: str) -> FilmFormat:
@@ -48,7 +54,7 @@ class FilmFormat(msgspec.Struct, frozen=True):
         size, _, rate = text.partition("@")
         width, _, height = size.partition("x")
         try:
-            found = cls(int(width), int(height), float(rate) if rate else cls.fps)
+            found = cls(int(width), int(height), float(rate) if rate else DEFAULT_FPS)
         except ValueError:
             raise InvalidIntent("--format", f"{text!r} is not WIDTHxHEIGHT[@FPS]") from None
         if not (16 <= found.width <= 3840 and 16 <= found.height <= 2160):
@@ -67,6 +73,18 @@ class DemoFailed(ScenestateError):
     """The film's execution finished without a render; the message lists why."""
 
 
+class DemoProgress:
+    """How far the film is, for the line Ctrl-C prints."""
+
+    def __init__(self) -> None:
+        self.done, self.total = 0, 0
+        self.done_before: int | None = None  # finished before this run followed it
+
+    def say(self) -> str:
+        along = f"the film is {self.done} of {self.total} tasks along; " if self.total else ""
+        return f"{along}what is done is kept: run `scenestate demo` again to finish it"
+
+
 class DemoOutcome(msgspec.Struct, frozen=True):
     film: Path
     artifact: str
@@ -83,32 +101,94 @@ async def run_demo(
     edit: ShotEdit | None = None,
     film: FilmFormat | None = None,
     workers: int = 1,
+    progress: DemoProgress | None = None,
 ) -> DemoOutcome:
-    await _set_up_scene(services, film or FilmFormat())
-    receipt = await _submit(services, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
-    if edit is not None:
-        receipt = await _edit_shot(services, edit)
-    if receipt.duplicate:
-        # everything asked for was asked before: render again, which reuses what exists
-        render = {"kind": "structured_action", "action": {"name": "render"}}
-        receipt = await _submit(services, render, None)
-    async with Runtime(services, workers=workers, concurrency=2) as runtime:
-        try:
-            final = await _follow(services, console, receipt.execution_id, runtime)
-        except NotFound:
-            raise DemoFailed("the demo's intent planned no work") from None
+    async with one_demo_at_a_time(services.settings.data_dir, console):
+        await _set_up_scene(services, film or FilmFormat())
+        receipt = await _submit(services, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
+        if edit is not None:
+            receipt = await _edit_shot(services, edit)
+        async with Runtime(services, workers=workers, concurrency=2) as runtime:
+            chosen = progress or DemoProgress()
+            final = await _make_the_film(services, console, receipt, runtime, chosen)
     state = await services.scenes.load(SCENE)
     artifact = state.nodes[state.root].artifact("render")
     if final.status != ExecutionStatus.SUCCEEDED or artifact is None:
         raise DemoFailed(_failures(final))
     output.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(output.write_bytes, await services.artifacts.get(artifact))
-    reused = len(film_works(state)) - final.total  # the film's work this run did not do
-    outcome = DemoOutcome(output, artifact, final.total, reused, final.execution)
+    ran = final.total - (chosen.done_before or 0)  # an interrupted run's share is not ours
+    reused = len(film_works(state)) - ran  # the film's work this run did not do
+    outcome = DemoOutcome(output, artifact, ran, reused, final.execution)
     await projection_runner(services).catch_up()
     made = await trace_artifact(services.read_models, artifact, STUDIO)
     _report(console, made, outcome)
     return outcome
+
+
+async def _make_the_film(
+    services: Services,
+    console: Console,
+    receipt: Receipt,
+    runtime: Runtime,
+    progress: DemoProgress,
+) -> ExecutionProgress:
+    """Follow the work that makes the film to its end. A run that was interrupted left
+    its execution unfinished: that one is resumed (the pipeline hands its lost tasks
+    out again) rather than a new one started; with nothing unfinished, a render is
+    asked for, which reuses whatever exists."""
+    execution = receipt.execution_id
+    if receipt.duplicate:
+        unfinished = await _unfinished(services)
+        if unfinished is None:
+            render = {"kind": "structured_action", "action": {"name": "render"}}
+            execution = (await _submit(services, render, None)).execution_id
+        else:
+            console.print(f"resuming execution {unfinished}, which an earlier run left unfinished")
+            execution = unfinished
+    while True:
+        try:
+            final = await _follow(services, console, execution, runtime, progress)
+        except NotFound:
+            raise DemoFailed("the demo's intent planned no work") from None
+        state = await services.scenes.load(SCENE)
+        waiting = await _unfinished(services)
+        if state.nodes[state.root].artifact("render") is not None or waiting is None:
+            return final
+        execution = waiting  # the render is another execution's, still under way
+
+
+async def _unfinished(services: Services) -> str | None:
+    """The newest execution of the film still running, if any."""
+    state = await services.scenes.load(SCENE)
+    running = [e for e in state.executions.values() if e.status == ExecutionStatus.RUNNING]
+    if not running:
+        return None
+    return max(running, key=lambda e: e.started.version).id
+
+
+@contextlib.asynccontextmanager
+async def one_demo_at_a_time(data_dir: Path, console: Console) -> AsyncIterator[None]:
+    """Two demos in one data directory take turns: the second says so and waits, then
+    finds the film made (or resumes what is left)."""
+    with await asyncio.to_thread(_lock_file, data_dir) as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            console.print(
+                "another `scenestate demo` is making the film in this directory; "
+                "waiting for it to finish"
+            )
+            await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def _lock_file(data_dir: Path) -> TextIO:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return (data_dir / "demo.lock").open("a")
 
 
 async def _submit(services: Services, step: dict[str, Any], key: str | None) -> Receipt:
@@ -143,7 +223,11 @@ async def _edit_shot(services: Services, edit: ShotEdit) -> Receipt:
 
 
 async def _follow(
-    services: Services, console: Console, execution: str, runtime: Runtime
+    services: Services,
+    console: Console,
+    execution: str,
+    runtime: Runtime,
+    progress: DemoProgress,
 ) -> ExecutionProgress:
     with Progress(
         TextColumn("[bold]{task.fields[status]}"),
@@ -155,9 +239,12 @@ async def _follow(
     ) as bar:
         shown = bar.add_task("planning", total=None, status="making the film")
 
-        def update(progress: ExecutionProgress) -> None:
-            now = "now: " + "; ".join(progress.now) if progress.now else ""
-            bar.update(shown, total=progress.total, completed=progress.done, description=now)
+        def update(found: ExecutionProgress) -> None:
+            now = "now: " + "; ".join(found.now) if found.now else ""
+            bar.update(shown, total=found.total, completed=found.done, description=now)
+            progress.done, progress.total = found.done, found.total
+            if progress.done_before is None:
+                progress.done_before = found.done
 
         return await executions.follow(
             services, SCENE, "main", execution, update, runtime.check, poll=0.1
@@ -166,20 +253,28 @@ async def _follow(
 
 def _failures(final: ExecutionProgress) -> str:
     broken = [t for t in final.tasks if t.status in ("failed", "blocked", "canceled")]
+    if not broken:
+        return (
+            f"execution {final.execution} ended {final.status} without a film; "
+            "run `scenestate demo` again, or see `scenestate executions lighthouse`"
+        )
     lines = [f"{t.description or t.operation}: {t.status} ({t.error or t.cause})" for t in broken]
-    return "the film was not finished:\n  " + "\n  ".join(lines or [final.status])
+    return "the film was not finished: " + "; ".join(lines)
 
 
 def _report(console: Console, made: Lineage, outcome: DemoOutcome) -> None:
     console.print(
         f"[bold]{outcome.film}[/] written; this run generated "
-        f"{outcome.ran} tasks and reused {outcome.reused} made earlier.\n"
-        f"artifact {outcome.artifact}"
+        f"{outcome.ran} tasks and reused {outcome.reused} made earlier."
     )
-    console.print(lineage_tree(made))
+    console.print(lineage_tree(made))  # its root is the film's artifact id
     console.print(lineage_summary(made))
-    console.print(
-        f"Try: scenestate lineage ARTIFACT; scenestate history {SCENE}; "
-        f"scenestate view {SCENE} --fidelity production; "
-        f'scenestate demo --edit-shot 2 "a storm at night"'
-    )
+    console.print("Try:", soft_wrap=True)
+    for command in (
+        f"scenestate lineage {outcome.artifact}",
+        f"scenestate history {SCENE}",
+        f"scenestate view {SCENE} --fidelity production",
+        'scenestate demo --edit-shot 2 "a storm at night"',
+        "scenestate serve   # then the HTTP API (see the README)",
+    ):
+        console.print(f"  {command}", soft_wrap=True, highlight=False)

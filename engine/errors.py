@@ -16,6 +16,8 @@
     │                            own data, not a failing database): that read model stops
     ├── Unavailable              a backend (database, task bus, artifact store) failed or
     │                            did not answer; nothing was wrong with the request: retry
+    ├── Misconfigured            a backend refused us for good (no such database, wrong
+    │                            credentials): the configuration must change
     ├── BusError                 the task bus refused or could not carry out an operation
     │   ├── BusClosed            the bus was closed; nothing more can be published
     │   └── BusUnavailable       the broker did not answer or confirm in time (also
@@ -133,6 +135,16 @@ class Unavailable(ScenestateError):
 
     def __init__(self, backend: str, reason: str) -> None:
         super().__init__(f"the {backend} could not answer: {reason}")
+        self.backend = backend
+        self.reason = reason
+
+
+class Misconfigured(ScenestateError):
+    """A backend turned us away for a reason no retry fixes (the database does not
+    exist, the credentials are wrong): its configuration must change."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(f"the {backend} refused the connection: {reason}")
         self.backend = backend
         self.reason = reason
 

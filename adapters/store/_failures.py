@@ -11,7 +11,9 @@ from typing import TypeVar
 import asyncpg
 import sqlalchemy.exc
 
+from adapters._failures import _Translation
 from adapters._failures import translates_failures as _translates
+from engine.errors import Misconfigured, Unavailable
 
 T = TypeVar("T")
 
@@ -29,5 +31,20 @@ DATABASE_FAILURES: tuple[type[BaseException], ...] = (
 )
 
 
+# What no retry fixes: the database is not there, or will not have us.
+DATABASE_REFUSALS: tuple[type[BaseException], ...] = (
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidPasswordError,
+)
+
+
 def translates_failures(backend: str = "database") -> Callable[[type[T]], type[T]]:
-    return _translates(backend, DATABASE_FAILURES)
+    return _translates(backend, DATABASE_FAILURES, refusals=DATABASE_REFUSALS)
+
+
+def database_error(failure: BaseException) -> Unavailable | Misconfigured | None:
+    """The core's error for a driver's `failure` (None when it is not the database's)."""
+    return _Translation("database", DATABASE_FAILURES, Unavailable, DATABASE_REFUSALS).translated(
+        failure
+    )

@@ -11,8 +11,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 import migrations
-from adapters._failures import unavailable
-from adapters.store._failures import DATABASE_FAILURES
+from adapters.store._failures import database_error
 from adapters.store._url import check_schema_name, parse_store_url
 from adapters.store.postgres import create_postgres_engine
 from adapters.store.sqlite import create_sqlite_engine
@@ -37,8 +36,11 @@ async def migrate(url: str, *, schema: str | None = None) -> None:
         await run_in_migration_transaction(url, schema, _upgrade_head)
     except ScenestateError:
         raise
-    except DATABASE_FAILURES as exc:
-        raise unavailable("database", exc) from exc
+    except Exception as exc:
+        ours = database_error(exc)
+        if ours is None:
+            raise
+        raise ours from exc
 
 
 async def run_in_migration_transaction(

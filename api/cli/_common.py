@@ -12,20 +12,18 @@ import typer
 from rich.console import Console
 
 from api.bootstrap import open_services
+from api.cli._exits import Exit, explain
 from api.config import ConfigError, Settings, load_settings
 from api.services import Caller, Services
-from engine.errors import ConcurrencyConflict, InvalidIntent, ScenestateError, Unavailable
+from engine.errors import Unavailable
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="scenestate: an event-sourced scene-state engine for AI media studios.",
-)
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None)
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # a message is one line, however long
 T = TypeVar("T")
 
 LOCAL_STUDIO = "local"
+INTERRUPTED = "stopped; everything appended so far is kept, and work under way resumes next time"
 RETRY_FIRST, RETRY_MOST = 1.0, 30.0  # seconds a long-running command waits for a backend
 
 BranchOpt = Annotated[str, typer.Option("--branch", "-b", help="Branch of the scene.")]
@@ -36,14 +34,58 @@ StudioOpt = Annotated[
 ActorOpt = Annotated[str | None, typer.Option(help="Who is asking (default: you).")]
 
 
-def run_job(job: Callable[[Services], Awaitable[T]], *, keep_running: bool = False) -> T:
-    """Run one async job against the services built from the environment; errors
-    become a message and an exit code (2 for refused input, 3 for a concurrency
-    conflict). With `keep_running` (the commands that run until stopped), a backend
-    that fails or cannot be reached is waited for, saying so, and the job starts again."""
+class Flags:
+    """What the whole command line was asked (`scenestate --debug ...`)."""
+
+    debug = False
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error.")
+    ] = False,
+) -> None:
+    """scenestate: an event-sourced scene-state engine for AI media studios."""
+    Flags.debug = debug
+
+
+def run_async(
+    work: Callable[[], Awaitable[T]],
+    settings: Settings | None = None,
+    interrupted: Callable[[], str] | None = None,
+) -> T:
+    """Run `work` to its end; an error becomes one line and an exit code (`Exit`),
+    Ctrl-C ends it with 130 after saying what was kept (`interrupted()`)."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        kept = interrupted() if interrupted is not None else INTERRUPTED
+        errors.print(f"[yellow]interrupted:[/] {kept}")
+        raise typer.Exit(Exit.INTERRUPTED) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if Flags.debug:
+            raise
+        line, code = explain(exc, settings)
+        errors.print(line)
+        raise typer.Exit(code) from None
+
+
+def run_job(
+    job: Callable[[Services], Awaitable[T]],
+    *,
+    keep_running: bool = False,
+    interrupted: Callable[[], str] | None = None,
+) -> T:
+    """Run one async job against the services built from the environment, ending as
+    `run_async` says. With `keep_running` (the commands that run until stopped), a
+    backend that fails or cannot be reached is waited for, saying so, and the job
+    starts again."""
+    settings = settings_or_exit()
 
     async def main() -> T:
-        settings = settings_or_exit()
         delay = RETRY_FIRST
         while True:
             try:
@@ -56,25 +98,16 @@ def run_job(job: Callable[[Services], Awaitable[T]], *, keep_running: bool = Fal
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MOST)
 
-    try:
-        return asyncio.run(main())
-    except InvalidIntent as exc:
-        errors.print(f"[red]refused:[/] {exc}")
-        raise typer.Exit(2) from None
-    except ConcurrencyConflict as exc:
-        errors.print(f"[red]conflict:[/] {exc}")
-        raise typer.Exit(3) from None
-    except ScenestateError as exc:
-        errors.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    return run_async(main, settings, interrupted)
 
 
 def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except ConfigError as exc:
-        errors.print(f"[red]configuration:[/] {exc}")
-        raise typer.Exit(2) from None
+        line, code = explain(exc, None)
+        errors.print(line)
+        raise typer.Exit(code) from None
 
 
 def user() -> str:

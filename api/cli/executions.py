@@ -10,12 +10,24 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.bootstrap import open_worker
-from api.cli._common import BranchOpt, app, console, errors, run_job, settings_or_exit
+from api.cli._common import (
+    RETRY_FIRST,
+    RETRY_MOST,
+    BranchOpt,
+    app,
+    console,
+    errors,
+    run_async,
+    run_job,
+    settings_or_exit,
+)
+from api.cli._exits import Exit
 from api.cli.tables import execution_table, executions_table
 from api.runtime import Runtime
 from api.services import Services
 from api.services import executions as running
 from api.services.scenes import scene_state
+from engine.errors import Unavailable
 from engine.progress import Progress as ExecutionProgress
 from engine.tasks import LANES, Lane
 
@@ -99,8 +111,13 @@ def run(
                 runtime.check()
                 await asyncio.sleep(1.0)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run_job(job, keep_running=True)
+    run_job(
+        job,
+        keep_running=True,
+        interrupted=lambda: (
+            "the pipeline stopped; tasks in flight are handed out again when it runs next"
+        ),
+    )
 
 
 @app.command()
@@ -113,20 +130,30 @@ def worker(
     """Run a worker against NATS: it takes tasks from the bus and needs no database."""
     settings = settings_or_exit()
     if settings.nats_url is None:
-        errors.print("[red]error:[/] a worker process needs SCENESTATE_NATS_URL (nats://...)")
-        raise typer.Exit(2)
+        errors.print(
+            "[red]configuration:[/] a worker process needs SCENESTATE_NATS_URL (nats://...); "
+            "with the in-process bus, `scenestate run` runs the workers"
+        )
+        raise typer.Exit(Exit.CONFIGURATION)
     try:
         chosen = [Lane(name.strip()) for name in lanes.split(",") if name.strip()]
     except ValueError:
         errors.print(f"[red]refused:[/] --lanes: expected some of {', '.join(LANES)}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(Exit.REFUSED) from None
 
     async def serve() -> None:
-        async with open_worker(settings, chosen, concurrency) as worker:
-            console.print(
-                f"worker {worker.name} serving {', '.join(chosen)} from {settings.nats_url}"
-            )
-            await worker.run()
+        delay = RETRY_FIRST
+        while True:
+            try:
+                async with open_worker(settings, chosen, concurrency) as worker:
+                    console.print(
+                        f"worker {worker.name} serving {', '.join(chosen)} from {settings.nats_url}"
+                    )
+                    await worker.run()
+                    return
+            except Unavailable as exc:
+                errors.print(f"[yellow]waiting:[/] {exc}; trying again in {delay:g} s")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MOST)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    run_async(serve, settings, lambda: "the worker stopped; its tasks go to another worker")

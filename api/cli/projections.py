@@ -23,6 +23,7 @@ from projections.timeline import SlotView, Timeline
 
 projections_app = typer.Typer(
     invoke_without_command=True,
+    rich_markup_mode=None,
     no_args_is_help=False,
     help="The read models (history, lineage) and how far along each is; `run` and "
     "`rebuild` keep them up to date.",

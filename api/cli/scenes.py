@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +19,15 @@ from api.cli._common import (
     caller_for,
     console,
     errors,
+    run_async,
     run_job,
     settings_or_exit,
 )
+from api.cli._exits import redacted
 from api.cli.executions import follow_live
 from api.cli.projections import caught_up
 from api.cli.tables import history_table, receipt_line, scene_tree
-from api.demo import FilmFormat, ShotEdit, run_demo
+from api.demo import DemoProgress, FilmFormat, ShotEdit, run_demo
 from api.services import Services, intake, scenes
 from engine.errors import InvalidIntent, ScenestateError
 from engine.tasks import ExecutionStatus
@@ -38,8 +39,8 @@ from projections.times import parse_moment
 def migrate() -> None:
     """Create or upgrade the database schema to the newest migration."""
     settings = settings_or_exit()
-    asyncio.run(prepare_database(settings))
-    console.print(f"schema is up to date on {_redact(settings.database_url)}")
+    run_async(lambda: prepare_database(settings), settings)
+    console.print(f"schema is up to date on {redacted(settings.database_url)}")
 
 
 @app.command()
@@ -155,12 +156,21 @@ def demo(
     """Make the lighthouse keeper film from one prompt, offline, and show its lineage."""
     edit = ShotEdit(edit_shot[0], edit_shot[1]) if edit_shot else None
     workers = 0 if no_workers else 1
+    progress = DemoProgress()
 
     async def job(services: Services) -> None:
         film = FilmFormat.parse(film_format)
-        await run_demo(services, console, output=output, edit=edit, film=film, workers=workers)
+        await run_demo(
+            services,
+            console,
+            output=output,
+            edit=edit,
+            film=film,
+            workers=workers,
+            progress=progress,
+        )
 
-    run_job(job)
+    run_job(job, interrupted=progress.say)
 
 
 def _scene_named(raw: bytes) -> str | None:
@@ -183,8 +193,3 @@ def _read(path: str) -> bytes:
     except OSError as exc:
         errors.print(f"[red]cannot read {path}:[/] {exc.strerror}")
         raise typer.Exit(2) from None
-
-
-def _redact(url: str) -> str:
-    head, sep, tail = url.rpartition("@")
-    return f"{head.split('://')[0]}://…@{tail}" if sep else url

@@ -69,7 +69,7 @@ def test_bad_input_is_refused_with_the_field_and_nothing_changes(cli: Cli) -> No
     run = cli("intent", "-", input="{not json", ok=False)
     assert run.returncode == 2 and "not valid JSON" in run.stderr
     run = cli("show", "nowhere", ok=False)
-    assert run.returncode == 1 and "no scene 'nowhere'" in run.stderr
+    assert run.returncode == 4 and "no scene 'nowhere'" in run.stderr
     assert cli("history", "promo").stdout == before
 
 
@@ -101,7 +101,7 @@ def test_branch_merge_conflicts_resolve_and_diff(cli: Cli) -> None:
     conflict_id = re.search(r"(c-[0-9a-f]{12})", table)
     assert conflict_id is not None and "'Dawn'" in table and "'Storm'" in table
     run = cli("merge", "film", "ghost", ok=False)
-    assert run.returncode == 1 and "ghost" in run.stderr
+    assert run.returncode == 4 and "ghost" in run.stderr
     cli("resolve", "film", conflict_id.group(1), "--theirs")
     assert "no open conflicts" in cli("conflicts", "film").stdout
     shown = cli("show", "film").stdout
@@ -120,12 +120,12 @@ def test_a_diagnostic_execution_runs_and_reports_its_tasks(cli: Cli) -> None:
     shown = cli("execution", "ops", execution.group(1)).stdout
     assert "diagnostic echo 1 of 4" in shown and "succeeded" in shown
     run = cli("execution", "ops", "no-such-execution", ok=False)
-    assert run.returncode == 1 and "no execution" in run.stderr
+    assert run.returncode == 4 and "no execution" in run.stderr
 
 
 def test_a_worker_needs_nats(cli: Cli) -> None:
     run = cli("worker", ok=False)
-    assert run.returncode == 2 and "SCENESTATE_NATS_URL" in run.stderr
+    assert run.returncode == 6 and "SCENESTATE_NATS_URL" in run.stderr
 
 
 def test_an_idempotency_key_answers_once_and_refuses_another_intent(cli: Cli) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import os
 import re
+import signal
 import subprocess
 import uuid
 from fractions import Fraction
@@ -106,3 +107,46 @@ async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: P
             await asyncio.wait_for(worker.wait(), 30)
             await JetStreamTaskBus(nats_url, prefix=prefix).close(delete=True)
             await JetStreamArtifactStore(nats_url, prefix=prefix).close(delete=True)
+
+
+def _artifacts(data: Path) -> int:
+    folder = data / "artifacts"
+    return sum(1 for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_interrupted_demo_says_what_it_kept_and_the_next_run_finishes_it(
+    cli: Cli,
+) -> None:
+    """Ctrl-C mid-film exits 130 saying how far it got; the next run resumes the same
+    execution instead of failing, and two demos at once in one directory take turns."""
+    film = cli.cwd / "film.mp4"
+    command = [str(SCENESTATE), "demo", *SMALL, "--output", str(film)]
+    first = await asyncio.create_subprocess_exec(
+        *command, env=cli.env, cwd=cli.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    data = Path(cli.env["SCENESTATE_DATA_DIR"])
+    async with asyncio.timeout(120):  # some of the work is done: interrupt it
+        while _artifacts(data) < 3:  # noqa: ASYNC110 (files, no event to await)
+            await asyncio.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    _, said = await asyncio.wait_for(first.communicate(), 60)
+    assert first.returncode == 130, said
+    assert b"tasks along" in said and b"run `scenestate demo` again" in said
+    again = await asyncio.gather(
+        *(
+            asyncio.create_subprocess_exec(
+                *command, env=cli.env, cwd=cli.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for _ in range(2)
+        )
+    )
+    outputs = [await asyncio.wait_for(run.communicate(), 300) for run in again]
+    assert [run.returncode for run in again] == [0, 0], outputs
+    texts = [out.decode() for out, _ in outputs]
+    assert any("resuming execution" in text for text in texts), texts
+    assert any("waiting for it to finish" in text for text in texts), texts
+    done = [generated(text) for text in texts]
+    total = sum(done[0])
+    assert all(sum(counts) == total for counts in done) and min(ran for ran, _ in done) == 0
+    check_film(film)
