@@ -69,6 +69,11 @@ class KeyRing:
             return self._admin
         parts = split_token(token)
         if parts is None:
+            if self._admin_token is None:
+                raise _unauthenticated(
+                    "the API key is not a studio's key (ssk_<id>_<secret>), and this server "
+                    "has no admin key: start it with SCENESTATE_ADMIN_KEY set to use one"
+                )
             raise _unauthenticated("the API key is malformed (expected ssk_<id>_<secret>)")
         key_id, secret = parts
         key = await self._key(key_id)

@@ -3,11 +3,14 @@ projection runner in the same process unless told to leave them to their own."""
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
 
-from api.cli._common import app, errors, settings_or_exit
+from api.bootstrap import prepare_database
+from api.cli._common import app, errors, run_async, settings_or_exit
+from api.cli._exits import Exit
 
 
 @app.command()
@@ -46,6 +49,8 @@ def serve(
             "[yellow]note:[/] --no-workers with the in-process bus: nothing will run tasks "
             "(set SCENESTATE_NATS_URL and run `scenestate worker`)"
         )
+    run_async(lambda: prepare_database(settings), settings)  # one line if it cannot
+    listening = _listen(host, port)
     configure_json_logs()
     api = create_app(
         settings,
@@ -53,4 +58,26 @@ def serve(
         projections=not no_projections,
         settle_heap=True,
     )
-    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(uvicorn.Config(api, log_config=None, access_log=False, lifespan="on"))
+    server.run(sockets=[listening])
+    if not server.started:
+        errors.print("[red]unreachable:[/] the API did not start (the log line above says why)")
+        raise typer.Exit(Exit.UNREACHABLE)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts, so that a port in use is
+    one clear line (uvicorn would say so only after starting everything)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        errors.print(
+            f"[red]unreachable:[/] cannot listen on {host}:{port}: {exc.strerror or exc}; "
+            "choose another --port or --host, or stop what holds it"
+        )
+        raise typer.Exit(Exit.UNREACHABLE) from None
+    return listening
