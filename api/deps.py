@@ -20,7 +20,7 @@ from api.auth import Principal
 from api.bootstrap import Api
 from api.errors import ApiError
 from api.metrics import add_log_context
-from api.schemas.common import ARTIFACT_PATTERN, BRANCH_PATTERN, ID_PATTERN
+from api.schemas.common import ARTIFACT_START_PATTERN, BRANCH_PATTERN, ID_PATTERN
 from api.services import Services
 
 
@@ -74,7 +74,13 @@ Admin = Annotated[Principal, Depends(admin_key)]
 
 SceneId = Annotated[str, Path(pattern=ID_PATTERN, description="The scene's id.")]
 ItemId = Annotated[str, Path(pattern=ID_PATTERN)]
-ArtifactPath = Annotated[str, Path(pattern=ARTIFACT_PATTERN, description="sha256 of the bytes.")]
+ArtifactPath = Annotated[
+    str,
+    Path(
+        pattern=ARTIFACT_START_PATTERN,
+        description="sha256 of the bytes, or a unique start of it (4+ hex digits).",
+    ),
+]
 BranchQuery = Annotated[
     str, Query(pattern=BRANCH_PATTERN, description="The branch (default: main).")
 ]

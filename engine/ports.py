@@ -264,6 +264,10 @@ class TenancyStore(Protocol):
 
     async def has_artifact(self, studio: str, artifact: str) -> bool: ...
 
+    async def artifacts_starting(self, studio: str, start: str, limit: int = 10) -> list[str]:
+        """The studio's artifacts whose id starts with `start`, at most `limit`."""
+        ...
+
     async def create_webhook(self, webhook: Webhook) -> None: ...
 
     async def webhook(self, studio: str, webhook_id: str) -> Webhook | None:

@@ -3,7 +3,8 @@ which knows when each version was recorded)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 from engine.errors import InvalidIntent, NotFound
 from engine.scene import SceneState
@@ -13,16 +14,37 @@ from projections.ports import ReadModelStore
 from projections.times import parse_moment
 
 LARGEST_VERSION = 2**63 - 1  # versions and positions are 64-bit in every store
+_WRITTEN = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ](?P<hour>\d{2})(?::(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?P<fraction>[.,]\d+)?)?)?)?"
+)
 
 
 def parse_as_of(text: str, field: str = "--as-of") -> int | datetime:
-    """A version (a whole number) or an ISO 8601 moment."""
+    """A version (a whole number) or an ISO 8601 moment. A moment written to the second
+    (as `history` prints them), the minute or the day means the end of it: as of
+    `03:10:13` includes what was recorded at 03:10:13.456."""
     if text.strip().isdigit():
         version = int(text)
         if version > LARGEST_VERSION:
             raise InvalidIntent(field, f"version {text.strip()} is past any stream's last version")
         return version
-    return parse_moment(text, field)
+    return parse_moment(text, field) + _rest_of_written_unit(text.strip())
+
+
+def _rest_of_written_unit(text: str) -> timedelta:
+    match = _WRITTEN.match(text)
+    if match is None or match.group("fraction"):
+        return timedelta(0)
+    if match.group("second"):
+        unit = timedelta(seconds=1)
+    elif match.group("minute"):
+        unit = timedelta(minutes=1)
+    elif match.group("hour"):
+        unit = timedelta(hours=1)
+    else:
+        unit = timedelta(days=1)
+    return unit - timedelta(microseconds=1)
 
 
 async def state_as_of(

@@ -41,7 +41,7 @@ from projections.ports import ReadModelStore, ReadModelView, Record
 from projections.projection import Rows
 from projections.times import from_micros, to_micros
 
-__all__ = ["TABLES", "LineageProjection", "trace_artifact"]
+__all__ = ["TABLES", "LineageProjection", "artifacts_starting", "trace_artifact"]
 
 _encode = msgspec.json.Encoder(order="sorted").encode
 _decode_params = msgspec.json.Decoder(dict[str, Any]).decode
@@ -240,6 +240,26 @@ _ROWS: dict[type, Callable[[RecordedEvent, Any, Rows], None]] = {
     IntentAccepted: _accepted,
     ExecutionStarted: _started,
 }
+
+
+async def artifacts_starting(
+    read_models: ReadModelStore, start: str, studio: str | None = None, limit: int = 10
+) -> list[str]:
+    """Artifacts the lineage knows whose id starts with `start` (hex), at most `limit`."""
+    upper = start + "g"  # past every hex id with this start
+    found: set[str] = set()
+    async with read_models.reading() as view:
+        generation = await active_generation(view, LineageProjection.name)
+        for table in ("lineage_outputs", "lineage_bindings"):
+            rows = await view.find(
+                table,
+                generation,
+                [("artifact", ">=", start), ("artifact", "<", upper)],
+                order_by=["artifact"],
+                limit=limit,
+            )
+            found.update(str(row["artifact"]) for row in rows)
+    return sorted(found)[:limit]
 
 
 async def trace_artifact(

@@ -199,6 +199,16 @@ class SqlTenancyStore:
         )
         return bool(await self._rows(query.limit(1)))
 
+    async def artifacts_starting(self, studio: str, start: str, limit: int = 10) -> list[str]:
+        column = studio_artifacts.c.artifact
+        query = (
+            select(column)
+            .where(studio_artifacts.c.studio == studio, column >= start, column < start + "g")
+            .order_by(column)
+            .limit(limit)
+        )
+        return [str(row["artifact"]) for row in await self._rows(query)]
+
     # Webhooks
 
     async def create_webhook(self, webhook: Webhook) -> None:

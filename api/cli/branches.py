@@ -8,7 +8,7 @@ import msgspec
 import typer
 
 from api.cli._common import ActorOpt, BranchOpt, StudioOpt, app, caller_for, console, run_job
-from api.cli.tables import branch_table, change_table, conflict_table, receipt_line
+from api.cli.tables import branch_table, change_table, conflict_table, counted, receipt_line
 from api.services import Services
 from api.services import branches as branching
 from api.services.scenes import scene_state
@@ -30,7 +30,7 @@ def branch(
         caller = await caller_for(services, scene, studio, actor)
         submitted = await branching.fork(services, caller, scene, name, source, at)
         state = await services.scenes.load(scene, name)
-        console.print(receipt_line(submitted.receipt))
+        console.print(receipt_line(submitted.receipt, submitted.execution_started))
         console.print(f"branch {name} starts at {state.parent}@{state.fork_version}")
 
     run_job(job)
@@ -63,9 +63,10 @@ def merge(
         caller = await caller_for(services, scene, studio, actor)
         merged = await branching.merge(services, caller, scene, source, into)
         changes = await branching.diff(services, merged.before, merged.after)
-        console.print(receipt_line(merged.submission.receipt))
+        console.print(receipt_line(merged.submission.receipt, merged.submission.execution_started))
         console.print(
-            f"merged {source} into {into}: {len(changes)} changes, {merged.new_conflicts} conflicts"
+            f"merged {source} into {into}: {counted(len(changes), 'change')}, "
+            f"{counted(merged.new_conflicts, 'conflict')}"
         )
         if merged.after.conflicts:
             console.print(conflict_table(merged.after, f"open conflicts on {scene}@{into}"))
@@ -121,8 +122,8 @@ def resolve(
                 services, caller, scene, conflict, chosen[0], new, branch
             )
         left = len((await services.scenes.load(scene, branch)).conflicts)
-        console.print(receipt_line(submitted.receipt))
-        console.print(f"{left} conflicts left open on {scene}@{branch}")
+        console.print(receipt_line(submitted.receipt, submitted.execution_started))
+        console.print(f"{counted(left, 'conflict')} left open on {scene}@{branch}")
 
     run_job(job)
 

@@ -14,10 +14,11 @@ from api.bootstrap import projection_runner
 from api.cli._common import BranchOpt, app, console, run_job
 from api.cli.tables import lineage_summary, lineage_tree
 from api.services import Services, scenes
+from api.services.ids import by_prefix
 from projections.catalog import ProjectionStatus, default_projections, statuses
 from projections.drafts import DraftViews
 from projections.fidelity import Fidelity, FidelityView
-from projections.lineage import trace_artifact
+from projections.lineage import artifacts_starting, trace_artifact
 from projections.runner import DEFAULT_BATCH
 from projections.timeline import SlotView, Timeline
 
@@ -100,7 +101,9 @@ def lineage(
 
     async def job(services: Services) -> None:
         await caught_up(services)
-        found = await trace_artifact(services.read_models, artifact, studio)
+        known = await artifacts_starting(services.read_models, artifact.lower(), studio)
+        chosen = by_prefix(artifact.lower(), known, "artifact", "artifact")
+        found = await trace_artifact(services.read_models, chosen, studio)
         if as_json:
             console.print_json(msgspec.json.encode(found).decode())
         else:

@@ -59,7 +59,7 @@ def intent(
         caller = await caller_for(services, _scene_named(raw), studio, actor)
         submitted = await intake.submit(services, caller, raw)
         receipt = submitted.receipt
-        console.print(receipt_line(receipt))
+        console.print(receipt_line(receipt, submitted.execution_started))
         if wait and submitted.execution_started:
             progress = await follow_live(
                 services, receipt.scene, receipt.branch, receipt.execution_id

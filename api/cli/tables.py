@@ -46,10 +46,18 @@ def _who(prov: Provenance) -> str:
     return f"v{prov.version} by {prov.actor} via {prov.transform}@{prov.transform_version}"
 
 
+# Columns that hold ids are never wrapped: an id is copied whole, or as a unique prefix.
+_ID_COLUMNS = frozenset({"id", "intent", "execution", "task", "branch"})
+
+
+def _columns(table: Table, names: Iterable[str]) -> None:
+    for name in names:
+        table.add_column(name, overflow="fold", no_wrap=name in _ID_COLUMNS)
+
+
 def history_table(events: Iterable[RecordedEvent], title: str) -> Table:
     table = Table(title=title, show_lines=False)
-    for column in ("ver", "pos", "recorded", "event", "actor", "transform", "intent"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("ver", "pos", "recorded", "event", "actor", "transform", "intent"))
     for event in events:
         meta = event.metadata
         table.add_row(
@@ -70,7 +78,13 @@ def _describe(event: RecordedEvent) -> str:
     return f"{type(event.payload).__name__}({args})"
 
 
-def receipt_line(receipt: Receipt) -> str:
+def counted(count: int, thing: str) -> str:
+    """`1 conflict`, `2 conflicts`."""
+    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
+
+
+def receipt_line(receipt: Receipt, started: bool = True) -> str:
+    """Where an accepted intent landed; the execution only when it started one."""
     span = (
         f"v{receipt.first_version}"
         if receipt.first_version == receipt.last_version
@@ -78,13 +92,13 @@ def receipt_line(receipt: Receipt) -> str:
     )
     where = f"{receipt.scene}@{receipt.branch} {span}"
     again = " (repeat: nothing new appended)" if receipt.duplicate else ""
-    return f"accepted intent {receipt.intent_id} → execution {receipt.execution_id}; {where}{again}"
+    runs = f" → execution {receipt.execution_id}" if started else ""
+    return f"accepted intent {receipt.intent_id}{runs}; {where}{again}"
 
 
 def branch_table(infos: Iterable[BranchInfo], scene: str) -> Table:
     table = Table(title=f"branches of {scene}")
-    for column in ("branch", "forked from", "head", "merges in", "open conflicts"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("branch", "forked from", "head", "merges in", "open conflicts"))
     for info in infos:
         fork = f"{info.parent}@{info.fork_version}" if info.parent else "-"
         merges = ", ".join(f"{m.source}@{m.source_version}→v{m.version}" for m in info.merges)
@@ -96,8 +110,7 @@ def branch_table(infos: Iterable[BranchInfo], scene: str) -> Table:
 
 def conflict_table(state: SceneState, title: str) -> Table:
     table = Table(title=title)
-    for column in ("id", "node", "field", "base", "ours", "theirs"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("id", "node", "field", "base", "ours", "theirs"))
     for c in sorted(state.conflicts.values(), key=lambda c: (c.node, c.field)):
         table.add_row(c.conflict, c.node, c.field, _side(c.base), _side(c.ours), _side(c.theirs))
     return table
@@ -117,8 +130,7 @@ def _side(side: ConflictSide) -> str:
 
 def change_table(changes: Iterable[Change], title: str) -> Table:
     table = Table(title=title)
-    for column in ("node", "field", "old", "new", "set by"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("node", "field", "old", "new", "set by"))
     for change in changes:
         who = _who(change.new_provenance) if change.new_provenance else "-"
         table.add_row(change.node, change.field, repr(change.old), repr(change.new), who)
@@ -127,8 +139,7 @@ def change_table(changes: Iterable[Change], title: str) -> Table:
 
 def executions_table(state: SceneState, title: str) -> Table:
     table = Table(title=title)
-    for column in ("execution", "intent", "status", "tasks", "done", "reused"):
-        table.add_column(column, overflow="fold")
+    _columns(table, ("execution", "intent", "status", "tasks", "done", "reused"))
     for execution in state.executions.values():
         tasks = [state.tasks[t] for t in execution.tasks]
         done = sum(1 for t in tasks if str(t.status) in ("succeeded",))
@@ -145,17 +156,19 @@ def executions_table(state: SceneState, title: str) -> Table:
 
 def execution_table(progress: Progress) -> Table:
     table = Table(title=f"execution {progress.execution}: {progress.status}")
-    for column in (
-        "task",
-        "what",
-        "status",
-        "attempt",
-        "queue wait",
-        "run time",
-        "cost",
-        "worker / reason",
-    ):
-        table.add_column(column, overflow="fold")
+    _columns(
+        table,
+        (
+            "task",
+            "what",
+            "status",
+            "attempt",
+            "queue wait",
+            "run time",
+            "cost",
+            "worker / reason",
+        ),
+    )
     for task in progress.tasks:
         note = task.error or task.worker or ""
         table.add_row(

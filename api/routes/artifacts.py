@@ -65,7 +65,8 @@ async def content(
     range_header: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
 ) -> Response:
-    described = (await artifacts.describe(services, principal.caller, artifact)).metadata
+    found = await artifacts.describe(services, principal.caller, artifact)
+    artifact, described = found.artifact, found.metadata
     size = described.size
     headers = {
         "Accept-Ranges": "bytes",

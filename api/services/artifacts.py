@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from api.services import Caller, Services
+from api.services.ids import by_prefix
 from engine.errors import InvalidIntent, ScenestateError
 from engine.ports import ArtifactMetadata
 from projections.lineage import trace_artifact
 from projections.lineage_records import Lineage
 
+FULL = 64  # hex digits of a sha256
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 
 
@@ -47,7 +49,16 @@ async def upload(services: Services, caller: Caller, data: bytes, media_type: st
     return Described(artifact, await services.artifacts.metadata(artifact))
 
 
+async def resolve(services: Services, caller: Caller, given: str) -> str:
+    """The caller's artifact named by `given`: its sha256, or a unique start of it."""
+    if len(given) == FULL:
+        return given
+    known = await services.tenancy_store.artifacts_starting(caller.studio, given)
+    return by_prefix(given, known, "artifact", "artifact")
+
+
 async def describe(services: Services, caller: Caller, artifact: str) -> Described:
+    artifact = await resolve(services, caller, artifact)
     await services.tenancy.require_artifact(caller.studio, artifact)
     return Described(artifact, await services.artifacts.metadata(artifact))
 
@@ -86,5 +97,6 @@ async def read(
 
 
 async def lineage(services: Services, caller: Caller, artifact: str) -> Lineage:
+    artifact = await resolve(services, caller, artifact)
     await services.tenancy.require_artifact(caller.studio, artifact)
     return await trace_artifact(services.read_models, artifact, caller.studio)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import msgspec
 
 from api.services import Caller, Services
+from api.services.ids import by_prefix
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
 from engine.branching import Change
@@ -67,7 +68,10 @@ async def resolve(
     value: Any = None,
     branch: str = "main",
 ) -> Submission:
-    """Resolve one conflict with our side, theirs, or a new value."""
+    """Resolve one conflict (its id, or a unique start of it) with our side, theirs, or a
+    new value."""
+    state = await services.scenes.load(scene, branch)
+    conflict = by_prefix(conflict, state.conflicts, "conflict", "conflict")
     action: dict[str, Any] = {"name": "resolve_conflict", "conflict": conflict, "choice": choice}
     if choice == "value":
         action["value"] = value

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.services import Caller, Services
+from api.services.ids import by_prefix
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
 from engine.errors import NotFound
@@ -36,6 +37,7 @@ async def execution(
 ) -> tuple[ExecutionState, Progress]:
     """One execution and its progress, every task with attempts, waits and costs."""
     state = await services.scenes.load(scene, branch)
+    execution_id = by_prefix(execution_id, state.executions, "execution", "execution")
     run = state.executions.get(execution_id)
     progress = progress_of(state, execution_id)
     if run is None or progress is None:
@@ -45,15 +47,14 @@ async def execution(
 
 async def task(services: Services, scene: str, task_id: str, branch: str = "main") -> TaskState:
     state = await services.scenes.load(scene, branch)
-    found = state.tasks.get(task_id)
-    if found is None:
-        raise NotFound(f"no task {task_id} on {scene}@{branch}")
-    return found
+    return state.tasks[by_prefix(task_id, state.tasks, "task", "task")]
 
 
 async def cancel_execution(
     services: Services, caller: Caller, scene: str, execution_id: str, branch: str = "main"
 ) -> Submission:
+    state = await services.scenes.load(scene, branch)
+    execution_id = by_prefix(execution_id, state.executions, "execution", "execution")
     action = {"name": "cancel_execution", "execution": execution_id}
     return await submit(services, caller, _action(scene, branch, action), claim=False)
 
@@ -62,8 +63,8 @@ async def retry_task(
     services: Services, caller: Caller, scene: str, task_id: str, branch: str = "main"
 ) -> Submission:
     """Run a failed, blocked or canceled task again in place; nothing else reruns."""
-    await task(services, scene, task_id, branch)
-    action = {"name": "retry_task", "task": task_id}
+    found = await task(services, scene, task_id, branch)
+    action = {"name": "retry_task", "task": found.id}
     return await submit(services, caller, _action(scene, branch, action), claim=False)
 
 
@@ -71,8 +72,8 @@ async def cancel_task(
     services: Services, caller: Caller, scene: str, task_id: str, branch: str = "main"
 ) -> Submission:
     """Cancel one task; a worker running it is told."""
-    await task(services, scene, task_id, branch)
-    action = {"name": "cancel_task", "task": task_id}
+    found = await task(services, scene, task_id, branch)
+    action = {"name": "cancel_task", "task": found.id}
     return await submit(services, caller, _action(scene, branch, action), claim=False)
 
 
@@ -88,6 +89,8 @@ async def follow(
     """Wait until an execution finishes, reporting its progress as it changes;
     `check()` runs before each look (it raises what stopped the work behind it)."""
     last = None
+    first = await services.scenes.load(scene, branch)
+    execution_id = by_prefix(execution_id, first.executions, "execution", "execution")
     while True:
         if check is not None:
             check()

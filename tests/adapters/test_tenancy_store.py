@@ -124,6 +124,10 @@ async def test_artifact_grants_are_per_studio_and_idempotent(store: TenancyStore
     assert await store.grant_artifacts([("acme", sha)]) == 0
     assert await store.has_artifact("acme", sha)
     assert not await store.has_artifact("bolt", sha)
+    await store.grant_artifacts([("acme", "ab" * 32)])
+    assert await store.artifacts_starting("acme", "aaaa") == [sha]
+    assert await store.artifacts_starting("acme", "a") == [sha, "ab" * 32]
+    assert await store.artifacts_starting("bolt", "aaaa") == []
 
 
 async def test_webhooks_are_per_studio_and_deleted_softly(store: TenancyStore) -> None:

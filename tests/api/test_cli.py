@@ -96,7 +96,7 @@ def test_branch_merge_conflicts_resolve_and_diff(cli: Cli) -> None:
     diff = cli("diff", "film", "main", "alt").stdout
     assert "prop:title" in diff and "'Storm'" in diff
     merged = cli("merge", "film", "alt").stdout
-    assert "1 conflicts" in merged
+    assert "1 conflict" in merged and "1 conflicts" not in merged
     table = cli("conflicts", "film").stdout
     conflict_id = re.search(r"(c-[0-9a-f]{12})", table)
     assert conflict_id is not None and "'Dawn'" in table and "'Storm'" in table
@@ -146,3 +146,33 @@ def test_an_idempotency_key_answers_once_and_refuses_another_intent(cli: Cli) ->
 
 def _intent_id(output: str) -> str:
     return output.split("accepted intent", 1)[1].split()[0]
+
+
+def test_ids_can_be_pasted_back_whole_or_by_a_unique_start(cli: Cli) -> None:
+    intent(cli, action("ops", "create_scene", title="Ops"))
+    assert "→ execution" not in intent(cli, action("ops", "add_node", kind="shot"))
+    ran = cli("intent", "-", "--wait", input=json.dumps(action("ops", "diagnose", count=2)))
+    execution = _execution(ran.stdout)
+    narrow = {**cli.env, "COLUMNS": "80"}
+    listed = Cli(narrow, cli.cwd)("executions", "ops").stdout
+    assert execution in listed  # whole on one line, even in 80 columns
+    shown = cli("execution", "ops", execution[:8]).stdout
+    assert "2 of 2 tasks done" in shown
+    missing = cli("execution", "ops", "ffffffff", ok=False)
+    assert missing.returncode == 4
+
+
+def test_a_time_history_prints_finds_the_scene_as_of_it(cli: Cli) -> None:
+    intent(cli, action("promo", "create_scene", title="Promo"))
+    intent(cli, action("promo", "set_property", node="root", prop="title", value="Later"))
+    log = cli("history", "promo").stdout
+    printed = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", log)
+    assert printed
+    shown = cli("show", "promo", "--as-of", printed[-1]).stdout
+    assert "Later" in shown
+
+
+def _execution(output: str) -> str:
+    found = re.search(r"→ execution (\S+);", output)
+    assert found is not None, output
+    return found.group(1)
