@@ -18,30 +18,32 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from adapters.artifacts import FilesystemArtifactStore, JetStreamArtifactStore
+from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import MemoryTaskBus, open_bus
 from adapters.store import migrate, open_store, open_tenancy_store
 from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
 from adapters.webhooks import HttpWebhookTransport
-from adapters.workers import ProviderLimit, Worker
-from api.auth import FailedAuthentications, KeyRing, RateLimiter
 from api.config import Settings
-from api.metrics import Metrics
 from api.services import PositionWatch, Services
 from api.services.tenancy import ArtifactGrants, Tenancy
-from api.streaming import StreamHub
-from api.webhooks import WebhookCenter
 from engine.events import RecordedEvent
 from engine.ports import EventStore, MediaArtifactStore, Operation, TaskBus
 from engine.retry import RetryPolicy
 from engine.service import SceneService
 from engine.tasks import LANES, Lane
-from projections.catalog import default_projections
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
 
+# What only the HTTP API, the workers or the projection runner need is imported where
+# they are built: every other command starts without FastAPI, PyAV or the runner.
 if TYPE_CHECKING:
+    from adapters.artifacts import JetStreamArtifactStore
     from adapters.providers.hosted import HostedProvider
+    from adapters.workers import ProviderLimit, Worker
+    from api.auth import FailedAuthentications, KeyRing, RateLimiter
+    from api.metrics import Metrics
+    from api.streaming import StreamHub
+    from api.webhooks import WebhookCenter
+    from projections.runner import ProjectionRunner
 
 Follow = Callable[[int], AsyncIterator[list[RecordedEvent]]]
 
@@ -72,6 +74,8 @@ def open_artifacts(settings: Settings) -> FilesystemArtifactStore | JetStreamArt
     """Artifacts on the local disk, or in a JetStream Object Store bucket that workers
     on other machines share (SCENESTATE_ARTIFACTS=nats)."""
     if settings.artifact_store == "nats" and settings.nats_url is not None:
+        from adapters.artifacts.object_store import JetStreamArtifactStore
+
         return JetStreamArtifactStore(settings.nats_url, prefix=settings.bus.prefix)
     return FilesystemArtifactStore(settings.data_dir / "artifacts")
 
@@ -82,8 +86,9 @@ def open_task_bus(settings: Settings, **overrides: Any) -> TaskBus:
 
 
 async def _close_artifacts(artifacts: MediaArtifactStore) -> None:
-    if isinstance(artifacts, JetStreamArtifactStore):
-        await artifacts.close()
+    close = getattr(artifacts, "close", None)  # the Object Store's connection
+    if close is not None:
+        await close()
 
 
 @asynccontextmanager
@@ -108,6 +113,11 @@ async def open_api(
 ) -> AsyncIterator[Api]:
     """Everything the HTTP API needs; its background jobs are the caller's to run
     (`hub.run`, `services.grants.run`, `webhooks.run`)."""
+    from api.auth import FailedAuthentications, KeyRing, RateLimiter
+    from api.metrics import Metrics
+    from api.streaming import StreamHub
+    from api.webhooks import WebhookCenter
+
     async with _opened(settings, migrate_first, bus_options) as opened:
         metrics = Metrics()
         hub = StreamHub(
@@ -197,9 +207,16 @@ def _follow_of(store: EventStore) -> Follow:
     return follow
 
 
-def projection_runner(services: Services, batch_size: int = DEFAULT_BATCH) -> ProjectionRunner:
+def projection_runner(services: Services, batch_size: int | None = None) -> ProjectionRunner:
+    """The runner of every read model (`batch_size`: events per read and commit)."""
+    from projections.catalog import default_projections
+    from projections.runner import DEFAULT_BATCH, ProjectionRunner
+
     return ProjectionRunner(
-        services.store, services.read_models, default_projections(), batch_size=batch_size
+        services.store,
+        services.read_models,
+        default_projections(),
+        batch_size=batch_size or DEFAULT_BATCH,
     )
 
 
@@ -241,6 +258,8 @@ async def close_providers(providers: Mapping[str, HostedProvider]) -> None:
 
 
 def provider_limits(settings: Settings) -> dict[str, ProviderLimit]:
+    from adapters.workers import ProviderLimit
+
     return {
         name: ProviderLimit(limit.concurrency, limit.per_second)
         for name, limit in settings.provider_limits.items()
@@ -260,6 +279,8 @@ def build_workers(
     heartbeat: float | None = None,
 ) -> list[Worker]:
     """`count` worker loops of this process, serving `lanes` in that order."""
+    from adapters.workers import Worker
+
     served = operations(providers, settings.hosted)
     return [
         Worker(

@@ -90,6 +90,7 @@ class Settings:
     nats_url: str | None
     snapshot_every: int = 200
     idempotency_ttl: float = 86_400.0  # seconds an idempotency key is remembered
+    demo_format: str = "1920x1080@24"  # the demo film's size and frame rate
     provider_limits: dict[str, ProviderLimits] = field(default_factory=dict)
     bus: BusSettings = field(default_factory=BusSettings)
     artifact_store: str = "filesystem"  # or "nats": a JetStream Object Store bucket
@@ -114,6 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         nats_url=env.get("SCENESTATE_NATS_URL") or None,
         snapshot_every=snapshot_every,
+        demo_format=env.get("SCENESTATE_DEMO_FORMAT", "1920x1080@24"),
         idempotency_ttl=_number(
             env, "SCENESTATE_IDEMPOTENCY_TTL", 86_400.0, minimum=1.0, unit="seconds"
         ),

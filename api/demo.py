@@ -49,18 +49,18 @@ class FilmFormat(msgspec.Struct, frozen=True):
     fps: float = DEFAULT_FPS
 
     @classmethod
-    def parse(cls, text: str) -> FilmFormat:
-        """`1280x720@25` (the frame rate is optional)."""
+    def parse(cls, text: str, field: str = "--format") -> FilmFormat:
+        """`1280x720@25` (the frame rate is optional); `field` names where it came from."""
         size, _, rate = text.partition("@")
         width, _, height = size.partition("x")
         try:
             found = cls(int(width), int(height), float(rate) if rate else DEFAULT_FPS)
         except ValueError:
-            raise InvalidIntent("--format", f"{text!r} is not WIDTHxHEIGHT[@FPS]") from None
+            raise InvalidIntent(field, f"{text!r} is not WIDTHxHEIGHT[@FPS]") from None
         if not (16 <= found.width <= 3840 and 16 <= found.height <= 2160):
-            raise InvalidIntent("--format", "width 16..3840 and height 16..2160 pixels")
+            raise InvalidIntent(field, "width 16..3840 and height 16..2160 pixels")
         if found.width % 2 or found.height % 2 or not 1 <= found.fps <= 60:
-            raise InvalidIntent("--format", "even width and height, and 1 to 60 frames a second")
+            raise InvalidIntent(field, "even width and height, and 1 to 60 frames a second")
         return found
 
 

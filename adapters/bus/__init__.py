@@ -10,12 +10,14 @@ tests/adapters/bus_contract.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.bus._errors import BusClosed, BusError, BusUnavailable
-from adapters.bus.jetstream import JetStreamTaskBus
 from adapters.bus.memory import MemoryTaskBus
 from engine.ports import TaskBus
+
+if TYPE_CHECKING:
+    from adapters.bus.jetstream import JetStreamTaskBus
 
 __all__ = [
     "BusClosed",
@@ -38,4 +40,15 @@ def open_bus(nats_url: str | None, **options: Any) -> TaskBus:
     """
     if nats_url is None:
         return MemoryTaskBus(**options)
+    from adapters.bus.jetstream import JetStreamTaskBus
+
     return JetStreamTaskBus(nats_url, **options)
+
+
+def __getattr__(name: str) -> Any:
+    # nats-py loads only where JetStream is used: embedded commands start sooner
+    if name == "JetStreamTaskBus":
+        from adapters.bus.jetstream import JetStreamTaskBus
+
+        return JetStreamTaskBus
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

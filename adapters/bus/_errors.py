@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-import nats.errors
-
 from adapters._failures import translates_failures
 from engine.errors import BusClosed, BusError, BusUnavailable
 
@@ -21,4 +19,6 @@ def _bus_unavailable(backend: str, reason: str) -> BusUnavailable:
 
 def translates_bus_failures(cls: type[T]) -> type[T]:
     """NATS's own errors (and a lost socket) leave the bus as `BusUnavailable`."""
+    import nats.errors  # the bus adapters that use this load nats-py anyway
+
     return translates_failures("task bus", (OSError, nats.errors.Error), _bus_unavailable)(cls)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from api.bootstrap import open_services
 from api.cli._exits import Exit, explain
 from api.config import ConfigError, Settings, load_settings
-from api.services import Caller, Services
+from api.services import Caller
+
+if TYPE_CHECKING:
+    from api.services import Services
 from engine.errors import Unavailable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None)
@@ -86,6 +88,8 @@ def run_job(
     settings = settings_or_exit()
 
     async def main() -> T:
+        from api.bootstrap import open_services  # not for --help: it loads the drivers
+
         delay = RETRY_FIRST
         while True:
             try:

@@ -7,9 +7,7 @@ import contextlib
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.bootstrap import open_worker
 from api.cli._common import (
     RETRY_FIRST,
     RETRY_MOST,
@@ -23,7 +21,6 @@ from api.cli._common import (
 )
 from api.cli._exits import Exit
 from api.cli.tables import execution_table, executions_table
-from api.runtime import Runtime
 from api.services import Services
 from api.services import executions as running
 from api.services.scenes import scene_state
@@ -67,6 +64,10 @@ async def follow_live(
     services: Services, scene: str, branch: str, execution_id: str
 ) -> ExecutionProgress:
     """Follow an execution with a progress bar; embedded, run the pipeline meanwhile."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from api.runtime import Runtime
+
     runtime = Runtime(services, workers=2) if services.volatile_bus else None
     with Progress(
         TextColumn("[bold]{task.fields[status]}"),
@@ -104,6 +105,8 @@ def run(
     """Run the pipeline: the dispatcher, the result folder and workers, until stopped."""
 
     async def job(services: Services) -> None:
+        from api.runtime import Runtime
+
         count = 0 if no_workers else workers
         console.print(f"running the pipeline with {count} workers; Ctrl-C stops it")
         async with Runtime(services, workers=count) as runtime:
@@ -142,6 +145,8 @@ def worker(
         raise typer.Exit(Exit.REFUSED) from None
 
     async def serve() -> None:
+        from api.bootstrap import open_worker
+
         delay = RETRY_FIRST
         while True:
             try:

@@ -10,16 +10,13 @@ import msgspec
 import typer
 from rich.table import Table
 
-from api.bootstrap import projection_runner
 from api.cli._common import BranchOpt, app, console, run_job
 from api.cli.tables import lineage_summary, lineage_tree
 from api.services import Services, scenes
 from api.services.ids import by_prefix
 from projections.catalog import ProjectionStatus, default_projections, statuses
-from projections.drafts import DraftViews
 from projections.fidelity import Fidelity, FidelityView
 from projections.lineage import artifacts_starting, trace_artifact
-from projections.runner import DEFAULT_BATCH
 from projections.timeline import SlotView, Timeline
 
 projections_app = typer.Typer(
@@ -41,6 +38,7 @@ def projections(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
 
     async def job(services: Services) -> None:
+
         head = await services.store.head_position()
         found = await statuses(services.read_models, default_projections(), head)
         if as_json:
@@ -55,12 +53,15 @@ def projections(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def run_projections(
     once: Annotated[bool, typer.Option(help="Catch up with the log, then stop.")] = False,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Events per read of the log and per commit.")
-    ] = DEFAULT_BATCH,
+        int | None,
+        typer.Option(min=1, help="Events per read of the log and per commit (default 10,000)."),
+    ] = None,
 ) -> None:
     """Keep the read models up to date: catch up, then follow the log until stopped."""
 
     async def job(services: Services) -> None:
+        from api.bootstrap import projection_runner
+
         runner = projection_runner(services, batch_size)
         if once:
             read = await runner.catch_up()
@@ -80,6 +81,8 @@ def rebuild(
     over once caught up (queries keep working meanwhile)."""
 
     async def job(services: Services) -> None:
+        from api.bootstrap import projection_runner
+
         runner = projection_runner(services)
         rebuilt = await runner.rebuild(*names)
         head = await services.store.head_position()
@@ -100,6 +103,7 @@ def lineage(
     the intents that caused it."""
 
     async def job(services: Services) -> None:
+
         await caught_up(services)
         known = await artifacts_starting(services.read_models, artifact.lower(), studio)
         chosen = by_prefix(artifact.lower(), known, "artifact", "artifact")
@@ -129,6 +133,7 @@ def view(
     production render and exactly what it still lacks."""
 
     async def job(services: Services) -> None:
+
         if follow and fidelity == Fidelity.DRAFT:
             await _follow(services, scene, branch, as_json)
             return
@@ -139,10 +144,14 @@ def view(
 
 async def caught_up(services: Services) -> None:
     """Bring the read models up to the log's head now (query commands run no runner)."""
+    from api.bootstrap import projection_runner
+
     await projection_runner(services).catch_up()
 
 
 async def _follow(services: Services, scene: str, branch: str, as_json: bool) -> None:
+    from projections.drafts import DraftViews
+
     drafts = DraftViews(services.store, services.scenes)
     following = asyncio.create_task(drafts.run())
     try:

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from api.bootstrap import prepare_database
 from api.cli._common import (
     ActorOpt,
     BranchOpt,
@@ -24,10 +23,7 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli._exits import redacted
-from api.cli.executions import follow_live
-from api.cli.projections import caught_up
 from api.cli.tables import history_table, receipt_line, scene_tree
-from api.demo import DemoProgress, FilmFormat, ShotEdit, run_demo
 from api.services import Services, intake, scenes
 from engine.errors import InvalidIntent, ScenestateError
 from engine.tasks import ExecutionStatus
@@ -38,6 +34,8 @@ from projections.times import parse_moment
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema to the newest migration."""
+    from api.bootstrap import prepare_database
+
     settings = settings_or_exit()
     run_async(lambda: prepare_database(settings), settings)
     console.print(f"schema is up to date on {redacted(settings.database_url)}")
@@ -56,6 +54,8 @@ def intent(
     raw = sys.stdin.buffer.read() if source == "-" else _read(source)
 
     async def job(services: Services) -> None:
+        from api.cli.executions import follow_live
+
         caller = await caller_for(services, _scene_named(raw), studio, actor)
         submitted = await intake.submit(services, caller, raw)
         receipt = submitted.receipt
@@ -93,6 +93,8 @@ def show(
             raise InvalidIntent("--version", "must be 0 or more")
         at = parse_as_of(as_of) if as_of is not None else version
         if isinstance(at, datetime):
+            from api.cli.projections import caught_up
+
             await caught_up(services)
         state = await scenes.scene_state(services, scene, branch, at)
         if as_json:
@@ -125,6 +127,8 @@ def history(
             until=parse_moment(until, "--until") if until is not None else None,
         )
         if not narrow.empty:
+            from api.cli.projections import caught_up
+
             await caught_up(services)
         events = await scenes.history(services, scene, branch, narrow)
         console.print(history_table(events, f"{scene}@{branch}"))
@@ -146,20 +150,30 @@ def demo(
         "lighthouse-keeper.mp4"
     ),
     film_format: Annotated[
-        str, typer.Option("--format", help="The film's WIDTHxHEIGHT@FPS, set when first made.")
-    ] = "1920x1080@24",
+        str | None,
+        typer.Option(
+            "--format",
+            help="The film's WIDTHxHEIGHT@FPS, set when first made "
+            "(default: SCENESTATE_DEMO_FORMAT, or 1920x1080@24).",
+        ),
+    ] = None,
     no_workers: Annotated[
         bool,
         typer.Option("--no-workers", help="Leave the tasks to `scenestate worker` processes."),
     ] = False,
 ) -> None:
     """Make the lighthouse keeper film from one prompt, offline, and show its lineage."""
+    from api.demo import DemoProgress, FilmFormat, ShotEdit, run_demo
+
     edit = ShotEdit(edit_shot[0], edit_shot[1]) if edit_shot else None
     workers = 0 if no_workers else 1
     progress = DemoProgress()
 
     async def job(services: Services) -> None:
-        film = FilmFormat.parse(film_format)
+        if film_format is not None:
+            film = FilmFormat.parse(film_format)
+        else:
+            film = FilmFormat.parse(services.settings.demo_format, "SCENESTATE_DEMO_FORMAT")
         await run_demo(
             services,
             console,

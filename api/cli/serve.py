@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from api.bootstrap import prepare_database
 from api.cli._common import app, errors, run_async, settings_or_exit
 from api.cli._exits import Exit
 
@@ -36,6 +35,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.bootstrap import prepare_database
     from api.metrics import configure_json_logs
 
     settings = settings_or_exit()
