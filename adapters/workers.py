@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.errors import TaskFailure
+from engine.errors import ScenestateError, TaskFailure
 from engine.ports import ArtifactStore, Operation, TaskBus, TaskDelivery, TaskOutput
 from engine.retry import RetryPolicy, policy_for
 from engine.tasks import (
@@ -28,6 +28,7 @@ from engine.tasks import (
     TaskMetrics,
     TaskResult,
     TaskStatus,
+    WorkerPresence,
 )
 
 log = logging.getLogger("scenestate.worker")
@@ -76,6 +77,7 @@ class _Context:
 
 
 ANNOUNCE_AFTER = 0.2  # seconds a task runs before the worker reports it running
+PRESENCE_EVERY = 5.0  # seconds between a worker's announcements that it is there
 
 
 class Worker:
@@ -105,8 +107,9 @@ class Worker:
         self._canceled: set[str] = set()
 
     async def run(self) -> None:
-        """Serve tasks until cancelled."""
+        """Serve tasks until cancelled, saying now and then that it is there."""
         listener = asyncio.create_task(self._listen_for_cancellations())
+        announcer = asyncio.create_task(self._announce())
         slots = asyncio.Semaphore(self.concurrency)
         handlers: set[asyncio.Task[None]] = set()
         # the slot just taken, plus any still free
@@ -128,9 +131,21 @@ class Worker:
                 handler.add_done_callback(lambda _: slots.release())
         finally:
             listener.cancel()
+            announcer.cancel()
             for handler in handlers:
                 handler.cancel()
-            await asyncio.gather(listener, *handlers, return_exceptions=True)
+            await asyncio.gather(listener, announcer, *handlers, return_exceptions=True)
+
+    async def _announce(self) -> None:
+        """Tell the bus which lanes this worker serves, every `PRESENCE_EVERY` seconds,
+        so that whoever waits on its lanes knows someone works them."""
+        while True:
+            presence = WorkerPresence(self.name, tuple(self.lanes), time.time(), PRESENCE_EVERY)
+            try:
+                await self.bus.announce(presence)
+            except ScenestateError as exc:  # the bus is down: the tasks will say so too
+                log.warning("worker %s could not announce itself: %s", self.name, exc)
+            await asyncio.sleep(PRESENCE_EVERY)
 
     async def _handle(self, delivery: TaskDelivery) -> None:
         task = delivery.task

@@ -246,8 +246,22 @@ async def _follow(
             if progress.done_before is None:
                 progress.done_before = found.done
 
+        told: set[str] = set()
+
+        def unserved(lanes: list[str]) -> None:
+            if set(lanes) - told:
+                told.update(lanes)
+                bar.console.print(f"waiting: {executions.unserved_hint(lanes)}")
+
         return await executions.follow(
-            services, SCENE, "main", execution, update, runtime.check, poll=0.1
+            services,
+            SCENE,
+            "main",
+            execution,
+            update,
+            runtime.check,
+            poll=0.1,
+            on_unserved=unserved,
         )
 
 

@@ -131,6 +131,12 @@ class Metrics:
         self.stream_lag = _gauge(
             reg, "scenestate_stream_lag_events", "Events the live stream hub is behind the log."
         )
+        self.workers = _gauge(
+            reg,
+            "scenestate_workers",
+            "Workers serving a lane, as they announced themselves.",
+            ("lane",),
+        )
         self.subscribers = Gauge(
             "scenestate_stream_subscribers",
             "Open SSE/WebSocket streams.",

@@ -14,7 +14,7 @@ import msgspec
 
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
-from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult
+from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult, WorkerPresence
 from engine.tenancy import (
     ApiKey,
     DeliveryAttempt,
@@ -192,6 +192,14 @@ class TaskBus(Protocol):
     def cancellations(self) -> AsyncIterator[Cancellation]: ...
 
     async def queue_depth(self) -> dict[Lane, int]: ...
+
+    async def announce(self, presence: WorkerPresence) -> None:
+        """Say that a worker is there and which lanes it serves (workers repeat it)."""
+        ...
+
+    async def workers(self) -> list[WorkerPresence]:
+        """The workers that announced themselves lately, whatever process they run in."""
+        ...
 
     async def close(self) -> None: ...
 

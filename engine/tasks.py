@@ -58,6 +58,19 @@ class ErrorKind(StrEnum):
     INTERNAL = "internal"
 
 
+class WorkerPresence(msgspec.Struct, frozen=True):
+    """A worker says it is there: its name, the lanes it serves, when it said so (unix
+    seconds) and how often it says it. Silent for three of those, it is gone."""
+
+    name: str
+    lanes: tuple[Lane, ...]
+    at: float
+    every: float
+
+    def alive(self, now: float) -> bool:
+        return now - self.at <= 3 * self.every
+
+
 class TaskMessage(msgspec.Struct, frozen=True, gc=False):
     """One unit of work as a worker receives it. `message_id` de-duplicates on the bus."""
 

@@ -50,8 +50,17 @@ class Layout:
         return f"{self.prefix}_dead"
 
     @property
-    def streams(self) -> tuple[str, str, str]:
-        return (self.tasks_stream, self.results_stream, self.dead_stream)
+    def workers_stream(self) -> str:
+        """Each worker's latest announcement (one message per worker, kept a minute)."""
+        return f"{self.prefix}_workers"
+
+    def worker_subject(self, name: str) -> str:
+        token = re.sub(r"[^A-Za-z0-9_-]", "_", name)
+        return f"{self.prefix}.workers.{token}"
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return (self.tasks_stream, self.results_stream, self.dead_stream, self.workers_stream)
 
     # -- subjects -----------------------------------------------------------------
 
@@ -114,6 +123,7 @@ async def ensure_layout(
         (layout.dead_stream, [layout.advisory_subject]),
     ):
         await _ensure_stream(js, name, subjects, duplicate_window, storage)
+    await _ensure_presence_stream(js, layout)
     for lane in LANES:
         for band in range(layout.tiers):
             await _ensure_consumer(
@@ -134,6 +144,26 @@ async def delete_layout(js: JetStreamContext, layout: Layout) -> None:
     for name in layout.streams:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(name)
+
+
+PRESENCE_KEPT = 60.0  # seconds an announcement stays in the workers stream
+
+
+async def _ensure_presence_stream(js: JetStreamContext, layout: Layout) -> None:
+    config = js_api.StreamConfig(
+        name=layout.workers_stream,
+        subjects=[f"{layout.prefix}.workers.*"],
+        retention=js_api.RetentionPolicy.LIMITS,
+        max_msgs_per_subject=1,
+        max_age=PRESENCE_KEPT,
+        storage=js_api.StorageType.MEMORY,
+    )
+    try:
+        await js.stream_info(config.name or "")
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    await js.update_stream(config)
 
 
 async def _ensure_stream(

@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -65,7 +66,7 @@ from adapters.bus._jetstream_delivery import (
 from adapters.bus._jetstream_layout import Layout, delete_layout, ensure_layout
 from adapters.bus._pull import close_pullers, open_pullers, pull_in_order
 from adapters.bus._signal import Signal
-from engine.tasks import LANES, Cancellation, Lane, TaskMessage, TaskResult
+from engine.tasks import LANES, Cancellation, Lane, TaskMessage, TaskResult, WorkerPresence
 
 __all__ = ["JetStreamTaskBus"]
 
@@ -222,6 +223,26 @@ class JetStreamTaskBus:
             self._listeners.discard(listener)
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
+
+    # -- workers ------------------------------------------------------------------
+
+    async def announce(self, presence: WorkerPresence) -> None:
+        _, js = await self._connected()
+        subject = self._layout.worker_subject(presence.name)
+        await js.publish(subject, msgspec.json.encode(presence), timeout=self.request_timeout)
+
+    async def workers(self) -> list[WorkerPresence]:
+        _, js = await self._connected()
+        stream = self._layout.workers_stream
+        info = await js.stream_info(stream, subjects_filter=f"{self._layout.prefix}.workers.*")
+        now, found = time.time(), []
+        for subject in info.state.subjects or {}:
+            with contextlib.suppress(nats.js.errors.NotFoundError, msgspec.DecodeError):
+                last = await js.get_last_msg(stream, subject)
+                presence = msgspec.json.decode(last.data or b"", type=WorkerPresence)
+                if presence.alive(now):
+                    found.append(presence)
+        return sorted(found, key=lambda p: p.name)
 
     # -- lifecycle ----------------------------------------------------------------
 

@@ -12,13 +12,14 @@ listener. Nothing survives the process: that is what NATS is for.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from adapters.bus._dead_letter import lost_result
 from adapters.bus._errors import BusClosed
 from adapters.bus._memory_queue import Lease, LeaseQueue, RecentIds
 from adapters.bus._signal import Signal
-from engine.tasks import LANES, Cancellation, Lane, TaskMessage, TaskResult
+from engine.tasks import LANES, Cancellation, Lane, TaskMessage, TaskResult, WorkerPresence
 
 __all__ = ["MemoryTaskBus"]
 
@@ -78,6 +79,7 @@ class MemoryTaskBus:
         self._task_ids = RecentIds(duplicate_window)
         self._result_ids = RecentIds(duplicate_window)
         self._listeners: set[asyncio.Queue[Cancellation | None]] = set()
+        self._present: dict[str, WorkerPresence] = {}
         self._closed = False
 
     async def publish_task(self, task: TaskMessage) -> None:
@@ -132,6 +134,14 @@ class MemoryTaskBus:
     async def queue_depth(self) -> dict[Lane, int]:
         """Tasks per lane not finished yet: waiting for a worker or being worked on."""
         return {lane: len(queue) for lane, queue in self._tasks.items()}
+
+    async def announce(self, presence: WorkerPresence) -> None:
+        self._check_open()
+        self._present[presence.name] = presence
+
+    async def workers(self) -> list[WorkerPresence]:
+        now = time.time()
+        return sorted((p for p in self._present.values() if p.alive(now)), key=lambda p: p.name)
 
     async def close(self) -> None:
         if self._closed:

@@ -90,9 +90,18 @@ async def follow_live(
                 status=progress.status,
             )
 
+        told: set[str] = set()
+
+        def unserved(lanes: list[str]) -> None:
+            if set(lanes) - told:  # say it once per lane
+                told.update(lanes)
+                errors.print(f"[yellow]waiting:[/] {running.unserved_hint(lanes)}")
+
         async with runtime or contextlib.nullcontext():
             check = runtime.check if runtime is not None else None
-            return await running.follow(services, scene, branch, execution_id, update, check)
+            return await running.follow(
+                services, scene, branch, execution_id, update, check, on_unserved=unserved
+            )
 
 
 @app.command()

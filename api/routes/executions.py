@@ -33,7 +33,8 @@ async def get_execution(
     scene: OwnedScene, execution: ItemId, api: ApiDep, branch: BranchQuery = "main"
 ) -> ExecutionPublic:
     run, progress = await executions.execution(api.services, scene, execution, branch)
-    return ExecutionPublic.of(scene, branch, run, progress)
+    unserved = await executions.unserved_lanes(api.services, progress)
+    return ExecutionPublic.of(scene, branch, run, progress, unserved)
 
 
 @router.post(

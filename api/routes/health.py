@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from api.bootstrap import Api
 from api.deps import Admin, ApiDep
 from api.errors import ERROR_RESPONSES
+from api.services import executions
 from projections.catalog import default_projections, statuses
 
 router = APIRouter(tags=["health"])
@@ -40,8 +41,17 @@ async def readyz(api: ApiDep) -> JSONResponse:
     ready = all(result == "ok" for result in checks.values())
     stopped = await _stopped_projections(api) if ready else {}
     status = "unavailable" if not ready else "degraded" if stopped else "ready"
-    body = {"status": status, "checks": checks, "stopped": stopped}
+    body = {"status": status, "checks": checks, "stopped": stopped, "workers": await _workers(api)}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _workers(api: Api) -> dict[str, int] | None:
+    """Workers serving each lane, as they announced themselves (None: the bus cannot say)."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            return await executions.workers_per_lane(api.services)
+    except Exception:
+        return None
 
 
 async def _stopped_projections(api: Api) -> dict[str, dict[str, object]]:
@@ -93,6 +103,8 @@ async def collect(api: Api) -> None:
             metrics.queue_depth.labels(str(lane)).set(waiting)
     except Exception:  # a bus that does not answer shows as missing figures
         metrics.queue_depth.clear()
+    for served, count in (await _workers(api) or {}).items():
+        metrics.workers.labels(served).set(count)
     for status in await statuses(services.read_models, default_projections(), head):
         metrics.projection_lag.labels(status.name).set(status.lag)
         metrics.projection_stopped.labels(status.name).set(1 if status.error else 0)

@@ -117,11 +117,21 @@ class ExecutionPublic(BaseModel):
     by_status: dict[str, int]
     now: list[str] = Field(description="What is running right now, in words.")
     headline: str
+    unserved_lanes: list[str] = Field(
+        default_factory=list,
+        description="Lanes where tasks of this execution wait and no worker serves: "
+        "start `scenestate run` or `scenestate worker`.",
+    )
     tasks: list[TaskPublic]
 
     @classmethod
     def of(
-        cls, scene: str, branch: str, execution: ExecutionState, progress: Progress
+        cls,
+        scene: str,
+        branch: str,
+        execution: ExecutionState,
+        progress: Progress,
+        unserved: list[str] | None = None,
     ) -> ExecutionPublic:
         return cls(
             execution=execution.id,
@@ -136,5 +146,6 @@ class ExecutionPublic(BaseModel):
             by_status=progress.by_status,
             now=progress.now,
             headline=progress.headline(),
+            unserved_lanes=unserved or [],
             tasks=[TaskPublic.of(t) for t in progress.tasks],
         )

@@ -5,6 +5,7 @@ execution until it finishes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,12 +13,16 @@ from api.services import Caller, Services
 from api.services.ids import by_prefix
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
-from engine.errors import NotFound
+from engine.errors import NotFound, ScenestateError
 from engine.executions import ExecutionState, TaskState
 from engine.progress import Progress, progress_of
-from engine.tasks import ExecutionStatus
+from engine.tasks import LANES, ExecutionStatus, TaskStatus
 
 FOLLOW_POLL = 0.05  # seconds between looks at a followed execution
+# Seconds before a follower first asks whether any worker serves the tasks' lanes (so
+# that workers just started can announce themselves), then between asks.
+UNSERVED_GRACE, UNSERVED_EVERY = 2.0, 5.0
+WAITING = (TaskStatus.PLANNED, TaskStatus.QUEUED)
 
 
 def _action(scene: str, branch: str, action: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +82,36 @@ async def cancel_task(
     return await submit(services, caller, _action(scene, branch, action), claim=False)
 
 
+async def workers_per_lane(services: Services) -> dict[str, int]:
+    """How many workers serve each lane now, as they announced themselves on the bus."""
+    count = {str(lane): 0 for lane in LANES}
+    for worker in await services.bus.workers():
+        for lane in worker.lanes:
+            count[str(lane)] += 1
+    return count
+
+
+async def unserved_lanes(services: Services, progress: Progress) -> list[str]:
+    """Lanes where tasks of the execution wait and no worker serves (empty when the
+    bus cannot say)."""
+    waiting = {t.lane for t in progress.tasks if t.status in WAITING}
+    if not waiting:
+        return []
+    try:
+        served = await workers_per_lane(services)
+    except ScenestateError:
+        return []
+    return sorted(lane for lane in waiting if not served.get(lane))
+
+
+def unserved_hint(lanes: list[str]) -> str:
+    named = ", ".join(lanes)
+    return (
+        f"no worker is serving lane {named}: start `scenestate run` or "
+        f"`scenestate worker --lanes {','.join(lanes)}`"
+    )
+
+
 async def follow(
     services: Services,
     scene: str,
@@ -85,10 +120,13 @@ async def follow(
     on_progress: Callable[[Progress], None] | None = None,
     check: Callable[[], None] | None = None,
     poll: float = FOLLOW_POLL,
+    on_unserved: Callable[[list[str]], None] | None = None,
 ) -> Progress:
     """Wait until an execution finishes, reporting its progress as it changes;
-    `check()` runs before each look (it raises what stopped the work behind it)."""
+    `check()` runs before each look (it raises what stopped the work behind it);
+    `on_unserved(lanes)` hears of lanes its tasks wait in that no worker serves."""
     last = None
+    next_look = time.monotonic() + UNSERVED_GRACE
     first = await services.scenes.load(scene, branch)
     execution_id = by_prefix(execution_id, first.executions, "execution", "execution")
     while True:
@@ -101,6 +139,11 @@ async def follow(
         if on_progress is not None and progress != last:
             on_progress(progress)
         last = progress
+        if on_unserved is not None and time.monotonic() >= next_look:
+            next_look = time.monotonic() + UNSERVED_EVERY
+            lanes = await unserved_lanes(services, progress)
+            if lanes:
+                on_unserved(lanes)
         if progress.status != ExecutionStatus.RUNNING:
             return progress
         await asyncio.sleep(poll)

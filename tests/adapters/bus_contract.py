@@ -29,6 +29,7 @@ from engine.tasks import (
     TaskMessage,
     TaskResult,
     TaskStatus,
+    WorkerPresence,
 )
 
 PATIENCE = 30.0  # only a broken bus takes this long
@@ -378,6 +379,22 @@ class BusContract:
         await eventually_equal(bus.queue_depth, {**expected, Lane.INTERACTIVE: 1})
         await taker.stop()
 
+    async def test_workers_that_announced_themselves_lately_are_known(
+        self, buses: BusBackend
+    ) -> None:
+        """Workers say which lanes they serve; another process's bus hears it, and a
+        worker silent for three of its periods is gone."""
+        bus, elsewhere = buses.open(), buses.open()
+        now = time.time()
+        await bus.announce(WorkerPresence("host:1:0", (Lane.PREVIEW,), now, 5.0))
+        await bus.announce(WorkerPresence("host:2:0", (Lane.INTERACTIVE,), now - 16.0, 5.0))
+        await bus.announce(WorkerPresence("host:1:0", (Lane.PREVIEW, Lane.PRODUCTION), now, 5.0))
+        found = await elsewhere.workers()
+        if not found:  # another process's bus may hear it a moment later
+            await eventually_equal(lambda: _names(elsewhere), ["host:1:0"])
+            found = await elsewhere.workers()
+        assert [(w.name, w.lanes) for w in found] == [("host:1:0", (Lane.PREVIEW, Lane.PRODUCTION))]
+
     async def test_close_ends_every_iterator(self, buses: BusBackend) -> None:
         bus = buses.open()
         await bus.publish_task(task())
@@ -399,3 +416,7 @@ async def _skip(listener: Collector[T], unwanted: T, count: int) -> AsyncIterato
         if item != unwanted:
             count -= 1
             yield item
+
+
+async def _names(bus: TaskBus) -> list[str]:
+    return [worker.name for worker in await bus.workers()]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import signal
+import subprocess
+import uuid
 
-from tests.api.conftest import Cli
+from adapters.bus import JetStreamTaskBus
+from tests.api.conftest import SCENESTATE, Cli
 
 
 def intent(cli: Cli, body: dict[str, object], ok: bool = True) -> str:
@@ -176,3 +181,35 @@ def _execution(output: str) -> str:
     found = re.search(r"→ execution (\S+);", output)
     assert found is not None, output
     return found.group(1)
+
+
+def test_waiting_on_a_lane_no_worker_serves_says_so(cli: Cli, nats_url: str) -> None:
+    """On NATS with no `run` or `worker` process, `--wait` does not wait in silence."""
+    prefix = _prefix()
+    env = {**cli.env, "SCENESTATE_NATS_URL": nats_url, "SCENESTATE_BUS_PREFIX": prefix}
+    with_nats = Cli(env, cli.cwd)
+    intent(with_nats, action("ops", "create_scene"))
+    waiting = subprocess.Popen(
+        [str(SCENESTATE), "intent", "-", "--wait"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cli.cwd,
+    )
+    assert waiting.stdin is not None and waiting.stderr is not None
+    waiting.stdin.write(json.dumps(action("ops", "diagnose", count=1)))
+    waiting.stdin.close()
+    try:
+        said = waiting.stderr.readline()  # the first line it writes is the hint
+    finally:
+        waiting.send_signal(signal.SIGINT)
+        waiting.wait(30)
+        asyncio.run(JetStreamTaskBus(nats_url, prefix=prefix).close(delete=True))
+    assert "no worker is serving lane interactive" in said, said
+    assert "scenestate run" in said and "scenestate worker" in said
+
+
+def _prefix() -> str:
+    return f"cli{uuid.uuid4().hex[:8]}"

@@ -24,7 +24,9 @@ async def test_health_and_readiness_answer_without_a_key(api: Api) -> None:
     assert (await api.http.get("/healthz")).json() == {"status": "ok"}
     ready = await api.http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok"}, "stopped": {}}
+    body = ready.json()
+    assert (body["status"], body["checks"], body["stopped"]) == ("ready", {"database": "ok"}, {})
+    assert set(body["workers"]) == {"interactive", "preview", "production"}
 
 
 async def test_metrics_cover_requests_tasks_queues_and_lag(api: Api) -> None:
