@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.bootstrap import open_api, projection_runner
 from api.config import Settings
@@ -73,7 +74,9 @@ def create_app(
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
 
-    app = FastAPI(
+    # The documentation pages load Swagger UI and ReDoc from this package, not a CDN,
+    # so they work offline (fastapi-offline ships the assets).
+    app = FastAPIOffline(
         title="scenestate",
         version="0.1.0",
         summary="An event-sourced scene-state engine for AI media studios.",

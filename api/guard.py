@@ -38,6 +38,7 @@ log = logging.getLogger("scenestate.api")
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 )
+PUBLIC_PREFIXES = ("/static-offline-docs/",)  # the documentation pages' own assets
 UPLOAD = ("POST", "/artifacts")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -91,7 +92,7 @@ class RequestGuard:
 
     async def _authenticate(self, scope: Scope) -> Principal | None:
         """The caller of a route that needs one (None for the public ones)."""
-        if scope["path"] in PUBLIC_PATHS:
+        if scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
             return None
         api = getattr(scope["app"].state, "api", None)
         if api is None:

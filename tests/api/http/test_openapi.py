@@ -6,6 +6,7 @@ covers them."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 import threading
@@ -27,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.config import HttpSettings, Settings
-from tests.api.http.conftest import ADMIN_KEY, diagnose
+from tests.api.http.conftest import ADMIN_KEY, Api, diagnose
 
 CHECKS = [
     not_a_server_error,
@@ -107,3 +108,14 @@ def test_no_input_gets_a_5xx_or_an_answer_outside_the_schema(served: tuple[str, 
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         answers_within_the_schema()
+
+
+async def test_the_documentation_pages_load_nothing_from_outside(api: Api) -> None:
+    """/docs and /redoc work offline: every script and style comes from this server."""
+    for page in ("/docs", "/redoc"):
+        shown = await api.http.get(page)
+        assert shown.status_code == 200, shown.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', shown.text)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            assert (await api.http.get(asset)).status_code == 200, asset
