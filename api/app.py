@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from api.bootstrap import open_api, projection_runner
@@ -31,6 +32,15 @@ from api.services import idempotency
 log = logging.getLogger("scenestate.api")
 
 RESTART_DELAY = 1.0
+# Answer headers a browser's script may read (the rest it only gets by CORS's rules).
+EXPOSED_HEADERS = (
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+    "WWW-Authenticate",
+)
 START_TIMEOUT = 30.0
 
 
@@ -86,6 +96,16 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestGuard, limits=settings.http)
+    # Outermost, so that a browser's preflight is answered before any key is asked for.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.http.cors_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+        expose_headers=list(EXPOSED_HEADERS),
+        max_age=600,
+    )
     return app
 
 

@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from api import stream_tokens
 from api.errors import ApiError
 from api.services import Caller
 from api.services.studios import hash_secret, split_token
 from api.services.tenancy import now_micros
+from api.stream_tokens import StreamScope
 from engine.ports import TenancyStore
 from engine.tenancy import ApiKey
 
@@ -30,13 +32,15 @@ ADMIN = "(admin)"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: a studio's key, or the administrator."""
+    """Who is asking: a studio's key, or the administrator. `stream` is set when the
+    key came as a stream token, which opens that stream and nothing else."""
 
     key_id: str
     studio: str | None
     actor: str
     rate_per_second: float
     burst: int
+    stream: StreamScope | None = None
 
     @property
     def admin(self) -> bool:
@@ -67,6 +71,8 @@ class KeyRing:
             token.encode(), self._admin_token.encode()
         ):
             return self._admin
+        if stream_tokens.key_of(token) is not None:
+            return await self._stream_principal(token)
         parts = split_token(token)
         if parts is None:
             if self._admin_token is None:
@@ -82,6 +88,22 @@ class KeyRing:
         if key.revoked_at is not None:
             raise _unauthenticated("the API key was revoked")
         return Principal(key_id, key.studio, key.actor, key.rate_per_second, key.burst)
+
+    async def _stream_principal(self, token: str) -> Principal:
+        key_id = stream_tokens.key_of(token)
+        key = None if key_id is None else await self._key(key_id)
+        if key is None:
+            raise _unauthenticated("the stream token is not valid")
+        if key.revoked_at is not None:
+            raise _unauthenticated("the API key behind this stream token was revoked")
+        scope = stream_tokens.check(token, key.secret_hash)
+        return Principal(
+            key.id, key.studio, key.actor, key.rate_per_second, key.burst, stream=scope
+        )
+
+    async def key(self, key_id: str) -> ApiKey | None:
+        """A key's record (cached like the keys that authenticate)."""
+        return await self._key(key_id)
 
     async def _key(self, key_id: str) -> ApiKey | None:
         cached = self._cache.get(key_id)

@@ -81,6 +81,7 @@ class HttpSettings:
     webhook_max_attempts: int = 8
     webhook_poll: float = 1.0
     webhook_allow_private: bool = False
+    cors_origins: tuple[str, ...] = ()  # web front ends on other origins that may call
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,24 @@ def load_http_settings(env: Mapping[str, str]) -> HttpSettings:
             _number(env, "SCENESTATE_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, whole=True)
         ),
         webhook_allow_private=_flag(env, "SCENESTATE_WEBHOOK_ALLOW_PRIVATE"),
+        cors_origins=_origins(env, "SCENESTATE_CORS_ORIGINS"),
     )
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """`https://studio.example,http://localhost:5173`: scheme, host and port, nothing
+    more (an origin is not a URL with a path); `*` is refused, since browsers send
+    credentials along."""
+    found = tuple(part.strip().rstrip("/") for part in env.get(name, "").split(",") if part.strip())
+    for origin in found:
+        if not _ORIGIN.match(origin):
+            raise ConfigError(
+                f"{name}: {origin!r} is not an origin such as https://studio.example:8443"
+            )
+    return found
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

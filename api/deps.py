@@ -60,6 +60,15 @@ async def authenticated(
 async def studio_key(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
     if principal.admin:
         raise ApiError(403, "the admin key manages studios and keys; use a studio's key here")
+    if principal.stream is not None:
+        raise ApiError(403, "a stream token opens its stream and nothing else; send the API key")
+    return principal
+
+
+async def stream_reader(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    """A studio's key, or a stream token (which the stream route checks against itself)."""
+    if principal.admin:
+        raise ApiError(403, "use a studio's key for streams")
     return principal
 
 
@@ -70,6 +79,7 @@ async def admin_key(principal: Annotated[Principal, Depends(authenticated)]) -> 
 
 
 CurrentStudio = Annotated[Principal, Depends(studio_key)]
+StreamReader = Annotated[Principal, Depends(stream_reader)]
 Admin = Annotated[Principal, Depends(admin_key)]
 
 SceneId = Annotated[str, Path(pattern=ID_PATTERN, description="The scene's id.")]
@@ -92,3 +102,23 @@ async def owned_scene(scene: SceneId, principal: CurrentStudio, services: Servic
 
 
 OwnedScene = Annotated[str, Depends(owned_scene)]
+
+
+async def streamed_scene(scene: SceneId, principal: StreamReader, services: ServicesDep) -> str:
+    """A scene of the caller's studio that the caller may stream: with a stream token,
+    only the token's own scene."""
+    if principal.stream is not None and principal.stream.scene != scene:
+        raise ApiError(403, f"this stream token opens scene {principal.stream.scene!r} only")
+    await services.tenancy.require_scene(principal.caller.studio, scene)
+    return scene
+
+
+StreamedScene = Annotated[str, Depends(streamed_scene)]
+StreamToken = Annotated[
+    str | None,
+    Query(
+        max_length=1000,
+        description="A stream token (POST /streams/tokens), for clients such as the "
+        "browser's EventSource that cannot send an Authorization header.",
+    ),
+]

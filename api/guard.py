@@ -100,7 +100,7 @@ class RequestGuard:
         client = (scope.get("client") or ("unknown", 0))[0]
         api.failures.check(client)
         try:
-            principal: Principal = await api.keys.principal(_bearer(scope))
+            principal: Principal = await api.keys.principal(_bearer(scope) or _token(scope))
         except ApiError as refusal:
             if refusal.detail.status == 401:
                 api.failures.failed(client)
@@ -247,6 +247,25 @@ def _bearer(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             scheme, _, credentials = text.partition(" ")
             return credentials.strip() if scheme.lower() == "bearer" else None
+    return None
+
+
+def _token(scope: Scope) -> str | None:
+    """A stream token in the query (`?token=`): what a browser's EventSource can send.
+    Only stream tokens are taken there; an API key never belongs in a URL."""
+    raw = scope.get("query_string", b"").decode("latin-1")
+    if "token=" not in raw:
+        return None
+    for name, value in parse_qsl(raw):
+        if name == "token":
+            if not value.startswith("sst_"):
+                raise ApiError(
+                    401,
+                    "only a stream token goes in the URL (POST /streams/tokens makes one); "
+                    "send an API key as `Authorization: Bearer <key>`",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            return str(value)
     return None
 
 

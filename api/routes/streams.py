@@ -4,8 +4,9 @@ with `Last-Event-ID` (or `?after=`) to get exactly what was missed.
 
 SSE frames: `id: <position>`, `event: scene|task|execution|result`, `data: <JSON>`;
 a comment line every `heartbeat` seconds keeps proxies from closing a quiet stream.
-WebSocket messages are the same JSON as `{"id", "event", "data"}`; browsers, which
-cannot set headers on a WebSocket, may pass the key as `?api_key=`. A refused
+WebSocket messages are the same JSON as `{"id", "event", "data"}`. Browsers, which
+cannot set headers on an EventSource or a WebSocket, pass a stream token as
+`?token=` (POST /streams/tokens makes one; an API key never goes in a URL). A refused
 handshake gets the HTTP status and error body a GET of the same stream would get.
 """
 
@@ -14,17 +15,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
+from api import stream_tokens
 from api.auth import Principal
 from api.bootstrap import Api
-from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene, SceneId
+from api.deps import (
+    ApiDep,
+    BranchQuery,
+    CurrentStudio,
+    ItemId,
+    SceneId,
+    StreamedScene,
+    StreamReader,
+    StreamToken,
+)
 from api.errors import ERROR_RESPONSES, ApiError, as_api_error, error_response
 from api.schemas.common import BRANCH_PATTERN
+from api.schemas.stream_tokens import StreamTokenCreate, StreamTokenPublic
 from api.schemas.streams import EXECUTION
+from api.services import executions
 from api.streaming import StreamFilter
 from engine.errors import NotFound, ScenestateError
 from engine.events import ExecutionFinished
@@ -56,20 +70,49 @@ OptionalBranch = Annotated[
 ]
 
 
+@router.post(
+    "/streams/tokens",
+    status_code=201,
+    response_model=StreamTokenPublic,
+    summary="Mint a short-lived token that opens one stream (for EventSource and WebSocket)",
+)
+async def mint_stream_token(
+    body: StreamTokenCreate, principal: CurrentStudio, api: ApiDep
+) -> StreamTokenPublic:
+    services = api.services
+    await services.tenancy.require_scene(principal.caller.studio, body.scene)
+    events = f"/scenes/{body.scene}/events"
+    if body.execution is not None:
+        run, _ = await executions.execution(services, body.scene, body.execution)
+        events = f"/scenes/{body.scene}/executions/{run.id}/events"
+        body = StreamTokenCreate(scene=body.scene, execution=run.id)
+    key = await api.keys.key(principal.key_id)
+    assert key is not None  # it authenticated this very request
+    token, expires = stream_tokens.mint(key.id, key.secret_hash, body.scene, body.execution)
+    return StreamTokenPublic(
+        token=token,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        events=f"{events}?token={token}",
+    )
+
+
 @router.get(
     "/scenes/{scene}/events",
     responses=SSE_RESPONSE,
     summary="A scene's live events (SSE)",
 )
 async def scene_events(
-    scene: OwnedScene,
-    principal: CurrentStudio,
+    scene: StreamedScene,
+    principal: StreamReader,
     api: ApiDep,
     branch: OptionalBranch = None,
     after: After = None,
     view: View = None,
     last_event_id: LastEventId = None,
+    token: StreamToken = None,
 ) -> StreamingResponse:
+    if principal.stream is not None and principal.stream.execution is not None:
+        raise ApiError(403, "this stream token opens one execution's stream only")
     wanted = StreamFilter(scene, branch, None, view == "draft")
     return _sse(api, principal, wanted, resume_point(last_event_id, after), None)
 
@@ -80,15 +123,18 @@ async def scene_events(
     summary="An execution's live progress, task events and results (SSE)",
 )
 async def execution_events(
-    scene: OwnedScene,
+    scene: StreamedScene,
     execution: ItemId,
-    principal: CurrentStudio,
+    principal: StreamReader,
     api: ApiDep,
     branch: BranchQuery = "main",
     after: After = None,
     until: Until = None,
     last_event_id: LastEventId = None,
+    token: StreamToken = None,
 ) -> StreamingResponse:
+    if principal.stream is not None and principal.stream.execution not in (None, execution):
+        raise ApiError(403, "this stream token opens another execution's stream")
     start = resume_point(last_event_id, after)
     if start is None:
         start = await execution_start(api, scene, branch, execution)
@@ -194,11 +240,11 @@ async def scene_socket(
     branch: OptionalBranch = None,
     after: After = None,
     view: View = None,
-    api_key: Annotated[str | None, Query(max_length=200)] = None,
+    token: StreamToken = None,
 ) -> None:
     api: Api = websocket.app.state.api
     try:
-        key_id = await _authorize(websocket, api, scene, api_key)
+        key_id = await _authorize(websocket, api, scene, None, token)
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
@@ -217,11 +263,11 @@ async def execution_socket(
     execution: ItemId,
     branch: BranchQuery = "main",
     after: After = None,
-    api_key: Annotated[str | None, Query(max_length=200)] = None,
+    token: StreamToken = None,
 ) -> None:
     api: Api = websocket.app.state.api
     try:
-        key_id = await _authorize(websocket, api, scene, api_key)
+        key_id = await _authorize(websocket, api, scene, execution, token)
         start = await execution_start(api, scene, branch, execution)
     except ApiError as exc:
         await refuse_socket(websocket, exc)
@@ -243,10 +289,17 @@ async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
         await websocket.close(code=4000 + error.detail.status, reason=error.detail.message[:120])
 
 
-async def _authorize(websocket: WebSocket, api: Api, scene: str, api_key: str | None) -> str:
-    """What the HTTP routes' dependencies check: the key, its rate, the scene's studio."""
+async def _authorize(
+    websocket: WebSocket, api: Api, scene: str, execution: str | None, token: str | None
+) -> str:
+    """What the HTTP routes' dependencies check: the key (a header, or a stream token
+    in the URL; never an API key there), its rate, the scene's studio, and a token's
+    scope."""
     header = websocket.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else api_key
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    elif token is not None and not token.startswith("sst_"):
+        raise ApiError(401, "only a stream token goes in the URL; POST /streams/tokens makes one")
     client = websocket.client.host if websocket.client else "unknown"
     api.failures.check(client)
     try:
@@ -258,6 +311,9 @@ async def _authorize(websocket: WebSocket, api: Api, scene: str, api_key: str | 
     api.limiter.take(principal)
     if principal.admin:
         raise ApiError(403, "use a studio's key for streams")
+    opened = principal.stream
+    if opened is not None and (opened.scene != scene or opened.execution not in (None, execution)):
+        raise ApiError(403, "this stream token opens another stream")
     await api.services.tenancy.require_scene(principal.caller.studio, scene)
     return principal.key_id
 

@@ -98,7 +98,8 @@ async def test_a_websocket_is_refused_like_the_stream_it_asks_for(live: Api) -> 
     port = live.http.base_url.port
     base = f"ws://127.0.0.1:{port}/scenes/promo"
     for url, headers, status in (
-        (f"{base}/ws?api_key=ssk_nope_nope", {}, 401),
+        (f"{base}/ws?token=sst_nope_nope", {}, 401),
+        (f"{base}/ws", {}, 401),
         (f"{base}/ws", live.auth("rival"), 404),
         (f"{base}/executions/nope/ws", live.auth("acme"), 404),
     ):

@@ -1,0 +1,22 @@
+"""Stream tokens: what a browser passes as `?token=` to open one stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import CreateModel, Id
+
+
+class StreamTokenCreate(CreateModel):
+    """Which stream a token opens: a scene's (every branch), or one execution's."""
+
+    scene: Id
+    execution: Id | None = None
+
+
+class StreamTokenPublic(BaseModel):
+    token: str = Field(description="Pass as ?token= to the stream; it opens nothing else.")
+    expires_at: datetime = Field(description="Open the stream before then; it stays open.")
+    events: str = Field(description="The stream's URL, token included.")
