@@ -3,6 +3,13 @@
 A settle that does not reach the server is logged, not raised: the message then
 comes back after the ack wait, which is what a crashed worker would cause too,
 and every consumer of the bus already copes with that.
+
+Acks are plain (sent, not confirmed): a worker acks a task after its result is
+published and confirmed, and the folder acks results after their events are
+appended, so an ack lost on the way costs a redelivery that is folded once (the
+result's message id and the task lifecycle de-duplicate it), which is all a
+confirmed ack that failed could have done too; waiting for the confirmation cost
+a round trip per task.
 """
 
 from __future__ import annotations
@@ -33,18 +40,15 @@ class JetStreamTaskDelivery:
         self,
         msg: Msg,
         task: TaskMessage,
-        ack_timeout: float,
         on_nak: Callable[[Lane, float], None],
     ) -> None:
         self._msg = msg
-        self._ack_timeout = ack_timeout
         self._on_nak = on_nak
         self.task = task
         self.delivery_count = msg.metadata.num_delivered
 
     async def ack(self) -> None:
-        # Wait for the server's confirmation, so an acked task is gone when this returns.
-        await self._settle("ack", self._msg.ack_sync(timeout=self._ack_timeout))
+        await self._settle("ack", self._msg.ack())
 
     async def nak(self, delay: float = 0.0) -> None:
         await self._settle("nak", self._msg.nak(delay=delay if delay > 0 else None))
@@ -65,14 +69,13 @@ class JetStreamTaskDelivery:
 
 @translates_bus_failures
 class JetStreamResultDelivery:
-    def __init__(self, msg: Msg, result: TaskResult, ack_timeout: float) -> None:
+    def __init__(self, msg: Msg, result: TaskResult) -> None:
         self._msg = msg
-        self._ack_timeout = ack_timeout
         self.result = result
 
     async def ack(self) -> None:
         try:
-            await self._msg.ack_sync(timeout=self._ack_timeout)
+            await self._msg.ack()
         except nats.errors.Error as exc:
             log.warning("ack of result %s failed: %r", self.result.message_id, exc)
 

@@ -138,6 +138,7 @@ class JetStreamTaskBus:
         self._tasks_ready, self._results_ready, self._dead_ready = Signal(), Signal(), Signal()
         self._listeners: set[asyncio.Queue[Cancellation | None]] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self._waking: set[str] = set()  # wake-ups about to be sent (see _wake_soon)
 
     # -- tasks --------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ class JetStreamTaskBus:
         nc, js = await self._connected()
         subject = self._layout.task_subject(task.lane, task.tier)
         await self._publish(js, subject, msgspec.json.encode(task), task.message_id)
-        await self._wake(nc, task.lane)
+        self._wake_soon(nc, task.lane)
 
     async def tasks(
         self, lanes: Sequence[Lane], capacity: Callable[[], int] | None = None
@@ -158,7 +159,7 @@ class JetStreamTaskBus:
         async for msg in pulled:
             task = await decode_or_term(msg, TaskMessage)
             if task is not None:
-                yield JetStreamTaskDelivery(msg, task, self.request_timeout, self._on_nak)
+                yield JetStreamTaskDelivery(msg, task, self._on_nak)
 
     async def queue_depth(self) -> dict[Lane, int]:
         """Tasks per lane not finished yet: waiting for a worker or being worked on."""
@@ -178,7 +179,7 @@ class JetStreamTaskBus:
         await self._publish(
             js, self._layout.results_subject, msgspec.json.encode(result), result.message_id
         )
-        await self._wake(nc, "results")
+        self._wake_soon(nc, "results")
 
     async def results(self) -> AsyncIterator[JetStreamResultDelivery]:
         consumers = [self._layout.results_consumer]
@@ -188,7 +189,7 @@ class JetStreamTaskBus:
         async for msg in pulled:
             result = await decode_or_term(msg, TaskResult)
             if result is not None:
-                yield JetStreamResultDelivery(msg, result, self.request_timeout)
+                yield JetStreamResultDelivery(msg, result)
 
     # -- cancellations ------------------------------------------------------------
 
@@ -363,6 +364,20 @@ class JetStreamTaskBus:
                 if loop.time() >= deadline:
                     raise BusUnavailable(f"NATS did not store {msg_id}: {exc!r}") from exc
                 await asyncio.sleep(self._reconnect_time_wait)
+
+    def _wake_soon(self, nc: NATS, what: str) -> None:
+        """One wake-up for every publish of `what` confirmed in this turn of the event
+        loop: the dispatcher's many publishes at once would otherwise send as many
+        wake-ups, and each sets every worker of the lane pulling."""
+        if what in self._waking:
+            return
+        self._waking.add(what)
+
+        async def wake() -> None:
+            self._waking.discard(what)
+            await self._wake(nc, what)
+
+        self._spawn(wake())
 
     async def _wake(self, nc: NATS, what: str) -> None:
         with contextlib.suppress(nats.errors.Error):
