@@ -87,7 +87,8 @@ async def test_a_subscriber_too_slow_for_its_queue_catches_up_without_a_gap(
     engine: Services,
 ) -> None:
     async with _running(StreamHub(engine.store, engine.scenes, queue_limit=3)) as hub:
-        stream = hub.stream(StreamFilter("one"), None, 0.1)
+        # no keep-alive within the test's time: the first thing it yields is an event
+        stream = hub.stream(StreamFilter("one"), None, 60.0)
         first = asyncio.create_task(anext(stream))
         while hub.subscribers < 1:  # noqa: ASYNC110 (the hub has no event for it)
             await asyncio.sleep(0.005)
