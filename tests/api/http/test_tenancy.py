@@ -18,6 +18,7 @@ PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    ("GET", "/static-offline-docs"),
 }
 ADMIN_ONLY = {
     ("POST", "/studios"),
@@ -129,6 +130,11 @@ async def test_another_studios_key_finds_nothing_on_any_route(api: Api) -> None:
     hooked = await api.request("POST", "/webhooks", "rival", json={"url": "http://127.0.0.1:9/"})
     assert uploaded.status_code == hooked.status_code == 201
     checked |= {("POST", "/scenes"), ("POST", "/artifacts"), ("POST", "/webhooks")}
+    # A stream token opens only the caller's own streams.
+    for body in ({"scene": "promo"}, {"scene": "promo", "execution": ids["execution"]}):
+        minted = await api.request("POST", "/streams/tokens", "rival", json=body)
+        assert minted.status_code == 404, minted.text
+    checked.add(("POST", "/streams/tokens"))
 
     assert checked | PUBLIC | SOCKETS == _routes(api), "a route has no tenancy case"
     after = (await api.request("GET", "/scenes/promo", "acme")).json()
