@@ -31,8 +31,9 @@ def test_the_picture_has_the_size_asked_for() -> None:
     assert pixels(render_picture(PROMPT, 1, 0, 200, 400)).shape == (400, 200, 3)
 
 
-def test_the_same_request_gives_the_same_bytes() -> None:
-    assert render_picture(PROMPT, 7, 2, 320, 180) == render_picture(PROMPT, 7, 2, 320, 180)
+@pytest.mark.parametrize("prompt", [PROMPT, "the keeper at the lighthouse window, close-up"])
+def test_the_same_request_gives_the_same_bytes(prompt: str) -> None:
+    assert paint(prompt, 7, 2, 320, 180) == paint(prompt, 7, 2, 320, 180)
 
 
 @pytest.mark.parametrize(
