@@ -3,15 +3,16 @@ work in the same run.
 
 Three shots are made from synthetic pan-zoom sources (1280x720 and 1024x576, 25 and
 30 fps, 4.8 to 5.2 s long, as the local motion model returns them) and normalised with our own
-operation to 1920x1080, 24 fps, 5 s; two voice-over WAVs and three captions go with
-them. Timed, alternately:
+operation to 1920x1080, 24 fps, 5 s; two voice-over WAVs, a music bed as long as the
+film (the local music model's) and three captions go with them. Timed, alternately:
 
 - ours: the production render path of the recipe, run as the worker runs it
   (operations through a task context, files in temporary directories): concat (packets
-  copied) -> mix (voices over the ducked bed, picture copied) -> encode (captions burnt
-  in, libx264 + AAC, faststart);
+  copied) -> mix (voices over the ducked bed of film sound and music, picture copied)
+  -> encode (captions burnt in, libx264 + AAC, faststart);
 - ffmpeg: one `ffmpeg` command doing the same concatenation (concat demuxer), mix
-  (adelay + amix, ducking approximated with a timed volume), captions (drawtext) and
+  (adelay + amix, the music mixed into the bed, ducking approximated with a timed
+  volume), captions (drawtext) and
   encode (same libx264 preset, CRF and GOP, AAC 192k, faststart).
 
 Figures: the wall time, ratio = ffmpeg time / our time (higher is better), target
@@ -45,12 +46,14 @@ from PIL import Image, ImageDraw
 
 from adapters.media.mp4 import PRODUCTION
 from adapters.operations.media import media_operations
+from adapters.providers.local.music import compose
 from bench._preview_after_edit import preview_after_edit
 from bench._report import Figure, parser, report
 from engine.tasks import Lane, TaskMessage
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 24
 RATIO_TARGET = 0.77  # ours at most 1.3x ffmpeg's time
+BED_VOLUME = 0.35  # the music bed's level, as the local structure planner sets it
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
@@ -186,6 +189,7 @@ class Film:
     clips: dict[str, bytes]  # clip-001 ... normalised shots
     voices: dict[str, bytes]  # voice-001 ...
     voice_params: list[dict[str, Any]]
+    bed: bytes  # the music under the whole film
     captions: list[dict[str, Any]]
     seconds: float
 
@@ -210,14 +214,20 @@ async def demo_film(plan: Plan) -> Film:
         {"text": text, "start": n * shot + 0.1 * shot, "end": n * shot + 0.9 * shot}
         for n, text in enumerate(lines)
     ]
-    return Film(clips, voices, voice_params, captions, 3 * shot)
+    bed = await asyncio.to_thread(compose, "a slow melancholy score over the sea", 3 * shot, 0)
+    return Film(clips, voices, voice_params, bed, captions, 3 * shot)
 
 
 async def our_render(film: Film) -> bytes:
     """concat -> mix -> encode (production, captions in the same pass), as the recipe."""
     joined = await run_operation("concat", {"duration": film.seconds}, film.clips)
-    mix_params = {"voices": film.voice_params, "ducking": 0.3}
-    mixed = await run_operation("mix", mix_params, {"video": joined, **film.voices})
+    mix_params = {
+        "voices": film.voice_params,
+        "beds": [{"input": "bed-001", "start": 0.0, "volume": BED_VOLUME}],
+        "ducking": 0.3,
+    }
+    inputs = {"video": joined, **film.voices, "bed-001": film.bed}
+    mixed = await run_operation("mix", mix_params, inputs)
     encode_params = {
         "preset": "production", "fps": FPS, "width": WIDTH, "height": HEIGHT,
         "captions": film.captions,
@@ -240,6 +250,8 @@ def ffmpeg_command(film: Film, folder: Path) -> list[str]:
     for name, data in sorted(film.voices.items()):
         (folder / f"{name}.wav").write_bytes(data)
         inputs += ["-i", str(folder / f"{name}.wav")]
+    (folder / "bed.wav").write_bytes(film.bed)
+    inputs += ["-i", str(folder / "bed.wav")]
     graph = ";".join([*_sound_graph(film), _caption_graph(film, folder)])
     encode = [
         "-c:v", "libx264", "-preset", PRODUCTION.preset, "-crf", str(PRODUCTION.crf),
@@ -268,7 +280,12 @@ def _sound_graph(film: Film) -> list[str]:
     for voice in film.voice_params:
         length = _wav_seconds(film.voices[voice["input"]])
         spans.append(f"between(t,{voice['start']:.3f},{voice['start'] + length:.3f})")
-    parts = [f"[0:a]volume=0.3:enable='{'+'.join(spans)}'[bed]"]
+    music = len(film.voices) + 1
+    parts = [
+        f"[{music}:a]aformat=sample_rates=48000:channel_layouts=stereo,volume={BED_VOLUME}[music]",
+        f"[0:a][music]amix=inputs=2:duration=first:normalize=0,"
+        f"volume=0.3:enable='{'+'.join(spans)}'[bed]",
+    ]
     labels = ["[bed]"]
     for number, voice in enumerate(film.voice_params, start=1):
         delay = round(voice["start"] * 1000)

@@ -1,9 +1,10 @@
 """Stage 2, binding: which nodes an intent targets, and the structure a prompt needs.
 
 A text prompt or speech note on a scene with no shots yet asks a
-`StructurePlanner` for the shots, captions and narration it implies. The planner
-is a port: `LocalStructurePlanner` is deterministic and offline; an LLM planner
-can take its place without the engine knowing.
+`StructurePlanner` for the shots, captions, narration and music bed it implies. The
+planner is a port: `LocalStructurePlanner` is deterministic and offline (it tells
+one small story, from dusk through a night to dawn); an LLM planner can take its
+place without the engine knowing.
 """
 
 from __future__ import annotations
@@ -32,18 +33,87 @@ from engine.scene import SceneState
 
 MAX_SHOTS = 12
 SHOT_SECONDS = 5.0
+CAPTION_SPAN = (0.5, SHOT_SECONDS - 0.5)  # seconds into its shot a caption shows
+NARRATION_LEAD = 0.3  # seconds into its shot a line of narration starts
+SCORE_VOLUME = 0.35  # the music bed under the voices, before any ducking
 _NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
 }  # fmt: skip
-_FRAMINGS = (
-    "establishing wide shot",
-    "close-up, telling detail",
-    "closing shot, warm light",
-    "medium shot, quiet moment",
-    "over-the-shoulder view",
-    "aerial view",
-)
+
+
+class Beat(msgspec.Struct, frozen=True):
+    """One moment of the story: how the shot is framed, what it shows, and its line.
+
+    `scene` and `line` name `{subject}` (the prompt's subject) and `{who}` (its short
+    name: "the keeper"); the line is the caption and what the narrator says, short
+    enough to be spoken within a shot. The words are chosen so a picture model reads
+    the right time of day and weather from the prompt and the line together.
+    """
+
+    framing: str
+    scene: str
+    line: str
+
+
+# The story of a night: dusk, dark, a storm, its end, dawn and day. A lighthouse
+# subject gets the lighthouse's own lines.
+_LIGHTHOUSE_BEATS = {
+    "dusk": Beat(
+        "establishing wide shot", "{subject} at dusk", "At dusk, {who} walks out to the lighthouse."
+    ),
+    "night": Beat(
+        "wide shot", "{subject} on a starry night", "Night falls. The lamp turns over a starry sea."
+    ),
+    "storm": Beat(
+        "close-up",
+        "{subject} in a storm at night, {who} at the window",
+        "A storm at night. {Who} at the lighthouse window.",
+    ),
+    "lull": Beat(
+        "medium shot",
+        "{subject} late at night under the moon",
+        "Late at night, the wind drops and the moon comes out.",
+    ),
+    "dawn": Beat(
+        "medium shot",
+        "{subject} at dawn, {who} on the gallery",
+        "At dawn, {who} steps onto the gallery.",
+    ),
+    "day": Beat(
+        "wide shot",
+        "{subject} on a sunny day, calm sea",
+        "By day, the lighthouse rests in the sun.",
+    ),
+}
+_BEATS = {
+    "dusk": Beat(
+        "establishing wide shot", "{subject} at dusk", "At dusk, {who} watches the light fade."
+    ),
+    "night": Beat(
+        "wide shot", "{subject} on a starry night", "Night falls, and the stars come out."
+    ),
+    "storm": Beat(
+        "close-up", "{subject} in a storm at night", "A storm at night. {Who} at the window."
+    ),
+    "lull": Beat(
+        "medium shot",
+        "{subject} late at night under the moon",
+        "Late at night, the wind drops and the moon comes out.",
+    ),
+    "dawn": Beat("medium shot", "{subject} at dawn", "At dawn, all is calm again."),
+    "day": Beat("wide shot", "{subject} on a sunny day", "By day, all is quiet in the sun."),
+}
+_ARCS = {
+    1: ("dusk",),
+    2: ("dusk", "dawn"),
+    3: ("dusk", "storm", "dawn"),
+    4: ("dusk", "night", "storm", "dawn"),
+    5: ("dusk", "night", "storm", "dawn", "day"),
+    6: ("dusk", "night", "storm", "lull", "dawn", "day"),
+}
+_LEADING_WORDS = re.compile(r"^(?:a|an|the|one|some|my|our)\s+", re.IGNORECASE)
+_CLAUSE = re.compile(r"\s+(?:who|that|which|and|with|in|on|at|of|from)\s+", re.IGNORECASE)
 
 
 class NodeSpec(msgspec.Struct, frozen=True):
@@ -61,53 +131,76 @@ class StructurePlanner(Protocol):
 
 class LocalStructurePlanner:
     """Reads the shot count, the subject and the asks (narration, captions) from the
-    prompt; the same prompt always gives the same structure."""
+    prompt, and tells the subject's story in that many shots; the same prompt always
+    gives the same structure."""
 
     async def propose(self, prompt: str, state: SceneState) -> list[NodeSpec]:
         return propose_structure(prompt)
 
 
 def propose_structure(prompt: str) -> list[NodeSpec]:
+    """Shots that tell a small story about the prompt's subject (from dusk, through the
+    night, to dawn), each with its caption and line of narration when the prompt asks
+    for them, and a music bed under the whole film."""
     text = " ".join(prompt.split())
     lowered = text.lower()
-    count = _shot_count(lowered)
     subject = _subject(text)
+    captions = re.search(r"caption|subtitle", lowered) is not None
+    narrated = re.search(r"narrat|voice", lowered) is not None
+    beats = _story(subject, _shot_count(lowered))
     specs: list[NodeSpec] = []
-    for n in range(1, count + 1):
-        framing = _FRAMINGS[(n - 1) % len(_FRAMINGS)]
-        specs.append(
-            NodeSpec(
-                f"shot-{n}",
-                "shot",
-                "root",
-                {
-                    "title": f"Shot {n}",
-                    "prompt": f"{subject}, {framing}",
-                    "duration": SHOT_SECONDS,
-                    "seed": n,
-                },
-            )
-        )
-        if re.search(r"caption|subtitle", lowered):
-            line = _caption_line(subject, n, count)
+    for n, (scene, line) in enumerate(beats, start=1):
+        shot = f"shot-{n}"
+        props: dict[str, PropValue] = {
+            "title": f"Shot {n}",
+            "prompt": scene,
+            "duration": SHOT_SECONDS,
+            "seed": n,
+        }
+        specs.append(NodeSpec(shot, "shot", "root", props))
+        if captions:
+            start, end = CAPTION_SPAN
             specs.append(
                 NodeSpec(
-                    f"caption-{n}",
-                    "caption",
-                    f"shot-{n}",
-                    {"text": line, "start": 0.5, "end": SHOT_SECONDS - 0.5},
+                    f"caption-{n}", "caption", shot, {"text": line, "start": start, "end": end}
                 )
             )
-    if re.search(r"narrat|voice", lowered):
-        specs.append(
-            NodeSpec(
-                "narration",
-                "voiceover",
-                "root",
-                {"text": _narration(subject, count), "voice": "warm", "start": 0.5},
-            )
-        )
+    if narrated:
+        for n, (_, line) in enumerate(beats, start=1):
+            start = (n - 1) * SHOT_SECONDS + NARRATION_LEAD
+            props = {"text": line, "voice": "warm", "start": start}
+            specs.append(NodeSpec(f"narration-{n}", "voiceover", "root", props))
+    specs.append(
+        NodeSpec("score", "audio", "root", {"prompt": _score(subject), "volume": SCORE_VOLUME})
+    )
     return specs
+
+
+def _story(subject: str, count: int) -> list[tuple[str, str]]:
+    """(shot prompt, line) for each of `count` shots; past six the night begins again."""
+    beats = _LIGHTHOUSE_BEATS if "lighthouse" in subject.lower() else _BEATS
+    arc = _ARCS.get(count, _ARCS[6])
+    who = _short_name(subject)
+    story = []
+    for n in range(count):
+        beat = beats[arc[n % len(arc)]]
+        fill = {"subject": subject, "who": who, "Who": who[:1].upper() + who[1:]}
+        story.append((f"{beat.scene.format(**fill)}, {beat.framing}", beat.line.format(**fill)))
+    return story
+
+
+def _short_name(subject: str) -> str:
+    """What a line calls the subject: "a lighthouse keeper" -> "the keeper"."""
+    head = _CLAUSE.split(_LEADING_WORDS.sub("", subject.strip()), maxsplit=1)[0]
+    words = head.split()
+    return f"the {words[-1]}" if words else "the place"
+
+
+def _score(subject: str) -> str:
+    """What the music bed is asked for: slow and melancholy, over the sea's sound when
+    the subject lives by the sea."""
+    by_sea = re.search(r"lighthouse|sea|ocean|coast|harbou?r|beach|island", subject, re.IGNORECASE)
+    return "a slow melancholy score" + (" over the sound of the sea" if by_sea else "")
 
 
 def _shot_count(lowered: str) -> int:
@@ -123,22 +216,6 @@ def _subject(text: str) -> str:
     match = re.search(r"\babout (.+?)(?:,| with\b|\.|$)", text, re.IGNORECASE)
     subject = match.group(1) if match else text
     return subject.strip() or "a quiet place"
-
-
-def _caption_line(subject: str, n: int, count: int) -> str:
-    if n == 1:
-        return f"This is {subject}."
-    if n == count:
-        return "And so the night ends."
-    return "The work goes on."
-
-
-def _narration(subject: str, count: int) -> str:
-    return (
-        f"This is the story of {subject}. "
-        + " ".join("Every night, the light turns." for _ in range(max(count - 2, 0)))
-        + " And every morning, someone comes home."
-    ).replace("  ", " ")
 
 
 def bound_nodes(state: SceneState, intent: AnyIntent) -> list[str]:

@@ -1,13 +1,16 @@
 """What work a scene needs to become a film at a fidelity: its plan, before keys and ids.
 
-Per shot: an image from the shot's prompt, a clip animated from the image, and
-the clip normalised to the fidelity's frame rate, size and the shot's exact
-duration. Per voice-over: speech. Then the clips are joined (a remux), the voices
-mixed in where their nodes say, and the result encoded with the captions burnt in
-during the same pass. *Preview* makes small, low-frame-rate proxies on the
-preview lane; *production* renders full quality. Node ids never enter the work's
-parameters, so two shots asking for the same thing share one task, and after an
-edit only the changed shots' chains and the assembly run again.
+Per shot: an image from the shot's prompt and its captions' words (so the picture
+shows what the caption over it says), a clip animated from the image, and the clip
+normalised to the fidelity's frame rate, size and the shot's exact duration. Per
+voice-over: speech. Per audio node: music, from its start to the film's end. Then
+the clips are joined (a remux), the music laid under the whole film as a bed and
+the voices mixed in over it where their nodes say (the bed ducks under them), and
+the result encoded with the captions burnt in during the same pass. *Preview* makes
+small, low-frame-rate proxies on the preview lane; *production* renders full
+quality. Node ids never enter the work's parameters, so two shots asking for the
+same thing share one task, and after an edit only the changed shots' chains and the
+assembly run again (an edited caption changes its shot's picture too).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ DEFAULT_FPS = 24.0
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 1920, 1080
 DEFAULT_SHOT_SECONDS = 5.0
 IMAGE_MODEL, MOTION_MODEL, VOICE_MODEL = "local-image-1", "local-motion-1", "local-voice-1"
+MUSIC_MODEL = "local-music-1"
+DUCKING = 0.3  # the bed's gain while a voice speaks
 LOCAL = "local"
 MEDIA = "media"  # operations done by our own media code, not a model
 FIDELITIES = ("preview", "production")
@@ -69,19 +74,36 @@ def film_works(state: SceneState, fidelity: str = "production") -> list[Work]:
     start = 0.0
     for number, shot in enumerate(shots, start=1):
         duration = float(shot.value("duration", DEFAULT_SHOT_SECONDS) or DEFAULT_SHOT_SECONDS)
-        works.extend(_generation(shot, number, style, duration))
+        shown = _captions_of(state, shot, start, duration)
+        words = [str(caption["text"]) for caption in shown]
+        works.extend(_generation(shot, number, _picture_prompt(shot, words, style), duration))
         works.append(_conform(shot, number, picture, duration, fidelity))
         clips[f"clip-{number:03d}"] = f"{shot.id}/{fidelity}"
-        captions.extend(_captions_of(state, shot, start, duration))
+        captions.extend(shown)
         start += duration
-    voices = _voice_works(state)
-    works.extend(voices)
-    works.extend(_assembly(state, clips, voices, captions, picture, start, fidelity))
+    voices, beds = _voice_works(state), _music_works(state, start)
+    works.extend([*voices, *beds])
+    sound = Sound(voices, beds)
+    works.extend(_assembly(state, clips, sound, captions, picture, start, fidelity))
     return works
 
 
-def _generation(shot: Node, number: int, style: str, duration: float) -> list[Work]:
-    prompt = ", ".join(p for p in (str(shot.value("prompt", "") or ""), style) if p)
+class Sound(msgspec.Struct, frozen=True):
+    """The works that make the film's sound: voice-overs, and music beds under them."""
+
+    voices: list[Work]
+    beds: list[Work]
+
+
+def _picture_prompt(shot: Node, captions: list[str], style: str) -> str:
+    """The shot's prompt, then the words of the captions shown over it, then the
+    scene's style: a picture model reads the prompt first, and the captions tell it
+    what the viewer will be told they are looking at (who is there, the weather)."""
+    lines = [text.strip().rstrip(".") for text in captions]
+    return ", ".join(p for p in (str(shot.value("prompt", "") or ""), *lines, style) if p)
+
+
+def _generation(shot: Node, number: int, prompt: str, duration: float) -> list[Work]:
     seed, take = int(shot.value("seed", 0) or 0), int(shot.value("take", 0) or 0)
     what = f"shot {number}"
     return [
@@ -152,6 +174,36 @@ def _voice_works(state: SceneState) -> list[Work]:
     return works
 
 
+def _music_works(state: SceneState, total: float) -> list[Work]:
+    """Music for each audio node with a prompt, from where it starts to the film's end."""
+    works = []
+    for node_id in sorted(state.nodes):
+        node = state.nodes[node_id]
+        prompt = str(node.value("prompt", "") or "")
+        start = float(node.value("start", 0.0) or 0.0)
+        if node.kind != "audio" or not prompt or start >= total:
+            continue
+        duration = float(node.value("duration", total - start) or total - start)
+        works.append(
+            Work(
+                f"{node.id}/music",
+                "music",
+                MUSIC_MODEL,
+                LOCAL,
+                Lane.PREVIEW,
+                {
+                    "mood": prompt,
+                    "duration": duration,
+                    "seed": 0,
+                    "take": int(node.value("take", 0) or 0),
+                },
+                targets=(TaskTarget(node.id, "audio"),),
+                description=f"making the music of {node.id}",
+            )
+        )
+    return works
+
+
 def _captions_of(
     state: SceneState, shot: Node, start: float, duration: float
 ) -> list[dict[str, object]]:
@@ -170,7 +222,7 @@ def _captions_of(
 def _assembly(
     state: SceneState,
     clips: dict[str, str],
-    voices: list[Work],
+    sound: Sound,
     captions: list[dict[str, object]],
     picture: Format,
     total: float,
@@ -191,8 +243,8 @@ def _assembly(
             description="joining the shots",
         ),
     ]
-    if voices:
-        works.append(_mix(state, voices, joined, f"{fidelity}/mix", lane))
+    if sound.voices or sound.beds:
+        works.append(_mix(state, sound, joined, f"{fidelity}/mix", lane))
         joined = f"{fidelity}/mix"
     what = "the preview" if preview else "the film at production quality"
     works.append(
@@ -217,27 +269,37 @@ def _assembly(
     return works
 
 
-def _mix(state: SceneState, voices: list[Work], video: str, key: str, lane: Lane) -> Work:
-    placements = []
-    for number, work in enumerate(voices, start=1):
-        node = state.nodes[work.key.split("/")[0]]
-        placements.append(
-            {
-                "input": f"voice-{number:03d}",
-                "start": float(node.value("start", 0.0) or 0.0),
-                "volume": float(node.value("volume", 1.0) or 1.0),
-            }
-        )
-    inputs = {"video": video, **{f"voice-{n:03d}": w.key for n, w in enumerate(voices, 1)}}
+def _mix(state: SceneState, sound: Sound, video: str, key: str, lane: Lane) -> Work:
+    inputs = {"video": video}
+    params: dict[str, object] = {}
+    for name, works in (("voice", sound.voices), ("bed", sound.beds)):
+        placements = []
+        for number, work in enumerate(works, start=1):
+            node = state.nodes[work.key.split("/")[0]]
+            placements.append(
+                {
+                    "input": f"{name}-{number:03d}",
+                    "start": float(node.value("start", 0.0) or 0.0),
+                    "volume": float(node.value("volume", 1.0) or 1.0),
+                }
+            )
+            inputs[f"{name}-{number:03d}"] = work.key
+        if works:
+            params[f"{name}s"] = placements
+    what = " and ".join(
+        part
+        for part, works in (("the voice-over", sound.voices), ("the music", sound.beds))
+        if works
+    )
     return Work(
         key,
         "mix",
         MEDIA,
         LOCAL,
         lane,
-        {"voices": placements, "ducking": 0.3},
+        {**params, "ducking": DUCKING},
         inputs,
-        description="mixing the voice-over",
+        description=f"mixing {what}",
     )
 
 

@@ -253,12 +253,12 @@ def _undone(gap: WorkGap, bound: str | None) -> str:
 
 def _film_nodes(state: SceneState) -> set[str]:
     """The nodes the film is made from: the root, the shots with everything under
-    them, and the voice-overs (see engine.recipes.film_works)."""
+    them, the voice-overs and the music (see engine.recipes.film_works)."""
     nodes = {state.root}
     for shot in _shot_ids(state):
         nodes.add(shot)
         nodes.update(state.descendants(shot))
-    nodes.update(n for n, node in state.nodes.items() if node.kind == "voiceover")
+    nodes.update(n for n, node in state.nodes.items() if node.kind in ("voiceover", "audio"))
     return nodes
 
 

@@ -1,6 +1,13 @@
-"""Mixing voice-over into a film: the bed (the film's own sound, plus music if given) is
-ducked while a voice plays, each voice is placed at its start, and the picture is
-copied packet for packet. A voice that would run past the end is cut at the film's end."""
+"""Mixing voice-over into a film: the bed (the film's own sound, plus music or ambience
+if given) is ducked while someone is talking (not for the silence a voice's file
+carries before or after its words), each voice and each bed track is placed at its
+start, and the picture is copied packet for packet. Nothing runs past the film's
+end.
+
+Inputs: "video"; the voices and beds the params name (`voices` and `beds`: lists of
+{input, start, volume}); and, as before `beds` existed, an optional "music" input
+laid under the whole film at `music_volume`.
+"""
 
 from __future__ import annotations
 
@@ -18,58 +25,102 @@ from adapters.media.probe import require_video, video_origin, video_seconds
 from adapters.media.sound import Samples, decode_sound, fitted, sample_count, silence
 
 ATTACK, RELEASE = 0.08, 0.3  # seconds the bed takes to duck before a voice and recover after
+FRAME = 0.02  # seconds of voice judged talking or not at a time
+PAUSE = 0.6  # seconds of quiet in a voice before the bed comes back up
+SILENT = 1e-4  # a voice frame this quiet (RMS, -80 dBFS) is silence whatever else it holds
 
 
 @dataclass(frozen=True)
-class Voice:
+class Placed:
+    """A sound laid on the film: its input, where it starts and how loud it plays."""
+
     input: str
     start: float
     volume: float
 
 
-def voices_of(params: Params) -> list[Voice]:
-    voices = []
-    for index, item in enumerate(records(params, "voices")):
-        where = f"voices[{index}]."
+def placed_sounds(params: Params, key: str) -> list[Placed]:
+    """The sounds `params[key]` lays on the film ("voices" or "beds")."""
+    sounds = []
+    for index, item in enumerate(records(params, key)):
+        where = f"{key}[{index}]."
         name = item.get("input")
         if not isinstance(name, str) or not name:
-            raise bad_param(f"{where}input", "must name the voice's audio input")
+            raise bad_param(f"{where}input", "must name the sound's audio input")
         start = number(item, "start", 0.0, at_least=0.0, within=where)
         volume = number(item, "volume", 1.0, at_least=0.0, within=where)
-        voices.append(Voice(name, start, volume))
-    return voices
+        sounds.append(Placed(name, start, volume))
+    return sounds
 
 
 def mix_inputs(params: Params, available: Iterable[str]) -> list[str]:
-    """The inputs a mix reads: the film, each voice the params name, and music if given."""
+    """The inputs a mix reads: the film, each voice and bed the params name, and music
+    if given."""
     present = set(available)
     names = ["video"]
-    for voice in voices_of(params):
-        if voice.input not in present:
-            raise bad_param("voices", f"names input {voice.input!r}, which the task does not have")
-        names.append(voice.input)
+    for key in ("voices", "beds"):
+        for sound in placed_sounds(params, key):
+            if sound.input not in present:
+                raise bad_param(key, f"names input {sound.input!r}, which the task does not have")
+            names.append(sound.input)
     return [*names, "music"] if "music" in present else names
 
 
 def mix(params: Params, inputs: Inputs, target: Path, stop: threading.Event) -> str:
-    voices = voices_of(params)
+    voices, beds = placed_sounds(params, "voices"), placed_sounds(params, "beds")
     ducking = number(params, "ducking", 0.3, at_least=0.0, at_most=1.0)
     music_volume = number(params, "music_volume", 1.0, at_least=0.0)
     bed, length = _film_sound(inputs["video"])
     if "music" in inputs:
         bed = bed + music_volume * fitted(read_sound(inputs["music"], "music"), length)
+    for track in beds:
+        _lay(bed, read_sound(inputs[track.input], track.input) * track.volume, track.start)
     spoken = silence(length)
     speaking: list[tuple[int, int]] = []
     for voice in voices:
         sound = read_sound(inputs[voice.input], voice.input) * voice.volume
-        begin = sample_count(voice.start)
-        end = min(length, begin + sound.shape[1])
-        if begin < end:
-            spoken[:, begin:end] += sound[:, : end - begin]
-            speaking.append((begin, end))
+        span = _lay(spoken, sound, voice.start)
+        if span is not None:
+            speaking.extend(_talking(spoken, span))
     mixed = np.clip(bed * ducking_gain(length, speaking, ducking) + spoken, -1.0, 1.0)
     _write(inputs["video"], mixed, target, stop)
     return VIDEO_MP4
+
+
+def _lay(track: Samples, sound: Samples, start: float) -> tuple[int, int] | None:
+    """Add `sound` into `track` from `start` seconds, cut at the track's end; return
+    the samples it covers, or None when it starts after the end."""
+    begin = sample_count(start)
+    end = min(track.shape[1], begin + sound.shape[1])
+    if begin >= end:
+        return None
+    track[:, begin:end] += sound[:, : end - begin]
+    return begin, end
+
+
+def _talking(track: Samples, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """Where in `span` of `track` someone is talking: stretches of 20 ms frames louder
+    than a twentieth of the span's loudest, joined across pauses shorter than
+    `PAUSE` (a breath between sentences keeps the bed down; the silence a speech file
+    trails after its last word lets it back up)."""
+    begin, end = span
+    frame = sample_count(FRAME)
+    count = (end - begin) // frame
+    if count == 0:
+        return [span]
+    frames = track[:, begin : begin + count * frame].reshape(track.shape[0], count, frame)
+    loudness = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=(0, 2)))
+    active = np.flatnonzero(loudness > max(float(loudness.max()) / 20, SILENT))
+    if active.size == 0:
+        return []
+    stretches, first, last = [], int(active[0]), int(active[0])
+    for index in active[1:].tolist():
+        if (index - last - 1) * FRAME >= PAUSE:
+            stretches.append((first, last))
+            first = index
+        last = index
+    stretches.append((first, last))
+    return [(begin + a * frame, min(begin + (b + 1) * frame, end)) for a, b in stretches]
 
 
 def read_sound(path: Path, name: str) -> Samples:

@@ -12,7 +12,7 @@ import asyncio
 from adapters import task_params as params
 from adapters.providers.local.motion import animate
 from adapters.providers.local.music import compose
-from adapters.providers.local.picture import render_picture
+from adapters.providers.local.picture import paint
 from adapters.providers.local.speech import installed_espeak, speak
 from engine.ports import Operation, TaskContext, TaskOutput
 from engine.tasks import TaskMessage
@@ -29,8 +29,11 @@ class TextToImage:
         seed, take = params.seed(p, "seed"), params.seed(p, "take")
         width = params.side(p, "width", 1280, at_most=MAX_PIXELS)
         height = params.side(p, "height", 720, at_most=MAX_PIXELS)
-        png = await asyncio.to_thread(render_picture, prompt, seed, take, width, height)
-        return TaskOutput(png, "image/png", outputs={"width": width, "height": height})
+        painting = await asyncio.to_thread(paint, prompt, seed, take, width, height)
+        facts: dict[str, object] = {"width": width, "height": height}
+        if painting.keeper is not None:
+            facts["keeper"] = list(painting.keeper)  # left, top, right, bottom
+        return TaskOutput(painting.png, "image/png", outputs=facts)
 
 
 class ImageToVideo:
@@ -65,8 +68,8 @@ class Music:
         p = task.params
         mood = params.text(p, "mood", "calm")
         duration = params.seconds(p, "duration", at_most=MAX_MUSIC_SECONDS)
-        seed = params.seed(p, "seed")
-        wav = await asyncio.to_thread(compose, mood, duration, seed)
+        seed, take = params.seed(p, "seed"), params.seed(p, "take")
+        wav = await asyncio.to_thread(compose, mood, duration, seed, take)
         return TaskOutput(wav, "audio/wav", outputs={"duration": duration})
 
 

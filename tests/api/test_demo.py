@@ -54,7 +54,8 @@ def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: 
     film = cli.cwd / "film.mp4"
     first = cli("demo", *SMALL, "--output", str(film)).stdout
     check_film(film)
-    assert generated(first) == (13, 0)
+    # per shot an image, a clip and its conform; a line each; the music; join, mix, encode
+    assert generated(first) == (16, 0)
     for model in ("local-image-1", "local-motion-1", "local-voice-1", "media"):
         assert model in first
     assert "text_to_image" in first and "planning.film" in first
@@ -66,9 +67,9 @@ def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: 
     for operation in ("text_to_image", "image_to_video", "normalize", "concat", "mix", "encode"):
         assert operation in lineage
     assert "A 3-shot film about a lighthouse keeper" in lineage
-    assert generated(cli("demo", *SMALL, "--output", str(film)).stdout) == (0, 13)
+    assert generated(cli("demo", *SMALL, "--output", str(film)).stdout) == (0, 16)
     edited = cli("demo", *SMALL, "--output", str(film), "--edit-shot", "2", "a storm at night")
-    assert generated(edited.stdout) == (6, 7)  # shot 2's image, video, clip; the assembly
+    assert generated(edited.stdout) == (6, 10)  # shot 2's image, video, clip; the assembly
     check_film(film)
     refused = cli("demo", *SMALL, "--edit-shot", "9", "x", ok=False)
     assert refused.returncode == 2 and "shots 1 to 3" in refused.stderr
@@ -100,7 +101,7 @@ async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: P
             made = await asyncio.to_thread(
                 cli, "demo", *SMALL, "--no-workers", "--output", str(film)
             )
-            assert generated(made.stdout) == (13, 0)
+            assert generated(made.stdout) == (16, 0)
             check_film(film)
         finally:
             worker.terminate()

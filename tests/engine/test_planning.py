@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.binding import propose_structure
 from engine.errors import InvalidIntent
 from engine.planning import content_keys
 from engine.recipes import film_works
@@ -59,11 +61,16 @@ async def test_a_prompt_on_an_empty_scene_builds_the_film_and_its_plan() -> None
     state = await studio.state()
     shots = [n for n in state.child_ids("root") if state.nodes[n].kind == "shot"]
     assert shots == ["shot-1", "shot-2", "shot-3"]
-    assert {"caption-1", "narration"} <= set(state.nodes)
+    assert {"caption-1", "narration-1", "narration-3", "score"} <= set(state.nodes)
     execution = state.executions[receipt.execution_id]
     operations = sorted(state.tasks[t].operation for t in execution.tasks)
     assert operations.count("text_to_image") == 3 and operations.count("image_to_video") == 3
-    assert {"concat", "mix", "encode", "text_to_speech"} <= set(operations)
+    assert operations.count("text_to_speech") == 3 and operations.count("music") == 1
+    assert {"concat", "mix", "encode"} <= set(operations)
+    mix = next(state.tasks[t] for t in execution.tasks if state.tasks[t].operation == "mix")
+    assert sorted(i.name for i in mix.inputs) == [
+        "bed-001", "video", "voice-001", "voice-002", "voice-003",
+    ]  # fmt: skip
     video = next(t for t in state.tasks.values() if t.description == "generating video for shot 2")
     assert [i.name for i in video.inputs] == ["image"]
 
@@ -165,9 +172,14 @@ EDITS = st.one_of(
     ),
     st.tuples(
         st.just("text"),
-        st.sampled_from(["caption-1", "caption-3", "narration"]),
+        st.sampled_from(["caption-1", "caption-3", "narration-2"]),
         st.sampled_from(["Hello.", "This is a lighthouse keeper."]),
     ),
+    st.tuples(
+        st.sampled_from(["prompt", "volume", "start"]),
+        st.just("score"),
+        st.sampled_from([1.0, 0.0]),
+    ).map(lambda e: (e[0], e[1], "calm" if e[0] == "prompt" else e[2])),
     st.tuples(st.just("fps"), st.just("root"), st.sampled_from([24, 25, 30])),
 )
 
@@ -213,3 +225,62 @@ def changed_keys(before: SceneState, after: SceneState) -> set[str]:
         needed.add(keys[key])
         stack.extend(by_key[key].inputs.values())
     return needed
+
+
+TIMES = {
+    "dusk": "dusk", "sunset": "dusk", "evening": "dusk",
+    "night": "night", "midnight": "night", "moon": "night",
+    "dawn": "dawn", "sunrise": "dawn", "morning": "dawn",
+    "day": "day", "sunny": "day", "noon": "day",
+}  # fmt: skip
+
+
+def first_time_of_day(text: str) -> str | None:
+    return next((TIMES[w] for w in re.findall(r"[a-z]+", text.lower()) if w in TIMES), None)
+
+
+async def test_the_demo_prompt_tells_a_story_from_dusk_through_a_storm_to_dawn() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    state = await studio.state()
+    works = {w.key: w for w in film_works(state)}
+    lines = [str(state.nodes[f"caption-{n}"].value("text")) for n in (1, 2, 3)]
+    assert [first_time_of_day(line) for line in lines] == ["dusk", "night", "dawn"]
+    assert "storm" in lines[1] and "window" in lines[1] and "gallery" in lines[2]
+    assert all("keeper" in line for line in lines)
+    for n, line in enumerate(lines, start=1):
+        picture = str(works[f"shot-{n}/image"].params["prompt"])
+        assert line.rstrip(".") in picture  # the picture is asked for with its caption's words
+        assert first_time_of_day(picture) == first_time_of_day(line)
+        narration = state.nodes[f"narration-{n}"]
+        assert narration.value("text") == line  # the narrator says what the caption shows
+        start = float(narration.value("start") or 0.0)
+        assert (n - 1) * 5.0 < start < n * 5.0 - 4.0  # early in its own shot
+    music = works["score/music"]
+    assert music.params["duration"] == 15.0  # under the whole film
+    assert "sea" in str(music.params["mood"])
+
+
+@pytest.mark.parametrize("shots", range(1, 13))
+def test_every_shot_the_planner_proposes_agrees_with_its_caption(shots: int) -> None:
+    """Whatever the length, no caption names another time of day than its picture."""
+    specs = propose_structure(f"A {shots}-shot film about a fox in the woods, with captions")
+    prompts = {s.node: str(s.props["prompt"]) for s in specs if s.kind == "shot"}
+    captions = {s.parent: str(s.props["text"]) for s in specs if s.kind == "caption"}
+    assert len(prompts) == shots == len(captions)
+    for shot, prompt in prompts.items():
+        assert first_time_of_day(prompt) == first_time_of_day(captions[shot]) is not None
+    assert [s.node for s in specs if s.kind == "audio"] == ["score"]
+
+
+async def test_an_edited_caption_repaints_its_own_shot_only() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    await run_all(studio)
+    edit = {"kind": "direct_edit", "node": "caption-3", "prop": "text", "value": "Night again."}
+    receipt = await studio.submit(edit)
+    state = await studio.state()
+    described = [state.tasks[t].description for t in state.executions[receipt.execution_id].tasks]
+    assert "generating image for shot 3" in described
+    assert not any("shot 1" in d or "shot 2" in d for d in described)
+    assert not any(d.startswith(("speaking", "making the music")) for d in described)

@@ -1,5 +1,5 @@
 """The sky and the weather of a local picture: sun and glow, moon, stars, clouds,
-birds, and over everything rain, snow, lightning or fog."""
+lightning, birds, and over everything rain, snow or fog."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def sun_disc(
 ) -> Disc | None:
     """Where the sun stands: low at sunrise and sunset, high by day, absent at night."""
     width, height = size
-    if "sun" not in scenery.elements or scenery.light in ("night", "storm"):
+    if "sun" not in scenery.elements or scenery.night or scenery.storm:
         return None
     low = scenery.light in ("sunrise", "sunset")
     y = horizon - height * float(rng.uniform(0.02, 0.12) if low else rng.uniform(0.3, 0.45))
@@ -40,22 +40,22 @@ def add_glow(pixels: np.ndarray, disc: Disc, colour: Colour, reach: float) -> No
 
 
 def paint_sky(canvas: Canvas, scenery: Scenery, sun: Disc | None) -> None:
-    if scenery.night and scenery.light != "storm":
+    if scenery.night and not scenery.storm:
         _stars(canvas)
-    if "moon" in scenery.elements and scenery.light != "storm":
+    if "moon" in scenery.elements and not scenery.storm:
         _moon(canvas, scenery)
     if sun is not None:
         x, y, r = sun
         canvas.draw.ellipse((x - r, y - r, x + r, y + r), fill=scenery.palette.sun)
     if "clouds" in scenery.elements:
         _clouds(canvas, scenery)
+    if "lightning" in scenery.elements:  # out at sea, behind whatever stands nearer
+        _lightning(canvas)
     if "birds" in scenery.elements:
         _birds(canvas, scenery)
 
 
 def paint_weather(canvas: Canvas, scenery: Scenery) -> None:
-    if "lightning" in scenery.elements:
-        _lightning(canvas)
     if "rain" in scenery.elements:
         _rain(canvas)
     if "snow" in scenery.elements:
@@ -96,7 +96,7 @@ def _clouds(canvas: Canvas, scenery: Scenery) -> None:
     small = (max(canvas.width // 4, 1), max(canvas.height // 4, 1))
     mask = Image.new("L", small, 0)
     draw = ImageDraw.Draw(mask)
-    heavy = scenery.light == "storm"
+    heavy = scenery.storm
     for _ in range(int(canvas.rng.integers(4, 8)) * (3 if heavy else 1)):
         cx, cy = canvas.uniform(0, small[0]), canvas.uniform(0, canvas.horizon / 4 * 0.8)
         for _ in range(int(canvas.rng.integers(3, 7))):
@@ -104,7 +104,9 @@ def _clouds(canvas: Canvas, scenery: Scenery) -> None:
             x, y = cx + float(canvas.rng.normal(0, rx)), cy + float(canvas.rng.normal(0, ry / 2))
             draw.ellipse((x - rx, y - ry, x + rx, y + ry), fill=int(canvas.uniform(150, 230)))
     blurred = mask.filter(ImageFilter.GaussianBlur(max(small[1] / 60, 1.0)))
-    colour = shade(scenery.palette.sky_horizon, 0.55 if heavy else 1.1)
+    # storm clouds are darker than the sky by day; at night only their lit undersides show
+    lift = (1.6 if scenery.night else 0.55) if heavy else 1.1
+    colour = shade(scenery.palette.sky_horizon, lift)
     size = (canvas.width, canvas.height)
     canvas.picture.paste(colour, (0, 0, *size), blurred.resize(size))
 
@@ -140,8 +142,9 @@ def _rain(canvas: Canvas) -> None:
     xs = canvas.rng.uniform(-0.2 * canvas.width, 1.2 * canvas.width, count).tolist()
     ys = canvas.rng.uniform(0, canvas.height, count).tolist()
     lengths = (canvas.rng.uniform(0.02, 0.05, count) * canvas.height).tolist()
+    width = max(round(canvas.height / 400), 1)  # still seen once a film scales it down
     for x, y, length in zip(xs, ys, lengths, strict=True):
-        canvas.draw.line(((x, y), (x + slant * length, y + length)), fill=RAIN, width=1)
+        canvas.draw.line(((x, y), (x + slant * length, y + length)), fill=RAIN, width=width)
 
 
 def _snow(canvas: Canvas) -> None:

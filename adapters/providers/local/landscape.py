@@ -1,5 +1,6 @@
 """The land and water of a local picture: ridges, hills, dunes, the sea with its waves,
-a beach, a forest, a city, a lighthouse with its beam, a boat.
+a beach, a forest, a city, a lighthouse (`lighthouse`), a boat, and a keeper standing
+in the foreground when there is no lighthouse for them to be on.
 
 Everything is measured in fractions of the picture, so any size looks the same.
 """
@@ -9,15 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from adapters.providers.local._canvas import Canvas
+from adapters.providers.local.figures import Box, Keeper, paint_keeper
+from adapters.providers.local.lighthouse import STONE, paint_lighthouse
 from adapters.providers.local.scenery import Colour, Scenery, blend, shade
 
 SAND: Colour = (214, 180, 120)
-STONE: Colour = (60, 58, 62)
-LAMP: Colour = (255, 236, 160)
 WINDOW: Colour = (255, 214, 120)
 
 
-def paint_land(canvas: Canvas, scenery: Scenery) -> None:
+def paint_land(canvas: Canvas, scenery: Scenery) -> Box | None:
+    """Paint the land and what stands on it; return the keeper's box, if one is there."""
     elements, palette = scenery.elements, scenery.palette
     if "mountains" in elements:
         middle = blend(palette.far_land, palette.land, 0.5)
@@ -35,10 +37,12 @@ def paint_land(canvas: Canvas, scenery: Scenery) -> None:
         _forest(canvas, scenery)
     if "sand" in elements and "sea" in elements:
         _beach(canvas, scenery)
-    if "lighthouse" in elements:
-        _lighthouse(canvas, scenery)
+    keeper = paint_lighthouse(canvas, scenery) if "lighthouse" in elements else None
     if "boat" in elements:
         _boat(canvas, scenery)
+    if scenery.figure is not None and keeper is None:
+        keeper = _keeper_ashore(canvas, scenery)
+    return keeper
 
 
 def _ridge(canvas: Canvas, base: float, rise: float, colour: Colour, *, jagged: bool) -> None:
@@ -78,7 +82,7 @@ def _sea(canvas: Canvas, scenery: Scenery) -> None:
         colour = blend(shade(water, 1.25), shade(water, 0.7), (row - horizon) / max(depth, 1.0))
         canvas.draw.line(((0, row), (canvas.width, row)), fill=colour, width=2)
     crest = blend(water, scenery.palette.sky_horizon, 0.7)
-    rough = 2.0 if scenery.light == "storm" else 1.0
+    rough = 2.0 if scenery.storm else 1.0
     for _ in range(int(canvas.width * depth / 1800 * rough)):
         t = canvas.uniform(0, 1) ** 1.8  # more, smaller waves far away
         x, y = canvas.uniform(0, canvas.width), horizon + depth * t
@@ -115,7 +119,7 @@ def _city(canvas: Canvas, scenery: Scenery) -> None:
     """Towers side by side along the horizon, their windows lit once the light goes."""
     lightness = 0.5 + 0.5 * scenery.palette.brightness
     wall = shade(blend(scenery.palette.far_land, STONE, 0.6), lightness)
-    lit = scenery.night or scenery.light in ("sunset", "storm")
+    lit = scenery.night or scenery.storm or scenery.light == "sunset"
     x, horizon = 0.0, canvas.horizon
     while x < canvas.width:
         wide = canvas.width * canvas.uniform(0.03, 0.08)
@@ -140,40 +144,6 @@ def _windows(canvas: Canvas, tower: tuple[float, float, float, float]) -> None:
         y += step
 
 
-def _lighthouse(canvas: Canvas, scenery: Scenery) -> None:
-    """A tapering red and white tower on a rock in the sea, its lamp lit, and after
-    dark its beam sweeping out over the water."""
-    width, height, lit = canvas.width, canvas.height, 0.4 + 0.6 * scenery.palette.brightness
-    x = width * (float(canvas.rng.choice((0.22, 0.78))) + canvas.uniform(-0.07, 0.07))
-    base = canvas.horizon + (height - canvas.horizon) * canvas.uniform(0.25, 0.45)
-    rock = (x - width * 0.09, base - height * 0.03, x + width * 0.09, base + height * 0.08)
-    canvas.draw.ellipse(rock, fill=shade(STONE, 0.5 + 0.5 * scenery.palette.brightness))
-    tall, foot, head, bands = height * 0.34, width * 0.028, width * 0.018, 5
-    for n in range(bands):
-        y0, y1 = base - tall * n / bands, base - tall * (n + 1) / bands
-        w0, w1 = foot + (head - foot) * n / bands, foot + (head - foot) * (n + 1) / bands
-        colour = (190, 40, 40) if n % 2 == 0 else (235, 235, 230)
-        band = ((x - w0, y0), (x - w1, y1), (x + w1, y1), (x + w0, y0))
-        canvas.draw.polygon(band, fill=shade(colour, lit))
-    top = base - tall
-    lamp = (x - head * 0.8, top - height * 0.045, x + head * 0.8, top)
-    canvas.draw.rectangle(lamp, fill=LAMP)
-    roof = ((x - head * 1.2, lamp[1]), (x, lamp[1] - height * 0.03), (x + head * 1.2, lamp[1]))
-    canvas.draw.polygon(roof, fill=STONE)
-    if scenery.night or scenery.light in ("storm", "sunset"):
-        _beam(canvas, x, (lamp[1] + lamp[3]) / 2)
-
-
-def _beam(canvas: Canvas, x: float, y: float) -> None:
-    far = x + float(canvas.rng.choice((-1.0, 1.0))) * canvas.width * 0.9
-    spread = canvas.height * canvas.uniform(0.06, 0.12)
-    drop = canvas.height * canvas.uniform(-0.04, 0.08)
-    beam = ((x, y - 3), (far, y + drop - spread), (far, y + drop + spread), (x, y + 3))
-    canvas.draw.polygon(beam, fill=(*LAMP, 60))
-    glow = canvas.height * 0.04
-    canvas.draw.ellipse((x - glow, y - glow, x + glow, y + glow), fill=(*LAMP, 110))
-
-
 def _boat(canvas: Canvas, scenery: Scenery) -> None:
     """A sailing boat on the water, bigger the nearer it is."""
     t = canvas.uniform(0.1, 0.6)
@@ -195,3 +165,17 @@ def _boat(canvas: Canvas, scenery: Scenery) -> None:
         ),
         fill=sail,
     )
+
+
+def _keeper_ashore(canvas: Canvas, scenery: Scenery) -> Box:
+    """The keeper near the viewer, on a rock when the foreground is water."""
+    tall = canvas.height * 0.3
+    x = canvas.width * canvas.uniform(0.2, 0.8)
+    feet = canvas.height * canvas.uniform(0.86, 0.92)
+    lit = 0.4 + 0.6 * scenery.palette.brightness
+    if "sea" in scenery.elements:
+        reach = tall * 0.45
+        rock = (x - reach, feet - tall * 0.04, x + reach, feet + tall * 0.2)
+        canvas.draw.ellipse(rock, fill=shade(STONE, lit))
+    facing = 1.0 if x < canvas.width / 2 else -1.0
+    return paint_keeper(canvas.picture, canvas.draw, Keeper(x, feet, tall, facing), lit)

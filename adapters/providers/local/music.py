@@ -3,7 +3,8 @@
 Slow pads (detuned sine voices following a chord progression, each chord fading
 into the next), a low drone, and for brighter moods a soft arpeggio. The mood
 chooses scale, key, progression and pace; the seed turns the progression and the
-voicing, so one mood has many pieces, each always the same.
+voicing, so one mood has many pieces, each always the same. Words for places and
+weather add their sound under the music (`ambience`): the sea's waves, rain, wind.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from adapters.providers.local._determinism import fingerprint, generator_for
 from adapters.providers.local._wav import normalised, wav_bytes
+from adapters.providers.local.ambience import add_ambience
 
 RATE = 44100
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -45,11 +47,11 @@ MOODS = {
 }
 
 
-def compose(mood: str, duration: float, seed: int) -> bytes:
+def compose(mood: str, duration: float, seed: int, take: int = 0) -> bytes:
     """`duration` seconds of music for `mood`; an unknown mood gets a key and style of
-    its own, chosen from its name."""
+    its own, chosen from its name. Another seed or take is another piece."""
     style = _mood(mood)
-    rng = generator_for("music", mood, seed)
+    rng = generator_for("music", mood, seed, take)
     count = max(int(duration * RATE), 1)
     shift = int(rng.integers(-2, 3))
     turn = int(rng.integers(0, len(style.progression)))
@@ -59,6 +61,7 @@ def compose(mood: str, duration: float, seed: int) -> bytes:
     mix += _drone(style.root + shift - 12, count)
     if style.arpeggio:
         mix += _arpeggio(style, progression, shift, count, rng)
+    add_ambience(mix, mood, RATE, rng)
     mix *= _fades(count)[:, None]
     return wav_bytes(normalised(mix, 0.7), RATE)
 

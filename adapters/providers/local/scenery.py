@@ -1,6 +1,11 @@
-"""What a prompt asks a local picture to show: the light, the things in it and their
+"""What a prompt asks a local picture to show: the time of day, the weather, the things
+in it (a keeper among them, and where he stands), how close the camera is, and the
 colours. Known words choose; every other word still shifts the colours, so two
 prompts never look alike by accident.
+
+A shot's prompt may carry its caption after it ("..., At dawn the keeper steps out"),
+so the first word that names a time of day decides it: the prompt leads, the caption
+fills in what the prompt leaves unsaid.
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ from adapters.providers.local._determinism import fingerprint
 
 Colour = tuple[int, int, int]
 
-LIGHTS = ("day", "sunrise", "sunset", "night", "storm")
+TIMES = ("day", "sunrise", "sunset", "night")
+STORM = "storm"  # weather, over any time of day
+FIGURE = "figure"  # a person: the keeper
+PLACES = ("window", "gallery")  # where a figure stands; elsewhere it stands outside
+FRAMINGS = ("wide", "medium", "close")
 
-# word -> what it brings into the picture; a light is one of LIGHTS, the rest elements
+# word -> what it brings into the picture: a time of day (TIMES), STORM, FIGURE, a
+# place (PLACES) or a framing (FRAMINGS); the rest are elements
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "night": ("night", "stars", "moon"),
     "midnight": ("night", "stars", "moon"),
@@ -29,10 +39,17 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "moonlight": ("night", "moon"),
     "star": ("night", "stars"),
     "dark": ("night",),
+    "day": ("day",),
+    "daytime": ("day",),
+    "daylight": ("day",),
+    "noon": ("day", "sun"),
+    "afternoon": ("day", "sun"),
     "storm": ("storm", "rain", "clouds", "lightning"),
     "stormy": ("storm", "rain", "clouds"),
     "thunder": ("storm", "clouds", "lightning"),
     "lightning": ("storm", "lightning"),
+    "gale": ("storm", "rain", "clouds"),
+    "tempest": ("storm", "rain", "clouds", "lightning"),
     "rain": ("rain", "clouds"),
     "rainy": ("rain", "clouds"),
     "snow": ("snow",),
@@ -85,6 +102,21 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "mist": ("fog",),
     "misty": ("fog",),
     "foggy": ("fog",),
+    "keeper": (FIGURE,),
+    "man": (FIGURE,),
+    "woman": (FIGURE,),
+    "person": (FIGURE,),
+    "figure": (FIGURE,),
+    "someone": (FIGURE,),
+    "fisherman": (FIGURE,),
+    "sailor": (FIGURE,),
+    "window": ("window",),
+    "gallery": ("gallery",),
+    "balcony": ("gallery",),
+    "railing": ("gallery",),
+    "close": ("close",),
+    "closeup": ("close",),
+    "medium": ("medium",),
     "noir": ("mono",),
     "monochrome": ("mono",),
 }
@@ -145,56 +177,84 @@ PALETTES: dict[str, Palette] = {
         (30, 35, 55),
         0.3,
     ),
-    "storm": Palette(
-        (40, 45, 55),
-        (95, 100, 110),
-        (200, 200, 200),
-        (35, 50, 60),
-        (40, 55, 45),
-        (70, 75, 85),
-        0.5,
-    ),
 }
+STORM_PALETTE = Palette(
+    (40, 45, 55),
+    (95, 100, 110),
+    (200, 200, 200),
+    (35, 50, 60),
+    (40, 55, 45),
+    (70, 75, 85),
+    0.5,
+)
+# how much of the storm's grey light each time of day lets through
+STORM_LIGHT = {"day": 1.0, "sunrise": 0.75, "sunset": 0.6, "night": 0.3}
 
 
 @dataclass(frozen=True)
 class Scenery:
-    light: str
-    night: bool
+    light: str  # the time of day, one of TIMES
+    storm: bool
     elements: frozenset[str]
     palette: Palette
     mono: bool
     words: tuple[str, ...]
+    figure: str | None = None  # where the keeper stands: a PLACE, "outside", or no keeper
+    framing: str = "wide"  # one of FRAMINGS: how close the camera is to the lighthouse
+
+    @property
+    def night(self) -> bool:
+        return self.light == "night"
 
 
 def scenery_for(prompt: str) -> Scenery:
     """Read a prompt as a picture to paint."""
     words = tuple(re.findall(r"[a-z]+", prompt.lower()))
-    found: set[str] = set()
+    found: list[str] = []  # features in the order the words bring them
     unknown: list[str] = []
     for word in words:
         features = VOCABULARY.get(word) or VOCABULARY.get(word.rstrip("s"))
         if features:
-            found.update(features)
+            found.extend(features)
         elif len(word) > 2 and word not in PLAIN_WORDS:
             unknown.append(word)
-    light = next(
-        (light for light in ("storm", "sunset", "sunrise", "night") if light in found), "day"
-    )
-    night = "night" in found
-    elements = found - set(LIGHTS) - {"mono"}
+    light = next((feature for feature in found if feature in TIMES), "day")
+    storm = STORM in found
+    elements = set(found) - {*TIMES, STORM, FIGURE, *PLACES, *FRAMINGS, "mono"}
     if not elements & {"sea", "hills", "mountains", "desert", "city"}:
         elements.add(LANDS[fingerprint("land", *unknown)[0] % len(LANDS)])
-    if night and light != "night":
+    if light == "night" or storm:
         elements.discard("sun")
-    palette = _tinted(_darkened(PALETTES[light], night and light != "night"), unknown)
-    return Scenery(light, night, frozenset(elements), palette, "mono" in found, words)
+    palette = PALETTES[light]
+    palette = _tinted(_stormy(palette, light) if storm else palette, unknown)
+    figure = None
+    if FIGURE in found:
+        figure = next((feature for feature in found if feature in PLACES), "outside")
+    # a keeper up on the lighthouse is too small to see from far off
+    nearer = "medium" if figure in PLACES else "wide"
+    framing = next((feature for feature in found if feature in FRAMINGS), nearer)
+    return Scenery(
+        light, storm, frozenset(elements), palette, "mono" in found, words, figure, framing
+    )
 
 
-def _darkened(palette: Palette, darker: bool) -> Palette:
-    if not darker:
-        return palette
-    return _recoloured(palette, lambda colour: _scale(colour, 0.45), palette.brightness * 0.5)
+def _stormy(palette: Palette, light: str) -> Palette:
+    """The time of day under storm clouds: its colours mostly turned to the storm's grey,
+    as bright as the hour allows."""
+    level, grey = STORM_LIGHT[light], STORM_PALETTE
+
+    def mixed(ours: Colour, storms: Colour) -> Colour:
+        return blend(ours, _scale(storms, level), 0.7)
+
+    return Palette(
+        sky_top=mixed(palette.sky_top, grey.sky_top),
+        sky_horizon=mixed(palette.sky_horizon, grey.sky_horizon),
+        sun=mixed(palette.sun, grey.sun),
+        water=mixed(palette.water, grey.water),
+        land=mixed(palette.land, grey.land),
+        far_land=mixed(palette.far_land, grey.far_land),
+        brightness=min(palette.brightness, grey.brightness * level),
+    )
 
 
 def _tinted(palette: Palette, words: list[str]) -> Palette:

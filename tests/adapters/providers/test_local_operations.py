@@ -92,6 +92,14 @@ async def test_speech_and_music_are_wav() -> None:
 PICTURE = {"prompt": "the sea", "seed": 0, "take": 0, "width": 320, "height": 180}
 
 
+async def test_a_picture_says_where_it_painted_the_keeper() -> None:
+    keeper = await run("text_to_image", {**PICTURE, "prompt": "the keeper on the shore at dawn"})
+    left, top, right, bottom = keeper.outputs["keeper"]
+    assert 0 <= left < right <= 320 and 0 <= top < bottom <= 180
+    nobody = await run("text_to_image", PICTURE)
+    assert "keeper" not in nobody.outputs
+
+
 @pytest.mark.parametrize(
     ("operation", "params", "named"),
     [

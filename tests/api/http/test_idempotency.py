@@ -47,18 +47,21 @@ async def test_a_key_reused_for_another_request_is_refused_and_writes_nothing(
     await api.scene("acme", "promo")
     await api.scene("acme", "other")
     key = {"Idempotency-Key": "k-1"}
-    first = await api.intent("acme", "promo", {"kind": "text_prompt", "text": "dawn"}, headers=key)
+    # quick diagnostic work, not a text prompt: a film still being made in the
+    # background would change the tables between the two looks
+    first = await api.intent("acme", "promo", diagnose(2), headers=key)
     assert first.status_code == 202, first.text
+    await api.finished("acme", "promo", first.json()["execution_id"])
     before = await settled_tables(backend_url)
-    body = await api.intent("acme", "promo", {"kind": "text_prompt", "text": "dusk"}, headers=key)
+    body = await api.intent("acme", "promo", diagnose(3), headers=key)
     assert body.status_code == 422, body.text
     assert body.json()["error"]["code"] == "idempotency_key_reused"
     assert "different body" in body.json()["error"]["message"]
-    path = await api.intent("acme", "other", {"kind": "text_prompt", "text": "dawn"}, headers=key)
+    path = await api.intent("acme", "other", diagnose(2), headers=key)
     assert path.status_code == 422 and "/scenes/promo/intents" in path.json()["error"]["message"]
     after = await settled_tables(backend_url)
     assert not changed(before, after), changed(before, after)
-    again = await api.intent("acme", "promo", {"kind": "text_prompt", "text": "dawn"}, headers=key)
+    again = await api.intent("acme", "promo", diagnose(2), headers=key)
     assert again.status_code == 202 and again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
 
