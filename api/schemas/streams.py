@@ -79,8 +79,9 @@ def execution_of(event: RecordedEvent, state: SceneState) -> str | None:
     return event.metadata.execution_id or None
 
 
-def narrate(event: RecordedEvent, state: SceneState) -> Message:
-    """The message for `event`, given the branch's state just after it."""
+def narrate(event: RecordedEvent, state: SceneState, before: SceneState | None = None) -> Message:
+    """The message for `event`, given the branch's state just after it (and, for an
+    `ExecutionFinished`, the one just before it: the execution leaves the state)."""
     assert event.position is not None  # only sequenced events are streamed
     payload: Any = event.payload
     name = type(payload).__name__
@@ -107,6 +108,11 @@ def narrate(event: RecordedEvent, state: SceneState) -> Message:
         data["artifact"] = _result(payload, state, execution)
     if kind != SCENE and execution is not None:
         progress = progress_of(state, execution)
+        if progress is None and before is not None and isinstance(payload, ExecutionFinished):
+            last = progress_of(before, execution)
+            progress = (
+                None if last is None else msgspec.structs.replace(last, status=payload.status)
+            )
         if progress is not None:
             data["progress"] = {
                 "execution": progress.execution,

@@ -1,6 +1,9 @@
 """Executions (everything one intent set in motion) and their tasks: progress, the
 task records, cancelling either, retrying a task in place, and following an
-execution until it finishes."""
+execution until it finishes.
+
+A running execution is read from the branch's state, a finished one from the
+engine's archive (the executions read model), with the same answer either way."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from api.services import Caller, Services
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
 from engine.errors import NotFound
-from engine.executions import ExecutionState, TaskState
-from engine.progress import Progress, progress_of
+from engine.executions import ExecutionRecord, ExecutionState, TaskState
+from engine.ports import StreamId
+from engine.progress import Progress, progress_in
 from engine.tasks import ExecutionStatus
 
 FOLLOW_POLL = 0.05  # seconds between looks at a followed execution
@@ -25,27 +29,39 @@ def _action(scene: str, branch: str, action: dict[str, Any]) -> dict[str, Any]:
 
 async def list_executions(
     services: Services, scene: str, branch: str = "main"
-) -> list[ExecutionState]:
-    """A branch's executions, oldest first."""
+) -> list[ExecutionRecord]:
+    """A branch's executions with their tasks, oldest first: the finished ones from the
+    archive, the running ones from the state."""
     state = await scene_state(services, scene, branch)
-    return sorted(state.executions.values(), key=lambda e: e.started.version)
+    stream = StreamId(scene, branch)
+    found = {
+        r.execution.id: r for r in await services.scenes.archive.executions(stream, state.version)
+    }
+    for run in state.executions.values():
+        found[run.id] = ExecutionRecord(run, tuple(state.tasks[t] for t in run.tasks))
+    return sorted(found.values(), key=lambda r: r.execution.started.version)
+
+
+async def record(
+    services: Services, scene: str, execution_id: str, branch: str = "main"
+) -> ExecutionRecord:
+    """One execution with its tasks, running or finished."""
+    found = await services.scenes.execution(scene, branch, execution_id)
+    if found is None:
+        raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
+    return found
 
 
 async def execution(
     services: Services, scene: str, execution_id: str, branch: str = "main"
 ) -> tuple[ExecutionState, Progress]:
     """One execution and its progress, every task with attempts, waits and costs."""
-    state = await services.scenes.load(scene, branch)
-    run = state.executions.get(execution_id)
-    progress = progress_of(state, execution_id)
-    if run is None or progress is None:
-        raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
-    return run, progress
+    found = await record(services, scene, execution_id, branch)
+    return found.execution, progress_in(found)
 
 
 async def task(services: Services, scene: str, task_id: str, branch: str = "main") -> TaskState:
-    state = await services.scenes.load(scene, branch)
-    found = state.tasks.get(task_id)
+    found = await services.scenes.task(scene, branch, task_id)
     if found is None:
         raise NotFound(f"no task {task_id} on {scene}@{branch}")
     return found
@@ -91,10 +107,7 @@ async def follow(
     while True:
         if check is not None:
             check()
-        state = await services.scenes.load(scene, branch)
-        progress = progress_of(state, execution_id)
-        if progress is None:
-            raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
+        _, progress = await execution(services, scene, execution_id, branch)
         if on_progress is not None and progress != last:
             on_progress(progress)
         last = progress
