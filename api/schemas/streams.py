@@ -10,7 +10,13 @@ from typing import Any
 
 import msgspec
 
-from engine.events import ExecutionFinished, ExecutionStarted, RecordedEvent, TaskSucceeded
+from engine.events import (
+    ExecutionFinished,
+    ExecutionResumed,
+    ExecutionStarted,
+    RecordedEvent,
+    TaskSucceeded,
+)
 from engine.progress import progress_of
 from engine.scene import SceneState
 from engine.tasks import TaskStatus
@@ -68,6 +74,8 @@ def execution_of(event: RecordedEvent, state: SceneState) -> str | None:
     """The execution an event belongs to: named in it, through its task, or by the
     correlation id of the intent that caused it."""
     payload: Any = event.payload
+    if isinstance(payload, ExecutionResumed):
+        return payload.image.id
     execution = getattr(payload, "execution", None)
     if isinstance(execution, str):
         return execution
@@ -99,7 +107,7 @@ def narrate(event: RecordedEvent, state: SceneState, before: SceneState | None =
         "payload": msgspec.to_builtins(payload),
     }
     kind = SCENE
-    if isinstance(payload, ExecutionStarted | ExecutionFinished):
+    if isinstance(payload, ExecutionStarted | ExecutionFinished | ExecutionResumed):
         kind = EXECUTION
     elif name in _TASK_EVENTS:
         kind = TASK
