@@ -405,8 +405,8 @@ def figures(
         ]
     low, middle, high = plan.lengths
     for graph, what in ((History, "bench.store's scene"), (FullGraph, "all props from the start")):
-        short, grown, long = loads[graph]
-        for base, length in ((short, low), (grown, middle)):
+        short, medium, long = loads[graph]
+        for base, length in ((short, low), (medium, middle)):
             out.append(
                 Figure(
                     f"load {high:,} vs {length:,} events, {what}, snapshot at head ({kind})",
