@@ -26,13 +26,9 @@ from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
 from adapters.webhooks import HttpWebhookTransport
 from adapters.workers import ProviderLimit, Worker
-from api.auth import FailedAuthentications, KeyRing, RateLimiter
 from api.config import Settings
-from api.metrics import Metrics
 from api.services import PositionWatch, Services
 from api.services.tenancy import ArtifactGrants, Tenancy
-from api.streaming import StreamHub
-from api.webhooks import WebhookCenter
 from engine.events import RecordedEvent
 from engine.ports import EventStore, MediaArtifactStore, Operation, TaskBus
 from engine.retry import RetryPolicy
@@ -44,6 +40,10 @@ from projections.runner import DEFAULT_BATCH, ProjectionRunner
 
 if TYPE_CHECKING:
     from adapters.providers.hosted import HostedProvider
+    from api.auth import FailedAuthentications, KeyRing, RateLimiter
+    from api.metrics import Metrics
+    from api.streaming import StreamHub
+    from api.webhooks import WebhookCenter
 
 Follow = Callable[[int], AsyncIterator[list[RecordedEvent]]]
 
@@ -110,6 +110,12 @@ async def open_api(
 ) -> AsyncIterator[Api]:
     """Everything the HTTP API needs; its background jobs are the caller's to run
     (`hub.run`, `services.grants.run`, `webhooks.run`)."""
+    # imported here: they bring FastAPI, which costs every CLI command ~0.3 s
+    from api.auth import FailedAuthentications, KeyRing, RateLimiter
+    from api.metrics import Metrics
+    from api.streaming import StreamHub
+    from api.webhooks import WebhookCenter
+
     async with _opened(settings, migrate_first, bus_options) as opened:
         metrics = Metrics()
         hub = StreamHub(
