@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import MemoryTaskBus, open_bus
+from adapters.snapshotter import Snapshotter
 from adapters.store import migrate, open_store, open_tenancy_store
 from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
@@ -30,8 +31,9 @@ from api.services.tenancy import ArtifactGrants, Tenancy
 from engine.events import RecordedEvent
 from engine.ports import EventStore, MediaArtifactStore, Operation, TaskBus
 from engine.retry import RetryPolicy
-from engine.service import SceneService
+from engine.service import KEEP_SNAPSHOTS, SceneService
 from engine.tasks import LANES, Lane
+from projections.executions import ExecutionsReadModel
 
 # What only the HTTP API, the workers or the projection runner need is imported where
 # they are built: every other command starts without FastAPI, PyAV or the runner.
@@ -159,6 +161,9 @@ class _Opened:
         stack.push_async_callback(self.tenancy_store.close)
         self.read_models = open_read_models(url)
         stack.push_async_callback(self.read_models.close)
+        # registered after the store: runs before it closes, so what is due gets saved
+        self.snapshotter = Snapshotter(self.store, KEEP_SNAPSHOTS)
+        stack.push_async_callback(self.snapshotter.close)
         self.webhook_transport = HttpWebhookTransport(
             allow_private=settings.http.webhook_allow_private
         )
@@ -169,6 +174,8 @@ class _Opened:
             RandomIds(),
             snapshot_every=settings.snapshot_every,
             work_cache=self.store,
+            archive=ExecutionsReadModel(self.store, self.read_models),
+            snapshots=self.snapshotter,
         )
 
     def __call__(self, *, follow: Follow | None, positions: PositionWatch | None) -> Services:

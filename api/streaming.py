@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.schemas.streams import Message, narrate
-from engine.events import BranchForked, RecordedEvent
+from engine.events import BranchForked, ExecutionFinished, RecordedEvent
 from engine.ports import EventStore, StreamId
 from engine.reducers import apply
 from engine.scene import SceneState
@@ -82,19 +82,22 @@ class Narrator:
         if cached is not None:
             self._keep(stream, cached.state)
             return cached
-        state = self._states.get(stream)
+        before = self._states.get(stream)
         if (
-            state is not None
-            and state.version == event.version - 1
+            before is not None
+            and before.version == event.version - 1
             and not isinstance(event.payload, BranchForked)
         ):
-            state = apply(state, event)
+            state = apply(before, event)
         else:
             # A branch's first event, or a version this narrator never saw: load it,
             # which starts a branch from its parent's state at the fork.
             state = await self._scenes.load(event.scene, event.branch, event.version)
+            before = None
+            if isinstance(event.payload, ExecutionFinished):  # it says how it ended
+                before = await self._scenes.load(event.scene, event.branch, event.version - 1)
         self._keep(stream, state)
-        message = narrate(event, state)
+        message = narrate(event, state, before)
         self._cache.put(message)
         return message
 

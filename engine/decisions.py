@@ -62,6 +62,8 @@ from engine.intents import (
 from engine.nodes import check_prop, check_slot, node_kind
 from engine.scene import Node, SceneState
 from engine.task_decisions import (
+    NOTHING_ARCHIVED,
+    ArchivedWork,
     decide_cancel_execution,
     decide_cancel_task,
     decide_retry_task,
@@ -79,7 +81,7 @@ class Decision(msgspec.Struct, frozen=True):
     transform_version: int = 1
 
 
-Context = ForkContext | MergeContext | StructureContext | None
+Context = ForkContext | MergeContext | StructureContext | ArchivedWork | None
 
 
 def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Decision:
@@ -97,7 +99,8 @@ def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Dec
                 raise TypeError("merge_branch needs a MergeContext")
             merged = decide_merge(state, action, context, intent.id)
             return Decision((_accepted(intent, _summary(action)), *merged), "branch.merge")
-        return _decide_action(state, intent)
+        archived = context if isinstance(context, ArchivedWork) else NOTHING_ARCHIVED
+        return _decide_action(state, intent, archived)
     if isinstance(intent, DirectEdit):
         _require_scene(state)
         node = _existing(state, intent.node, "node")
@@ -114,13 +117,16 @@ def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Dec
     return Decision((*opening, _accepted(intent, text), *shaped), transform)
 
 
-def _decide_action(state: SceneState, intent: StructuredAction) -> Decision:
+def _decide_action(state: SceneState, intent: StructuredAction, archived: ArchivedWork) -> Decision:
     action = intent.action
-    handler = _ACTIONS[type(action)]
     if not isinstance(action, CreateScene):
         _require_scene(state)
     summary = _summary(action)
-    changes = handler(state, action, intent.id)
+    work = _WORK_ACTIONS.get(type(action))
+    if work is not None:
+        changes = work(state, action, archived)
+    else:
+        changes = _ACTIONS[type(action)](state, action, intent.id)
     return Decision((_accepted(intent, summary), *changes), f"action.{_action_name(action)}")
 
 
@@ -291,7 +297,10 @@ _ACTIONS: dict[type, Callable[[SceneState, Any, str], list[AnyEvent]]] = {
     ResolveAll: lambda state, action, intent_id: decide_resolve_all(state, action),
     Render: lambda state, action, intent_id: _render(state, action),
     Diagnose: lambda state, action, intent_id: [],
-    CancelExecution: lambda state, action, intent_id: decide_cancel_execution(state, action),
-    CancelTask: lambda state, action, intent_id: decide_cancel_task(state, action),
-    RetryTask: lambda state, action, intent_id: decide_retry_task(state, action),
+}
+# Actions about work, which may name finished executions the state no longer holds.
+_WORK_ACTIONS: dict[type, Callable[[SceneState, Any, ArchivedWork], list[AnyEvent]]] = {
+    CancelExecution: decide_cancel_execution,
+    CancelTask: decide_cancel_task,
+    RetryTask: decide_retry_task,
 }

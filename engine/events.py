@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from engine.provenance import Binding, Prop, PropValue, Provenance
-from engine.tasks import ExecutionStatus
+from engine.tasks import ExecutionStatus, TaskStatus
 
 
 class Event(
@@ -252,8 +252,62 @@ class TaskRetryRequested(Event, frozen=True):
 
 
 class ExecutionFinished(Event, frozen=True):
+    """Every task of the execution has finished; it leaves the scene's state (its
+    record stays where executions are queried, `engine.ports.ExecutionArchive`)."""
+
     execution: str
     status: ExecutionStatus
+
+
+class TaskImage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A whole task as it stood when its execution finished."""
+
+    id: str
+    execution: str
+    operation: str
+    model: str
+    provider: str
+    lane: str
+    content_key: str
+    planned: Provenance
+    params: dict[str, Any] = {}
+    inputs: list[TaskInput] = []
+    targets: list[TaskTarget] = []
+    description: str = ""
+    status: TaskStatus = TaskStatus.PLANNED
+    attempt: int = 1
+    dispatched: int = 0
+    artifact: str | None = None
+    outputs: dict[str, Any] = {}
+    error_kind: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    deliveries: int = 0
+    queue_wait: float = 0.0
+    run_time: float = 0.0
+    cost: float = 0.0
+    worker: str = ""
+
+
+class ExecutionImage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A whole finished execution with its tasks, as it stood when it finished."""
+
+    id: str
+    intent_id: str
+    goal: str
+    started: Provenance
+    status: ExecutionStatus
+    planned: int = 0
+    reused: int = 0
+    bound: list[str] = []
+    tasks: list[TaskImage] = []
+
+
+class ExecutionResumed(Event, frozen=True):
+    """A finished execution comes back into the scene's state as it finished, because a
+    task of it is retried (the `TaskRetryRequested` events follow)."""
+
+    image: ExecutionImage
 
 
 AnyEvent: TypeAlias = (
@@ -281,6 +335,7 @@ AnyEvent: TypeAlias = (
     | TaskCanceled
     | TaskRetryRequested
     | ExecutionFinished
+    | ExecutionResumed
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -310,6 +365,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TaskCanceled,
         TaskRetryRequested,
         ExecutionFinished,
+        ExecutionResumed,
     )
 }
 

@@ -2,6 +2,11 @@
 
 A task's status moves only along `TRANSITIONS`; a result that would move it any
 other way (a duplicate, a late result of an old attempt) changes nothing.
+
+Scene state holds open executions only: a finished one leaves it, and its
+`ExecutionRecord` (the execution and its tasks as they finished) is kept where
+executions are queried (`engine.ports.ExecutionArchive`). A retried task brings its
+execution back whole (`ExecutionResumed` carries its `image_of`).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from engine.events import TaskInput, TaskPlanned, TaskTarget
+from engine.events import ExecutionImage, TaskImage, TaskInput, TaskPlanned, TaskTarget
 from engine.provenance import Provenance
 from engine.tasks import ExecutionStatus, TaskStatus
 
@@ -96,6 +101,58 @@ class ExecutionState(msgspec.Struct, frozen=True, gc=False):
     open: int = 0  # tasks not finished yet
     failed: int = 0  # tasks finished other than succeeded
     bound: tuple[str, ...] = ()  # the nodes its intent targeted
+
+
+class ExecutionRecord(msgspec.Struct, frozen=True, gc=False):
+    """An execution with its tasks, in plan order."""
+
+    execution: ExecutionState
+    tasks: tuple[TaskState, ...]
+
+
+def image_of(record: ExecutionRecord) -> ExecutionImage:
+    run = record.execution
+    return ExecutionImage(
+        id=run.id,
+        intent_id=run.intent_id,
+        goal=run.goal,
+        started=run.started,
+        status=run.status,
+        planned=run.planned,
+        reused=run.reused,
+        bound=list(run.bound),
+        tasks=[TaskImage(**_fields(task)) for task in record.tasks],
+    )
+
+
+def record_of(image: ExecutionImage) -> ExecutionRecord:
+    tasks = tuple(TaskState(**_fields(task)) for task in image.tasks)
+    execution = ExecutionState(
+        image.id,
+        image.intent_id,
+        image.goal,
+        image.started,
+        status=image.status,
+        tasks=tuple(task.id for task in tasks),
+        planned=image.planned,
+        reused=image.reused,
+        open=sum(1 for task in tasks if task.status not in FINISHED),
+        failed=sum(1 for task in tasks if _failed(task)),
+        bound=tuple(image.bound),
+    )
+    return ExecutionRecord(execution, tasks)
+
+
+def _fields(task: TaskState | TaskImage) -> dict[str, Any]:
+    fields = msgspec.structs.asdict(task)
+    sequence = list if isinstance(task, TaskState) else tuple
+    fields["inputs"] = sequence(fields["inputs"])
+    fields["targets"] = sequence(fields["targets"])
+    return fields
+
+
+def _failed(task: TaskState) -> bool:
+    return task.status in FINISHED and task.status != TaskStatus.SUCCEEDED
 
 
 def waiting(task: TaskState) -> bool:

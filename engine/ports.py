@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from engine.events import NewEvent, RecordedEvent
+from engine.executions import ExecutionRecord, ExecutionState, TaskState
 from engine.planning import CachedWork
+from engine.scene import SceneState
 from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult, WorkerPresence
 from engine.tenancy import (
     ApiKey,
@@ -115,6 +117,10 @@ class EventStore(Protocol):
         self, stream: StreamId, up_to_version: int | None = None
     ) -> StoredSnapshot | None: ...
 
+    async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
+        """Delete all but the newest `keep` snapshots of a stream."""
+        ...
+
     async def list_scenes(self, studio: str | None = None) -> list[str]: ...
 
     async def list_branches(self, scene: str) -> list[str]:
@@ -128,6 +134,62 @@ class EventStore(Protocol):
     async def save_checkpoint(self, name: str, position: int) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class SnapshotWriter(Protocol):
+    """Saves scene states as snapshots off the caller's path (`adapters.snapshotter`),
+    keeping only the newest few of each stream."""
+
+    def snapshot_due(self, state: SceneState) -> None:
+        """Save `state` as its stream's snapshot soon; returns at once."""
+        ...
+
+
+IdKind = Literal["execution", "task"]
+
+
+class ExecutionArchive(Protocol):
+    """Finished executions, which scene state no longer holds, each as it finished (with
+    its tasks), found for a branch as its state would have held them: its own and its
+    ancestors' up to each fork point, as of version `up_to` of the branch. State stays
+    the truth for what it holds: an execution the state has (running, or resumed by a
+    retry) is the state's, whatever is archived under its id.
+
+    Adapters: `engine.archive.LogArchive` (folds the log: exact, costs the branch's
+    history) and `projections.executions.ExecutionsReadModel` (the read model)."""
+
+    async def execution(
+        self, stream: StreamId, execution_id: str, up_to: int
+    ) -> ExecutionRecord | None: ...
+
+    async def holding(self, stream: StreamId, task_id: str, up_to: int) -> ExecutionRecord | None:
+        """The finished execution that holds task `task_id`."""
+        ...
+
+    async def blocked_by(self, stream: StreamId, task_id: str, up_to: int) -> list[ExecutionRecord]:
+        """Finished executions holding a task blocked by task `task_id`."""
+        ...
+
+    async def executions(self, stream: StreamId, up_to: int) -> list[ExecutionRecord]:
+        """Every finished execution, oldest first (by the version that started it)."""
+        ...
+
+    async def tasks_for(
+        self, stream: StreamId, content_keys: Collection[str], up_to: int
+    ) -> list[TaskState]:
+        """The tasks of finished executions that worked on any of `content_keys`."""
+        ...
+
+    async def newest(self, stream: StreamId, goal: str, up_to: int) -> ExecutionState | None:
+        """The finished execution of `goal` started last."""
+        ...
+
+    async def ids_starting(
+        self, stream: StreamId, kind: IdKind, start: str, up_to: int, limit: int
+    ) -> list[str]:
+        """Ids of finished executions (or of their tasks) that start with `start`, in
+        order, at most `limit`: how a pasted prefix is made whole."""
+        ...
 
 
 class TaskDelivery(Protocol):

@@ -6,7 +6,7 @@ from collections import Counter
 
 import msgspec
 
-from engine.executions import FINISHED, TaskState
+from engine.executions import FINISHED, ExecutionRecord, TaskState
 from engine.scene import SceneState
 from engine.tasks import ExecutionStatus, TaskStatus
 
@@ -28,10 +28,16 @@ class Progress(msgspec.Struct, frozen=True):
 
 
 def progress_of(state: SceneState, execution_id: str) -> Progress | None:
+    """The progress of a running execution of `state` (None: not running there)."""
     execution = state.executions.get(execution_id)
     if execution is None:
         return None
-    tasks = [state.tasks[t] for t in execution.tasks]
+    return progress_in(ExecutionRecord(execution, tuple(state.tasks[t] for t in execution.tasks)))
+
+
+def progress_in(record: ExecutionRecord) -> Progress:
+    """The progress of an execution, running or finished."""
+    execution, tasks = record.execution, list(record.tasks)
     counts = Counter(str(t.status) for t in tasks)
     running = [t.description or t.operation for t in tasks if t.status == TaskStatus.RUNNING]
     return Progress(

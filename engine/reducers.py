@@ -96,7 +96,17 @@ def _node_removed(state: SceneState, event: NodeRemoved, prov: Provenance) -> Sc
         children = _unlink(children, node.parent, node.id)
     if node.id in children:
         children = children.delete(node.id)
-    return _replace(state, nodes=state.nodes.delete(node.id), children=children)
+    return _replace(
+        state,
+        nodes=state.nodes.delete(node.id),
+        children=children,
+        slot_failures=_forget_node(state, node.id),
+    )
+
+
+def _forget_node(state: SceneState, node_id: str) -> immutables.Map[str, Any]:
+    failures = state.slot_failures
+    return failures.delete(node_id) if node_id in failures else failures
 
 
 def _node_moved(state: SceneState, event: NodeMoved, prov: Provenance) -> SceneState:
@@ -121,11 +131,12 @@ def _property_set(state: SceneState, event: PropertySet, prov: Provenance) -> Sc
 
 
 def _artifact_bound(state: SceneState, event: ArtifactBound, prov: Provenance) -> SceneState:
+    """The artifact becomes the slot's binding; the ones before it are history (the log
+    and the read models hold them), not state."""
     node = state.nodes.get(event.node)
     if node is None:
         return state
-    kept = tuple(b for b in node.slots.get(event.slot, ()) if b.artifact != event.artifact)
-    slots = node.slots.set(event.slot, (*kept, Binding(event.artifact, prov, event.task)))
+    slots = node.slots.set(event.slot, (Binding(event.artifact, prov, event.task),))
     return _replace(state, nodes=state.nodes.set(node.id, _replace(node, slots=slots)))
 
 
@@ -155,7 +166,7 @@ def _branch_forked(state: SceneState, event: BranchForked, prov: Provenance) -> 
 
 
 def _merge_applied(state: SceneState, event: MergeApplied, prov: Provenance) -> SceneState:
-    nodes, children = state.nodes, state.children
+    nodes, children, failures = state.nodes, state.children, state.slot_failures
     for node_id in event.removals:
         gone = nodes.get(node_id)
         if gone is None:
@@ -163,6 +174,8 @@ def _merge_applied(state: SceneState, event: MergeApplied, prov: Provenance) -> 
         if gone.parent is not None:
             children = _unlink(children, gone.parent, node_id)
         nodes = nodes.delete(node_id)
+        if node_id in failures:
+            failures = failures.delete(node_id)
     for image in event.upserts:
         nodes, children = _put(nodes, children, node_from_image(image))
     includes = state.includes
@@ -179,6 +192,7 @@ def _merge_applied(state: SceneState, event: MergeApplied, prov: Provenance) -> 
         includes=includes,
         merges=(*state.merges, mark),
         title=title,
+        slot_failures=failures,
     )
 
 
@@ -187,9 +201,19 @@ def _conflict_recorded(state: SceneState, event: ConflictRecorded, prov: Provena
 
 
 def _conflict_resolved(state: SceneState, event: ConflictResolved, prov: Provenance) -> SceneState:
-    if event.conflict not in state.conflicts:
+    """The conflict closes; a slot it was about keeps its current binding only (the
+    merge had kept the other side's binding beside it until then)."""
+    conflict = state.conflicts.get(event.conflict)
+    if conflict is None:
         return state
-    return _replace(state, conflicts=state.conflicts.delete(event.conflict))
+    state = _replace(state, conflicts=state.conflicts.delete(event.conflict))
+    node = state.nodes.get(conflict.node)
+    slot = conflict.field.removeprefix("slot:")
+    bindings = node.slots.get(slot, ()) if node is not None else ()
+    if node is None or slot == conflict.field or len(bindings) < 2:
+        return state
+    trimmed = _replace(node, slots=node.slots.set(slot, bindings[-1:]))
+    return _replace(state, nodes=state.nodes.set(node.id, trimmed))
 
 
 def _node_restored(state: SceneState, event: NodeRestored, prov: Provenance) -> SceneState:

@@ -19,6 +19,7 @@ from engine.provenance import Binding, Prop, PropValue, Provenance
 EMPTY_PROPS: immutables.Map[str, Prop] = immutables.Map()
 EMPTY_SLOTS: immutables.Map[str, tuple[Binding, ...]] = immutables.Map()
 EMPTY_CHILDREN: immutables.Map[str, str] = immutables.Map()
+EMPTY_FAILURES: immutables.Map[str, TaskState] = immutables.Map()
 
 
 class Node(msgspec.Struct, frozen=True, gc=False):
@@ -38,7 +39,10 @@ class Node(msgspec.Struct, frozen=True, gc=False):
         return default if held is None else held.value
 
     def artifact(self, slot: str) -> str | None:
-        """The slot's current artifact: the one bound last."""
+        """The slot's current artifact: the one bound last. A slot holds its current
+        binding only (every binding is in the log and the read models), except while
+        a merge conflict on it is open: then the other side's binding stays beside
+        it, so that resolving the conflict can take it."""
         bindings = self.slots.get(slot)
         return bindings[-1].artifact if bindings else None
 
@@ -84,6 +88,10 @@ class SceneState(msgspec.Struct, frozen=True, gc=False):
     executions: immutables.Map[str, ExecutionState] = msgspec.field(default_factory=immutables.Map)
     tasks: immutables.Map[str, TaskState] = msgspec.field(default_factory=immutables.Map)
     waiting: immutables.Map[str, bool] = msgspec.field(default_factory=immutables.Map)
+    finished_executions: int = 0
+    slot_failures: immutables.Map[str, immutables.Map[str, TaskState]] = msgspec.field(
+        default_factory=immutables.Map
+    )
 
     def conflicted_nodes(self) -> set[str]:
         """Nodes with an open merge conflict (a production render refuses them)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 import msgspec
 
 from engine.ancestry import Ancestry
+from engine.archive import LogArchive
 from engine.binding import (
     LocalStructurePlanner,
     StructureContext,
@@ -29,19 +30,24 @@ from engine.events import (
     AnyEvent,
     BranchForked,
     EventMetadata,
+    ExecutionStarted,
     NewEvent,
     RecordedEvent,
     TaskDispatched,
 )
-from engine.executions import TaskState
+from engine.executions import ExecutionRecord, TaskState
 from engine.intents import (
+    AnyAction,
     AnyIntent,
+    CancelExecution,
+    CancelTask,
     Diagnose,
     ForkBranch,
     MergeBranch,
     Render,
     ResolveAll,
     ResolveConflict,
+    RetryTask,
     StructuredAction,
     TextPrompt,
 )
@@ -50,7 +56,9 @@ from engine.ports import (
     AppendResult,
     Clock,
     EventStore,
+    ExecutionArchive,
     IdSource,
+    SnapshotWriter,
     StoredSnapshot,
     StreamId,
     WorkCache,
@@ -61,12 +69,14 @@ from engine.results import decide_result
 from engine.scene import MergeMark, SceneState
 from engine.snapshots import SNAPSHOT_SCHEMA, decode_snapshot, encode_snapshot
 from engine.state_cache import StateCache
+from engine.task_decisions import ArchivedWork
 from engine.tasks import TaskResult, TaskStatus
 
 EXECUTION_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-4d8b-9a57-2f3d4c1b8e01")
 
 
 PLAN_VERSION = 1
+KEEP_SNAPSHOTS = 2  # per stream: the newest, and the one before it
 
 
 class NoWorkCache:
@@ -99,6 +109,7 @@ class Receipt(msgspec.Struct, frozen=True):
     last_version: int
     position: int | None
     duplicate: bool = False
+    execution_started: bool = False
 
 
 def execution_id_for(intent_id: str) -> str:
@@ -118,10 +129,19 @@ class SceneService:
         cache_size: int = 256,
         work_cache: WorkCache | None = None,
         planner: StructurePlanner | None = None,
+        archive: ExecutionArchive | None = None,
+        snapshots: SnapshotWriter | None = None,
+        keep_snapshots: int = KEEP_SNAPSHOTS,
     ) -> None:
+        """`archive`: where finished executions are found (default: folded from the
+        log); `snapshots`: saves snapshots off the append's path (default: saved and
+        pruned to `keep_snapshots` right after the append that makes one due)."""
         self.store = store
         self.clock = clock
         self.ids = ids
+        self.archive: ExecutionArchive = archive or LogArchive(store)
+        self.snapshots = snapshots
+        self.keep_snapshots = max(keep_snapshots, 1)
         self.snapshot_every = snapshot_every
         self.max_attempts = max_attempts
         self.cache = StateCache(cache_size)
@@ -199,7 +219,7 @@ class SceneService:
             if result.duplicate:
                 return await self._earlier_receipt(result, intent)
             await self._after_append(state, events, result)
-            return _receipt(intent, result)
+            return _receipt(intent, result, events)
 
     async def _earlier_receipt(self, earlier: AppendResult, intent: AnyIntent) -> Receipt:
         """The receipt of the first append under this intent's id, if it was this same
@@ -228,6 +248,30 @@ class SceneService:
             duplicate=True,
         )
 
+    async def execution(
+        self, scene: str, branch: str, execution_id: str, version: int | None = None
+    ) -> ExecutionRecord | None:
+        """An execution with its tasks: a running one as the branch's state holds it, a
+        finished one from the archive (as it finished)."""
+        return await self.execution_in(await self.load(scene, branch, version), execution_id)
+
+    async def execution_in(self, state: SceneState, execution_id: str) -> ExecutionRecord | None:
+        run = state.executions.get(execution_id)
+        if run is not None:
+            return ExecutionRecord(run, tuple(state.tasks[t] for t in run.tasks))
+        stream = StreamId(state.scene, state.branch)
+        return await self.archive.execution(stream, execution_id, state.version)
+
+    async def task(self, scene: str, branch: str, task_id: str) -> TaskState | None:
+        """A task as its execution holds it, running or finished."""
+        state = await self.load(scene, branch)
+        found = state.tasks.get(task_id)
+        if found is not None:
+            return found
+        stream = StreamId(scene, branch)
+        record = await self.archive.holding(stream, task_id, state.version)
+        return next((t for t in record.tasks if t.id == task_id), None) if record else None
+
     async def branches(self, scene: str) -> list[BranchInfo]:
         """Every branch of a scene with its fork point, head and merges into it."""
         infos = []
@@ -255,7 +299,24 @@ class SceneService:
             return await self.ancestry.fork_context(intent.scene, intent.action)
         if isinstance(intent.action, MergeBranch) and state.created:
             return await self.ancestry.merge_context(state, intent.action.source)
+        if isinstance(intent.action, CancelExecution | CancelTask | RetryTask) and state.created:
+            return await self._archived(state, intent.action)
         return None
+
+    async def _archived(self, state: SceneState, action: AnyAction) -> ArchivedWork:
+        """The finished executions an intent about work names (the state holds only
+        running ones): the one it names or that holds its task, and for a retry those
+        with tasks blocked by that task."""
+        stream, version = StreamId(state.scene, state.branch), state.version
+        found = None
+        if isinstance(action, CancelExecution) and action.execution not in state.executions:
+            found = await self.archive.execution(stream, action.execution, version)
+        elif isinstance(action, CancelTask | RetryTask) and action.task not in state.tasks:
+            found = await self.archive.holding(stream, action.task, version)
+        records = [] if found is None else [found]
+        if isinstance(action, RetryTask):
+            records += await self.archive.blocked_by(stream, action.task, version)
+        return ArchivedWork(tuple(records))
 
     async def _structure(self, state: SceneState, intent: AnyIntent) -> Context:
         if not needs_structure(state, intent):
@@ -442,7 +503,8 @@ class SceneService:
         self, before: SceneState, events: list[NewEvent], result: AppendResult
     ) -> None:
         """Remember the new state, and snapshot it every `snapshot_every` versions and
-        right after a fork, so that a new branch loads as fast as its parent."""
+        right after a fork, so that a new branch loads as fast as its parent (off the
+        append's path when a snapshot writer is given)."""
         forked = isinstance(events[0].payload, BranchForked)
         if forked:
             state = await self.load(result.scene, result.branch, result.last_version)
@@ -452,10 +514,17 @@ class SceneService:
         every = self.snapshot_every
         crossed = before.version // max(every, 1) != result.last_version // max(every, 1)
         if every > 0 and (crossed or forked):
-            data = encode_snapshot(state)
-            await self.store.save_snapshot(
-                StoredSnapshot(state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, data)
-            )
+            await self._snapshot(state)
+
+    async def _snapshot(self, state: SceneState) -> None:
+        if self.snapshots is not None:
+            self.snapshots.snapshot_due(state)
+            return
+        data = encode_snapshot(state)
+        await self.store.save_snapshot(
+            StoredSnapshot(state.scene, state.branch, state.version, SNAPSHOT_SCHEMA, data)
+        )
+        await self.store.prune_snapshots(StreamId(state.scene, state.branch), self.keep_snapshots)
 
     @staticmethod
     def _as_recorded(
@@ -519,7 +588,7 @@ def _receipt_of(metadata: EventMetadata, result: AppendResult) -> Receipt:
     )
 
 
-def _receipt(intent: AnyIntent, result: AppendResult) -> Receipt:
+def _receipt(intent: AnyIntent, result: AppendResult, events: Sequence[NewEvent]) -> Receipt:
     return Receipt(
         intent_id=intent.id,
         execution_id=execution_id_for(intent.id),
@@ -529,4 +598,5 @@ def _receipt(intent: AnyIntent, result: AppendResult) -> Receipt:
         last_version=result.last_version,
         position=result.last_position,
         duplicate=result.duplicate,
+        execution_started=any(isinstance(e.payload, ExecutionStarted) for e in events),
     )

@@ -2,6 +2,8 @@
 
 A snapshot carries `SNAPSHOT_SCHEMA`; one written by another schema, or one that no
 longer decodes, is reported as unreadable and the caller rebuilds from events.
+Schema 6: the state holds open executions only, each slot its current binding, and
+the slot failures the draft view shows (see `engine.scene.SceneState`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ import msgspec
 from engine.events import ConflictRecorded
 from engine.executions import ExecutionState, TaskState, waiting
 from engine.provenance import Binding, Prop, PropValue, Provenance
-from engine.scene import EMPTY_CHILDREN, EMPTY_PROPS, EMPTY_SLOTS, MergeMark, Node, SceneState
+from engine.scene import (
+    EMPTY_CHILDREN,
+    EMPTY_FAILURES,
+    EMPTY_PROPS,
+    EMPTY_SLOTS,
+    MergeMark,
+    Node,
+    SceneState,
+)
 
-SNAPSHOT_SCHEMA = 5
+SNAPSHOT_SCHEMA = 6
 
 
 class _NodeRecord(msgspec.Struct, array_like=True, gc=False):
@@ -46,6 +56,8 @@ class _SceneRecord(msgspec.Struct, array_like=True, gc=False):
     conflicts: list[ConflictRecorded]
     executions: list[ExecutionState]
     tasks: list[TaskState]
+    finished_executions: int
+    slot_failures: list[tuple[str, str, TaskState]]
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -101,6 +113,12 @@ def encode_snapshot(state: SceneState) -> bytes:
         list(state.conflicts.values()),
         list(state.executions.values()),
         list(state.tasks.values()),
+        state.finished_executions,
+        [
+            (node, slot, task)
+            for node, slots in state.slot_failures.items()
+            for slot, task in slots.items()
+        ],
     )
     return _encoder.encode(record)
 
@@ -156,4 +174,15 @@ def _state(record: _SceneRecord) -> SceneState:
         executions=immutables.Map({e.id: e for e in record.executions}),
         tasks=immutables.Map({t.id: t for t in record.tasks}),
         waiting=immutables.Map({t.id: True for t in record.tasks if waiting(t)}),
+        finished_executions=record.finished_executions,
+        slot_failures=_failures(record.slot_failures),
     )
+
+
+def _failures(
+    found: list[tuple[str, str, TaskState]],
+) -> immutables.Map[str, immutables.Map[str, TaskState]]:
+    by_node: dict[str, dict[str, TaskState]] = {}
+    for node, slot, task in found:
+        by_node.setdefault(node, {})[slot] = task
+    return immutables.Map({node: EMPTY_FAILURES.update(slots) for node, slots in by_node.items()})

@@ -1,7 +1,9 @@
 """Reducers for executions and tasks: the generation half of scene state.
 
 A task event that its task's lifecycle does not allow (see engine.executions) is
-a no-op, so a duplicate or late result can never undo a later one.
+a no-op, so a duplicate or late result can never undo a later one. A finished
+execution leaves the state with its tasks (but those a running task still takes
+as input, until it no longer needs them); `ExecutionResumed` brings one back.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import immutables
 import msgspec
 
 from engine.events import (
     ExecutionFinished,
+    ExecutionResumed,
     ExecutionStarted,
     TaskBlocked,
     TaskCanceled,
@@ -23,12 +27,23 @@ from engine.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from engine.executions import FINISHED, ExecutionState, TaskState, can_move, waiting
+from engine.executions import (
+    FINISHED,
+    ExecutionState,
+    TaskState,
+    can_move,
+    record_of,
+    waiting,
+)
 from engine.provenance import Provenance
-from engine.scene import SceneState
+from engine.scene import EMPTY_FAILURES, SceneState
 from engine.tasks import ExecutionStatus, TaskStatus
 
 _replace = msgspec.structs.replace
+Failures = immutables.Map[str, immutables.Map[str, TaskState]]
+
+# Which finished task says why a slot has nothing newer (as the draft view ranks them).
+_SPEAKS = {TaskStatus.FAILED: 2, TaskStatus.BLOCKED: 1}
 
 
 def _execution_started(state: SceneState, event: ExecutionStarted, prov: Provenance) -> SceneState:
@@ -181,8 +196,100 @@ def _execution_finished(
     execution = state.executions.get(event.execution)
     if execution is None:
         return state
-    finished = _replace(execution, status=event.status)
-    return _replace(state, executions=state.executions.set(execution.id, finished))
+    tasks = [state.tasks[t] for t in execution.tasks if t in state.tasks]
+    executions = state.executions.delete(execution.id)
+    return _replace(
+        state,
+        executions=executions,
+        tasks=_without(state.tasks, executions, tasks),
+        waiting=_unwaited(state.waiting, tasks),
+        finished_executions=state.finished_executions + 1,
+        slot_failures=_remember_failures(state, tasks),
+    )
+
+
+def _without(
+    tasks: immutables.Map[str, TaskState],
+    executions: immutables.Map[str, ExecutionState],
+    leaving: list[TaskState],
+) -> immutables.Map[str, TaskState]:
+    """`tasks` without those of a finished execution, and without the finished tasks
+    (of it or of earlier ones) that no running task takes as input any more."""
+    needed = {
+        item.task
+        for task in tasks.values()
+        if task.execution in executions
+        for item in task.inputs
+        if item.task is not None
+    }
+    upstream = {item.task for task in leaving for item in task.inputs if item.task is not None}
+    for task_id in {task.id for task in leaving} | upstream:
+        task = tasks.get(task_id)
+        if task is not None and task.execution not in executions and task_id not in needed:
+            tasks = tasks.delete(task_id)
+    return tasks
+
+
+def _unwaited(
+    waiting_now: immutables.Map[str, bool], leaving: list[TaskState]
+) -> immutables.Map[str, bool]:
+    for task in leaving:
+        if task.id in waiting_now:
+            waiting_now = waiting_now.delete(task.id)
+    return waiting_now
+
+
+def _remember_failures(state: SceneState, leaving: list[TaskState]) -> Failures:
+    """Per target slot, the failed (else blocked) task that now speaks for it; a task
+    remembered before that finished otherwise this time is forgotten."""
+    failures = state.slot_failures
+    for task in leaving:
+        rank = _SPEAKS.get(task.status)
+        for target in task.targets:
+            slots = failures.get(target.node, EMPTY_FAILURES)
+            held = slots.get(target.slot)
+            if rank is not None and target.node in state.nodes:
+                if held is None or held.id == task.id or _outranks(task, rank, held):
+                    failures = failures.set(target.node, slots.set(target.slot, task))
+            elif held is not None and held.id == task.id:
+                failures = _forget_slot(failures, target.node, target.slot)
+    return failures
+
+
+def _outranks(task: TaskState, rank: int, held: TaskState) -> bool:
+    return (rank, task.planned.version) > (_SPEAKS.get(held.status, 0), held.planned.version)
+
+
+def _forget_slot(failures: Failures, node: str, slot: str) -> Failures:
+    slots = failures.get(node, EMPTY_FAILURES)
+    if slot not in slots:
+        return failures
+    remaining = slots.delete(slot)
+    return failures.set(node, remaining) if remaining else failures.delete(node)
+
+
+def _execution_resumed(state: SceneState, event: ExecutionResumed, prov: Provenance) -> SceneState:
+    """A finished execution back in state as it finished, for a retry of its tasks."""
+    record = record_of(event.image)
+    if record.execution.id in state.executions:
+        return state
+    tasks, waiting_now, failures = state.tasks, state.waiting, state.slot_failures
+    for task in record.tasks:
+        tasks = tasks.set(task.id, task)
+        if waiting(task):
+            waiting_now = waiting_now.set(task.id, True)
+        for target in task.targets:
+            held = failures.get(target.node, EMPTY_FAILURES).get(target.slot)
+            if held is not None and held.id == task.id:
+                failures = _forget_slot(failures, target.node, target.slot)
+    return _replace(
+        state,
+        executions=state.executions.set(record.execution.id, record.execution),
+        tasks=tasks,
+        waiting=waiting_now,
+        finished_executions=max(state.finished_executions - 1, 0),
+        slot_failures=failures,
+    )
 
 
 TASK_HANDLERS: dict[type, Callable[[SceneState, Any, Provenance], SceneState]] = {
@@ -196,4 +303,5 @@ TASK_HANDLERS: dict[type, Callable[[SceneState, Any, Provenance], SceneState]] =
     TaskCanceled: _task_canceled,
     TaskRetryRequested: _task_retry,
     ExecutionFinished: _execution_finished,
+    ExecutionResumed: _execution_resumed,
 }

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from projections.executions import ExecutionsProjection
 from projections.generations import list_generations
 from projections.history import HistoryProjection
 from projections.lineage import LineageProjection
@@ -14,7 +15,7 @@ from projections.projection import Projection
 
 
 def default_projections() -> list[Projection]:
-    return [HistoryProjection(), LineageProjection()]
+    return [HistoryProjection(), LineageProjection(), ExecutionsProjection()]
 
 
 class ProjectionStatus(msgspec.Struct, frozen=True):

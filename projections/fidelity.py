@@ -11,6 +11,9 @@ After an edit only the changed shots' works are missing; the rest stay reused.
 Production is ready only when its final render is done and no merge conflict is open
 on a node the film is made from; otherwise it lists exactly the works missing and
 the conflicts. Conflicts do not hold a preview back; the preview view lists them.
+
+Running work comes from the branch's state; what finished executions did (which
+the state no longer holds) comes as `FinishedWork`, from the engine's archive.
 """
 
 from __future__ import annotations
@@ -79,23 +82,36 @@ class FidelityView(msgspec.Struct, frozen=True, kw_only=True):
     reasons: list[str] = []
 
 
+class FinishedWork(msgspec.Struct, frozen=True):
+    """What finished executions add to a view: their tasks for the works it needs, and
+    the one of its goal started last."""
+
+    tasks: tuple[TaskState, ...] = ()
+    newest: ExecutionState | None = None
+
+
 def needed_keys(state: SceneState, fidelity: Fidelity) -> dict[str, str]:
     """Content key of every work the output at `fidelity` needs now, by plan key."""
     return content_keys(film_works(state, str(fidelity)))
 
 
 def fidelity_view(
-    state: SceneState, fidelity: Fidelity, cached: Mapping[str, CachedWork]
+    state: SceneState,
+    fidelity: Fidelity,
+    cached: Mapping[str, CachedWork],
+    finished: FinishedWork | None = None,
 ) -> FidelityView:
-    """`cached`: what the studio's work cache holds for the keys of `needed_keys`."""
+    """`cached`: what the studio's work cache holds for the keys of `needed_keys`;
+    `finished`: what finished executions did for them."""
     if fidelity == Fidelity.DRAFT:
         raise ValueError("the draft view is a timeline: projections.timeline.timeline_of")
+    finished = finished or FinishedWork()
     works = film_works(state, str(fidelity))
     keys = content_keys(works)
-    made = _Made(state, cached)
+    made = _Made(state, cached, finished.tasks)
     missing = [_gap(w, made.tasks.get(keys[w.key], [])) for w in works if not made(keys[w.key])]
     output = made(keys[works[-1].key]) if works else None
-    execution = _newest(state, fidelity)
+    execution = _newest(state, fidelity, finished.newest)
     shots = _shot_clips(state, fidelity, works, keys, made, execution)
     film = _film_nodes(state)
     conflicts = _conflicts(state, film)
@@ -128,8 +144,11 @@ class _Made:
     """The artifact made for a content key: by a task here, by one in the work cache,
     or given to a task here as a reused input."""
 
-    def __init__(self, state: SceneState, cached: Mapping[str, CachedWork]) -> None:
-        self.tasks = _tasks_by_key(state.tasks.values())
+    def __init__(
+        self, state: SceneState, cached: Mapping[str, CachedWork], finished: Iterable[TaskState]
+    ) -> None:
+        others = (t for t in finished if t.id not in state.tasks)
+        self.tasks = _tasks_by_key([*state.tasks.values(), *others])
         self.cached = cached
         self.given = {
             item.content_key: item.artifact
@@ -275,6 +294,8 @@ def _conflicts(state: SceneState, film: set[str]) -> list[OpenConflict]:
     )
 
 
-def _newest(state: SceneState, goal: str) -> ExecutionState | None:
+def _newest(state: SceneState, goal: str, finished: ExecutionState | None) -> ExecutionState | None:
     found = [e for e in state.executions.values() if e.goal == goal]
+    if finished is not None and finished.id not in state.executions:
+        found.append(finished)
     return max(found, key=lambda e: e.started.version, default=None)

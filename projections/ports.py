@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 ACTIVE, BUILDING, RETIRED = "active", "building", "retired"
 
-# (column, operator, value); operators: = != in < <= > >= ("in" takes a sequence)
+# (column, operator, value); operators: = != in < <= > >= starts ("in" takes a
+# sequence; "starts" a text the column's value begins with)
 Condition = tuple[str, str, Any]
 # (table, its columns in row order, rows)
 TableRows = tuple[str, Sequence[str], Sequence[tuple[Any, ...]]]

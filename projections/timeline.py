@@ -8,6 +8,8 @@ fill it, with the task pending or running for it (or the one that failed, and wh
 
 from __future__ import annotations
 
+import itertools
+
 import msgspec
 
 from engine.executions import TaskState
@@ -238,9 +240,11 @@ def _placeholder(slot: str, task: SlotTask | None) -> str:
 
 
 def _slot_tasks(state: SceneState) -> dict[tuple[str, str], TaskState]:
-    """For each (node, slot), the task that speaks for it: under way, else failed."""
+    """For each (node, slot), the task that speaks for it: under way, else failed (by
+    a running execution, or the one a finished execution left, `slot_failures`)."""
     chosen: dict[tuple[str, str], TaskState] = {}
-    for task in state.tasks.values():
+    left = (task for slots in state.slot_failures.values() for task in slots.values())
+    for task in itertools.chain(state.tasks.values(), left):
         rank = _PRIORITY.get(task.status)
         if rank is None or not task.targets:
             continue

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from engine.errors import NotFound
 from engine.ports import StreamId, WorkCache
+from engine.scene import SceneState
 from engine.service import SceneService
-from projections.fidelity import Fidelity, FidelityView, fidelity_view, needed_keys
+from projections.fidelity import (
+    Fidelity,
+    FidelityView,
+    FinishedWork,
+    fidelity_view,
+    needed_keys,
+)
 from projections.timeline import Timeline, timeline_of
 
 
@@ -26,7 +33,19 @@ async def view_of(
     keys = set(needed_keys(state, fidelity).values())
     studio = await _studio_of(scenes, scene, branch)
     cached = await work_cache.find_work(studio, keys) if studio and keys else {}
-    return fidelity_view(state, fidelity, cached)
+    return fidelity_view(state, fidelity, cached, await finished_work(scenes, state, fidelity))
+
+
+async def finished_work(
+    scenes: SceneService, state: SceneState, fidelity: Fidelity
+) -> FinishedWork:
+    """What the branch's finished executions did for its view at `fidelity`."""
+    keys = set(needed_keys(state, fidelity).values())
+    stream = StreamId(state.scene, state.branch)
+    return FinishedWork(
+        tasks=tuple(await scenes.archive.tasks_for(stream, keys, state.version)),
+        newest=await scenes.archive.newest(stream, str(fidelity), state.version),
+    )
 
 
 async def _studio_of(scenes: SceneService, scene: str, branch: str) -> str:

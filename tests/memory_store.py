@@ -206,6 +206,11 @@ class MemoryStore:
         stream = StreamId(snapshot.scene, snapshot.branch)
         self.db.snapshots.setdefault(stream, {})[snapshot.version] = snapshot
 
+    async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
+        kept = self.db.snapshots.get(stream, {})
+        for version in sorted(kept)[: -max(keep, 1)]:
+            del kept[version]
+
     async def load_snapshot(
         self, stream: StreamId, up_to_version: int | None = None
     ) -> StoredSnapshot | None:

@@ -76,6 +76,10 @@ class SqlEventStore(ABC):
         """Store a snapshot; saving one version again (a newer schema) replaces it."""
 
     @abstractmethod
+    async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
+        """Delete all but the newest `keep` snapshots of a stream."""
+
+    @abstractmethod
     async def save_checkpoint(self, name: str, position: int) -> None:
         """Record the position a follower of the log named `name` has processed."""
 

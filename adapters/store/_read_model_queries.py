@@ -99,6 +99,8 @@ def _clause(table: Table, condition: Condition) -> ColumnElement[bool]:
         return column.is_not(None) if value is None else column != value
     if operator == "in":
         return column.in_(list(value))
+    if operator == "starts":  # LIKE 'value%', with % and _ in the value taken literally
+        return column.startswith(str(value), autoescape=True)
     compare = _COMPARISONS.get(operator)
     if compare is not None:
         return cast(ColumnElement[bool], compare(column, value))

@@ -1,4 +1,5 @@
-"""The projections' read-model tables as SQLAlchemy Core objects (DDL: migration 0003).
+"""The projections' read-model tables as SQLAlchemy Core objects (DDL: migrations 0003
+and 0007).
 
 Every table but `read_model_generations` starts with the `generation` column: the
 generation of its projection that wrote the row (see `adapters.store.read_models`).
@@ -162,10 +163,33 @@ lineage_bindings = Table(
     _big("recorded_at"),
 )
 
+execution_events = Table(
+    "execution_events",
+    metadata,
+    _generation(),
+    _big("position", key=True),
+    _text("scene"),
+    _text("branch"),
+    _big("version"),
+    _big("recorded_at"),
+    _text("type"),
+    _text("studio"),
+    _text("actor"),
+    _text("intent_id"),
+    _text("execution_id"),
+    _text("transform"),
+    Column("transform_version", Integer, nullable=False),
+    _text("execution", nullable=True),
+    _text("task", nullable=True),
+    _text("content_key", nullable=True),
+    _text("goal", nullable=True),
+    _text("cause", nullable=True),
+)
+
 # Tables that index the log: a query on one also reads each row's payload (its
 # `schema_version` and `data`) from the event it names, by position, so the read
 # model never stores the log a second time.
-INDEXES_THE_LOG = frozenset({"history_events"})
+INDEXES_THE_LOG = frozenset({"history_events", "execution_events"})
 
 # The tables projections write, by name; `generations` is the adapter's own.
 READ_MODEL_TABLES: dict[str, Table] = {
@@ -179,5 +203,6 @@ READ_MODEL_TABLES: dict[str, Table] = {
         lineage_inputs,
         lineage_outputs,
         lineage_bindings,
+        execution_events,
     )
 }

@@ -79,6 +79,7 @@ from adapters.store._pg_connections import WriteConnections
 from adapters.store._pg_group_commit import EVENT_COLUMNS, GroupCommit
 from adapters.store._rows import DEFAULT_MAX_EVENT_BYTES, EncodedEvent, decode_rows, encode_events
 from adapters.store._sequencer import Sequencer
+from adapters.store._snapshot_pruning import prune_snapshots
 from adapters.store._tables import snapshots
 from adapters.store._url import check_schema_name
 from engine.errors import ConcurrencyConflict, StoreError
@@ -337,6 +338,10 @@ class PostgresEventStore(SqlEventStore):
         )
         async with self._engine.connect() as conn:
             await conn.execute(upsert)
+
+    async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(prune_snapshots(stream, keep))
 
     async def save_checkpoint(self, name: str, position: int) -> None:
         async with self._connections.connection() as conn:

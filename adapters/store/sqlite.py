@@ -84,6 +84,11 @@ _SAVE_SNAPSHOT = (
     "ON CONFLICT (scene, branch, version) "
     "DO UPDATE SET schema = excluded.schema, data = excluded.data"
 )
+_PRUNE_SNAPSHOTS = (
+    "DELETE FROM snapshots WHERE scene = ? AND branch = ? AND version < ("
+    "SELECT version FROM snapshots WHERE scene = ? AND branch = ? "
+    "ORDER BY version DESC LIMIT 1 OFFSET ?)"
+)
 _SAVE_CHECKPOINT = (
     "INSERT INTO checkpoints (name, position) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
@@ -166,6 +171,10 @@ class SqliteEventStore(SqlEventStore):
     async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
         row = (snapshot.scene, snapshot.branch, snapshot.version, snapshot.schema, snapshot.data)
         await self._write(_SAVE_SNAPSHOT, [row])
+
+    async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
+        scene, branch = stream.scene, stream.branch
+        await self._write(_PRUNE_SNAPSHOTS, [(scene, branch, scene, branch, max(keep, 1) - 1)])
 
     async def save_checkpoint(self, name: str, position: int) -> None:
         await self._write(_SAVE_CHECKPOINT, [(name, position)])

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Annotated
 
+import msgspec
 import typer
 
 from api.cli._common import (
@@ -23,7 +24,6 @@ from api.cli._exits import Exit
 from api.cli.tables import execution_table, executions_table
 from api.services import Services
 from api.services import executions as running
-from api.services.scenes import scene_state
 from engine.errors import Unavailable
 from engine.progress import Progress as ExecutionProgress
 from engine.tasks import LANES, Lane
@@ -34,8 +34,8 @@ def executions(scene: str, branch: BranchOpt = "main") -> None:
     """List a scene's executions with their status and task counts."""
 
     async def job(services: Services) -> None:
-        state = await scene_state(services, scene, branch)
-        console.print(executions_table(state, f"executions of {scene}@{branch}"))
+        found = await running.list_executions(services, scene, branch)
+        console.print(executions_table(found, f"executions of {scene}@{branch}"))
 
     run_job(job)
 
@@ -46,6 +46,9 @@ def execution(
     execution_id: Annotated[str, typer.Argument(metavar="EXECUTION")],
     branch: BranchOpt = "main",
     follow: Annotated[bool, typer.Option(help="Follow it live until it finishes.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print its progress and tasks as JSON.")
+    ] = False,
 ) -> None:
     """One execution: progress, and per task its status, attempts, waits, run time and cost."""
 
@@ -54,6 +57,9 @@ def execution(
             final = await follow_live(services, scene, branch, execution_id)
         else:
             _, final = await running.execution(services, scene, execution_id, branch)
+        if as_json:
+            console.print_json(msgspec.json.encode(final).decode())
+            return
         console.print(final.headline())
         console.print(execution_table(final))
 

@@ -11,6 +11,7 @@ from rich.tree import Tree
 
 from engine.branching import Change
 from engine.events import ConflictSide, RecordedEvent
+from engine.executions import ExecutionRecord
 from engine.progress import Progress
 from engine.provenance import Provenance
 from engine.scene import Node, SceneState
@@ -137,11 +138,10 @@ def change_table(changes: Iterable[Change], title: str) -> Table:
     return table
 
 
-def executions_table(state: SceneState, title: str) -> Table:
+def executions_table(records: Iterable[ExecutionRecord], title: str) -> Table:
     table = Table(title=title)
     _columns(table, ("execution", "intent", "status", "tasks", "done", "reused"))
-    for execution in state.executions.values():
-        tasks = [state.tasks[t] for t in execution.tasks]
+    for execution, tasks in ((r.execution, r.tasks) for r in records):
         done = sum(1 for t in tasks if str(t.status) in ("succeeded",))
         table.add_row(
             execution.id,

@@ -21,7 +21,8 @@ async def list_executions(
     scene: OwnedScene, api: ApiDep, branch: BranchQuery = "main"
 ) -> ExecutionList:
     runs = await executions.list_executions(api.services, scene, branch)
-    return ExecutionList(branch=branch, executions=[ExecutionSummary.of(e) for e in runs])
+    summaries = [ExecutionSummary.of(r.execution) for r in runs]
+    return ExecutionList(branch=branch, executions=summaries)
 
 
 @router.get(

@@ -40,7 +40,7 @@ from api.schemas.stream_tokens import StreamTokenCreate, StreamTokenPublic
 from api.schemas.streams import EXECUTION
 from api.services import executions
 from api.streaming import StreamFilter
-from engine.errors import NotFound, ScenestateError
+from engine.errors import ScenestateError
 from engine.events import ExecutionFinished
 from engine.ports import StreamId
 from projections.as_of import LARGEST_VERSION
@@ -164,10 +164,7 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
 async def execution_start(api: Api, scene: str, branch: str, execution: str) -> int:
     """The position just before the execution's first event (404 if there is none)."""
     services = api.services
-    state = await services.scenes.load(scene, branch)
-    run = state.executions.get(execution)
-    if run is None:
-        raise NotFound(f"no execution {execution} on {scene}@{branch}")
+    run = (await executions.record(services, scene, execution, branch)).execution
     stream = StreamId(scene, run.started.branch)
     version = run.started.version
     first, _ = await services.store.positions_of(stream, version, version)

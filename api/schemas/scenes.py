@@ -96,5 +96,5 @@ class ScenePublic(BaseModel):
             fork_version=state.fork_version,
             nodes=[NodePublic.of(state.nodes[n], state) for n in order if n in state.nodes],
             open_conflicts=len(state.conflicts),
-            executions=len(state.executions),
+            executions=len(state.executions) + state.finished_executions,
         )

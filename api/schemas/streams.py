@@ -10,7 +10,13 @@ from typing import Any
 
 import msgspec
 
-from engine.events import ExecutionFinished, ExecutionStarted, RecordedEvent, TaskSucceeded
+from engine.events import (
+    ExecutionFinished,
+    ExecutionResumed,
+    ExecutionStarted,
+    RecordedEvent,
+    TaskSucceeded,
+)
 from engine.progress import progress_of
 from engine.scene import SceneState
 from engine.tasks import TaskStatus
@@ -68,6 +74,8 @@ def execution_of(event: RecordedEvent, state: SceneState) -> str | None:
     """The execution an event belongs to: named in it, through its task, or by the
     correlation id of the intent that caused it."""
     payload: Any = event.payload
+    if isinstance(payload, ExecutionResumed):
+        return payload.image.id
     execution = getattr(payload, "execution", None)
     if isinstance(execution, str):
         return execution
@@ -79,8 +87,9 @@ def execution_of(event: RecordedEvent, state: SceneState) -> str | None:
     return event.metadata.execution_id or None
 
 
-def narrate(event: RecordedEvent, state: SceneState) -> Message:
-    """The message for `event`, given the branch's state just after it."""
+def narrate(event: RecordedEvent, state: SceneState, before: SceneState | None = None) -> Message:
+    """The message for `event`, given the branch's state just after it (and, for an
+    `ExecutionFinished`, the one just before it: the execution leaves the state)."""
     assert event.position is not None  # only sequenced events are streamed
     payload: Any = event.payload
     name = type(payload).__name__
@@ -98,7 +107,7 @@ def narrate(event: RecordedEvent, state: SceneState) -> Message:
         "payload": msgspec.to_builtins(payload),
     }
     kind = SCENE
-    if isinstance(payload, ExecutionStarted | ExecutionFinished):
+    if isinstance(payload, ExecutionStarted | ExecutionFinished | ExecutionResumed):
         kind = EXECUTION
     elif name in _TASK_EVENTS:
         kind = TASK
@@ -107,6 +116,11 @@ def narrate(event: RecordedEvent, state: SceneState) -> Message:
         data["artifact"] = _result(payload, state, execution)
     if kind != SCENE and execution is not None:
         progress = progress_of(state, execution)
+        if progress is None and before is not None and isinstance(payload, ExecutionFinished):
+            last = progress_of(before, execution)
+            progress = (
+                None if last is None else msgspec.structs.replace(last, status=payload.status)
+            )
         if progress is not None:
             data["progress"] = {
                 "execution": progress.execution,

@@ -1,6 +1,9 @@
 """Executions (everything one intent set in motion) and their tasks: progress, the
 task records, cancelling either, retrying a task in place, and following an
-execution until it finishes."""
+execution until it finishes.
+
+A running execution is read from the branch's state, a finished one from the
+engine's archive (the executions read model), with the same answer either way."""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from api.services import Caller, Services
-from api.services.ids import by_prefix
+from api.services.ids import SHORTEST, SHOWN, by_prefix
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
 from engine.errors import NotFound, ScenestateError
-from engine.executions import ExecutionState, TaskState
-from engine.progress import Progress, progress_of
+from engine.executions import ExecutionRecord, ExecutionState, TaskState
+from engine.ports import IdKind, StreamId
+from engine.progress import Progress, progress_in
 from engine.tasks import LANES, ExecutionStatus, TaskStatus
 
 FOLLOW_POLL = 0.05  # seconds between looks at a followed execution
@@ -31,36 +35,69 @@ def _action(scene: str, branch: str, action: dict[str, Any]) -> dict[str, Any]:
 
 async def list_executions(
     services: Services, scene: str, branch: str = "main"
-) -> list[ExecutionState]:
-    """A branch's executions, oldest first."""
+) -> list[ExecutionRecord]:
+    """A branch's executions with their tasks, oldest first: the finished ones from the
+    archive, the running ones from the state."""
     state = await scene_state(services, scene, branch)
-    return sorted(state.executions.values(), key=lambda e: e.started.version)
+    stream = StreamId(scene, branch)
+    found = {
+        r.execution.id: r for r in await services.scenes.archive.executions(stream, state.version)
+    }
+    for run in state.executions.values():
+        found[run.id] = ExecutionRecord(run, tuple(state.tasks[t] for t in run.tasks))
+    return sorted(found.values(), key=lambda r: r.execution.started.version)
+
+
+async def record(
+    services: Services, scene: str, execution_id: str, branch: str = "main"
+) -> ExecutionRecord:
+    """One execution with its tasks, running or finished; its id or a unique start of it."""
+    found = await services.scenes.execution(scene, branch, execution_id)
+    if found is None:
+        whole = await _whole_id(services, scene, branch, execution_id, "execution")
+        found = await services.scenes.execution(scene, branch, whole)
+    if found is None:
+        raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
+    return found
+
+
+async def _whole_id(services: Services, scene: str, branch: str, given: str, kind: IdKind) -> str:
+    """The one execution or task id of the branch, running or finished, that starts with
+    `given` (see `by_prefix`)."""
+    state = await scene_state(services, scene, branch)
+    running = state.executions if kind == "execution" else state.tasks
+    known = [i for i in running if i.startswith(given)]
+    if len(given) >= SHORTEST:
+        archive = services.scenes.archive
+        stream = StreamId(scene, branch)
+        known += await archive.ids_starting(stream, kind, given, state.version, SHOWN + 1)
+    return by_prefix(given, known, kind, kind)
 
 
 async def execution(
     services: Services, scene: str, execution_id: str, branch: str = "main"
 ) -> tuple[ExecutionState, Progress]:
     """One execution and its progress, every task with attempts, waits and costs."""
-    state = await services.scenes.load(scene, branch)
-    execution_id = by_prefix(execution_id, state.executions, "execution", "execution")
-    run = state.executions.get(execution_id)
-    progress = progress_of(state, execution_id)
-    if run is None or progress is None:
-        raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
-    return run, progress
+    found = await record(services, scene, execution_id, branch)
+    return found.execution, progress_in(found)
 
 
 async def task(services: Services, scene: str, task_id: str, branch: str = "main") -> TaskState:
-    state = await services.scenes.load(scene, branch)
-    return state.tasks[by_prefix(task_id, state.tasks, "task", "task")]
+    """One task, running or finished; its id or a unique start of it."""
+    found = await services.scenes.task(scene, branch, task_id)
+    if found is None:
+        whole = await _whole_id(services, scene, branch, task_id, "task")
+        found = await services.scenes.task(scene, branch, whole)
+    if found is None:
+        raise NotFound(f"no task {task_id} on {scene}@{branch}")
+    return found
 
 
 async def cancel_execution(
     services: Services, caller: Caller, scene: str, execution_id: str, branch: str = "main"
 ) -> Submission:
-    state = await services.scenes.load(scene, branch)
-    execution_id = by_prefix(execution_id, state.executions, "execution", "execution")
-    action = {"name": "cancel_execution", "execution": execution_id}
+    found = await record(services, scene, execution_id, branch)
+    action = {"name": "cancel_execution", "execution": found.execution.id}
     return await submit(services, caller, _action(scene, branch, action), claim=False)
 
 
@@ -132,10 +169,7 @@ async def follow(
     while True:
         if check is not None:
             check()
-        state = await services.scenes.load(scene, branch)
-        progress = progress_of(state, execution_id)
-        if progress is None:
-            raise NotFound(f"no execution {execution_id} on {scene}@{branch}")
+        _, progress = await execution(services, scene, execution_id, branch)
         if on_progress is not None and progress != last:
             on_progress(progress)
         last = progress

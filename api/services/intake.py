@@ -114,7 +114,8 @@ async def _submit(
         raise
     first, last = await landed(services, receipt)
     state = await services.scenes.load(receipt.scene, receipt.branch, receipt.last_version)
-    return Submission(receipt, first, last, receipt.execution_id in state.executions, took)
+    started = receipt.execution_started or receipt.execution_id in state.executions
+    return Submission(receipt, first, last, started, took)
 
 
 async def _appended(services: Services, intent: AnyIntent) -> Receipt:

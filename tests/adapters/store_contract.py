@@ -492,6 +492,24 @@ class StoreContract:
         await store.save_snapshot(StoredSnapshot("scene-1", "main", 10, 3, b"redone"))
         assert await loaded(12) == (10, 3, b"redone")
 
+    async def test_pruning_keeps_the_newest_snapshots_of_that_stream_only(
+        self, store: EventStore
+    ) -> None:
+        for branch in ("main", "alt"):
+            for version in (5, 10, 15, 20):
+                await store.save_snapshot(StoredSnapshot("scene-1", branch, version, 1, b"s"))
+        main = StreamId("scene-1")
+        await store.prune_snapshots(main, keep=5)  # fewer than that: nothing goes
+        assert (await store.load_snapshot(main, 5)) is not None
+        await store.prune_snapshots(main, keep=2)
+        assert [await _version(store, main, up_to) for up_to in (20, 17, 14, 9)] == [
+            20,
+            15,
+            None,
+            None,
+        ]
+        assert await _version(store, StreamId("scene-1", "alt"), 5) == 5
+
     async def test_a_snapshot_that_does_not_decode_is_returned_as_stored(
         self, store: EventStore, backend: StoreBackend
     ) -> None:
@@ -598,3 +616,8 @@ def _assert_streams_in_order(events: Sequence[RecordedEvent]) -> None:
         key = (event.scene, event.branch)
         assert event.version == last.get(key, 0) + 1
         last[key] = event.version
+
+
+async def _version(store: EventStore, stream: StreamId, up_to: int) -> int | None:
+    found = await store.load_snapshot(stream, up_to)
+    return None if found is None else found.version

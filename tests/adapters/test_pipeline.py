@@ -228,7 +228,9 @@ async def test_a_task_planned_and_canceled_in_one_batch_is_canceled_on_the_bus(
         engine, "s", {"name": "diagnose", "operation": "sleep", "params": {"seconds": 60}}
     )
     await act(engine, "s", {"name": "cancel_execution", "execution": execution})
-    planned = {t.id for t in (await engine.scenes.load("s")).tasks.values()}
+    canceled = await engine.scenes.execution("s", "main", execution)
+    assert canceled is not None
+    planned = {t.id for t in canceled.tasks}
     heard: asyncio.Queue[str] = asyncio.Queue()
 
     async def listen() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from engine.executions import ExecutionRecord
 from engine.intents import parse_intent
 from engine.ports import EventStore
 from engine.scene import SceneState
@@ -64,6 +65,12 @@ class Studio:
 
     async def state(self, branch: str = "main", version: int | None = None) -> SceneState:
         return await self.service.load(self.scene, branch, version)
+
+    async def execution(self, execution_id: str, branch: str = "main") -> ExecutionRecord:
+        """An execution and its tasks, running or finished."""
+        found = await self.service.execution(self.scene, branch, execution_id)
+        assert found is not None, f"no execution {execution_id} on {branch}"
+        return found
 
     async def value(self, branch: str, node: str, prop: str) -> Any:
         return (await self.state(branch)).nodes[node].value(prop)

@@ -62,16 +62,16 @@ async def test_a_prompt_on_an_empty_scene_builds_the_film_and_its_plan() -> None
     shots = [n for n in state.child_ids("root") if state.nodes[n].kind == "shot"]
     assert shots == ["shot-1", "shot-2", "shot-3"]
     assert {"caption-1", "narration-1", "narration-3", "score"} <= set(state.nodes)
-    execution = state.executions[receipt.execution_id]
-    operations = sorted(state.tasks[t].operation for t in execution.tasks)
+    record = await studio.execution(receipt.execution_id)
+    operations = sorted(t.operation for t in record.tasks)
     assert operations.count("text_to_image") == 3 and operations.count("image_to_video") == 3
     assert operations.count("text_to_speech") == 3 and operations.count("music") == 1
     assert {"concat", "mix", "encode"} <= set(operations)
-    mix = next(state.tasks[t] for t in execution.tasks if state.tasks[t].operation == "mix")
+    mix = next(t for t in record.tasks if t.operation == "mix")
     assert sorted(i.name for i in mix.inputs) == [
         "bed-001", "video", "voice-001", "voice-002", "voice-003",
     ]  # fmt: skip
-    video = next(t for t in state.tasks.values() if t.description == "generating video for shot 2")
+    video = next(t for t in record.tasks if t.description == "generating video for shot 2")
     assert [i.name for i in video.inputs] == ["image"]
 
 
@@ -80,9 +80,12 @@ async def test_running_the_plan_binds_artifacts_and_finishes_the_execution() -> 
     receipt = await studio.submit({"kind": "text_prompt", "text": PROMPT})
     await run_all(studio)
     state = await studio.state()
-    assert state.executions[receipt.execution_id].status == "succeeded"
+    record = await studio.execution(receipt.execution_id)
+    assert record.execution.status == "succeeded"
+    assert receipt.execution_id not in state.executions  # finished: it left the state
     render = state.nodes["root"].slots["render"][-1]
-    assert render.task is not None and state.tasks[render.task].operation == "encode"
+    made = {t.id: t for t in record.tasks}
+    assert render.task is not None and made[render.task].operation == "encode"
     assert state.nodes["shot-2"].artifact("video") is not None
 
 
@@ -93,9 +96,9 @@ async def test_an_edit_reruns_only_the_changed_shot_and_the_assembly() -> None:
     receipt = await studio.submit(
         {"kind": "direct_edit", "node": "shot-2", "prop": "prompt", "value": "a storm at night"}
     )
-    state = await studio.state()
-    execution = state.executions[receipt.execution_id]
-    described = sorted(state.tasks[t].description for t in execution.tasks)
+    record = await studio.execution(receipt.execution_id)
+    execution = record.execution
+    described = sorted(t.description for t in record.tasks)
     assert "generating image for shot 2" in described and "generating video for shot 2" in described
     assert not any("shot 1" in d or "shot 3" in d for d in described)
     assert execution.reused > 0 and execution.planned == len(execution.tasks)
@@ -107,9 +110,8 @@ async def test_a_preview_makes_small_proxies_on_the_preview_lane() -> None:
     await studio.submit({"kind": "text_prompt", "text": PROMPT})
     await run_all(studio)
     receipt = await studio.act("main", "render", goal="preview")
-    state = await studio.state()
-    execution = state.executions[receipt.execution_id]
-    tasks = [state.tasks[t] for t in execution.tasks]
+    record = await studio.execution(receipt.execution_id)
+    execution, tasks = record.execution, list(record.tasks)
     assert execution.goal == "preview" and {t.lane for t in tasks} == {"preview"}
     proxies = [t for t in tasks if t.operation == "normalize"]
     assert len(proxies) == 3 and all(t.params["width"] <= 640 for t in proxies)
@@ -127,8 +129,8 @@ async def test_after_an_edit_only_the_changed_shots_proxy_is_remade() -> None:
     await run_all(studio)
     await studio.set("main", "shot-3", "prompt", "gulls over the rocks")
     receipt = await studio.act("main", "render", goal="preview")
-    state = await studio.state()
-    described = [state.tasks[t].description for t in state.executions[receipt.execution_id].tasks]
+    record = await studio.execution(receipt.execution_id)
+    described = [t.description for t in record.tasks]
     assert "making the preview proxy of shot 3" in described
     assert not any("shot 1" in d or "shot 2" in d for d in described)
 
@@ -138,8 +140,7 @@ async def test_the_same_prompt_again_regenerates_nothing() -> None:
     await studio.submit({"kind": "text_prompt", "text": PROMPT})
     await run_all(studio)
     again = await studio.act("main", "render")
-    state = await studio.state()
-    execution = state.executions[again.execution_id]
+    execution = (await studio.execution(again.execution_id)).execution
     assert (execution.planned, execution.status) == (0, "succeeded") and execution.reused > 0
 
 

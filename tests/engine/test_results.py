@@ -15,8 +15,7 @@ async def test_a_quick_success_records_that_the_task_started_on_its_worker() -> 
     studio = Studio()
     await studio.act("main", "create_scene")
     receipt = await studio.act("main", "diagnose", count=1, operation="echo")
-    state = await studio.state()
-    (task,) = state.executions[receipt.execution_id].tasks
+    (task,) = (await studio.execution(receipt.execution_id)).execution.tasks
     result = TaskResult(
         task,
         1,
@@ -37,4 +36,5 @@ async def test_a_quick_success_records_that_the_task_started_on_its_worker() -> 
     assert kinds[-2:] == [TaskStarted, TaskSucceeded]
     started = mine[-2]
     assert isinstance(started, TaskStarted) and started.worker == "w1"
-    assert (await studio.state()).tasks[task].status == TaskStatus.SUCCEEDED
+    (done,) = (await studio.execution(receipt.execution_id)).tasks
+    assert done.status == TaskStatus.SUCCEEDED

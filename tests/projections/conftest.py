@@ -18,11 +18,13 @@ from adapters.store import migrate, open_store
 from adapters.store.read_models import SqlReadModels, open_read_models
 from adapters.system import RandomIds, SystemClock
 from engine.events import RecordedEvent
+from engine.executions import TaskState
 from engine.intents import parse_intent
-from engine.ports import EventStore
+from engine.ports import EventStore, StreamId
 from engine.service import Receipt, SceneService
 from engine.tasks import TaskResult, TaskStatus
 from projections.catalog import default_projections
+from projections.executions import ExecutionsReadModel
 from projections.generations import active_generation
 from projections.ports import ReadModelStore, TableRows
 from projections.projection import fold_rows
@@ -68,6 +70,14 @@ class Backend:
         return await scenes.submit(
             parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id)
         )
+
+    async def tasks(self, scene: str, branch: str = "main") -> list[TaskState]:
+        """Every task of the branch's executions, running or finished, oldest first."""
+        state = await self.scenes.load(scene, branch)
+        stream = StreamId(scene, branch)
+        finished = await self.scenes.archive.executions(stream, state.version)
+        done = [t for record in finished for t in record.tasks if t.id not in state.tasks]
+        return [*done, *state.tasks.values()]
 
     async def finish_task(
         self, scene: str, task_id: str, artifact: str | None, *, ok: bool = True
@@ -127,7 +137,8 @@ async def _backend(name: str, url: str, schema: str | None = None) -> AsyncItera
     options = {"schema": schema} if schema else {}
     store = open_store(url, **options)
     read_models = open_read_models(url, schema=schema)
-    scenes = SceneService(store, SystemClock(), RandomIds())
+    archive = ExecutionsReadModel(store, read_models)
+    scenes = SceneService(store, SystemClock(), RandomIds(), archive=archive)
     try:
         yield Backend(name, url, schema, store, read_models, scenes)
     finally:

@@ -53,8 +53,9 @@ def test_queries_views_and_rebuild_through_the_cli(cli: Cli) -> None:
     assert made["status"] == "not_rendered" and made["output"] is None
     assert {g["status"] for g in made["missing"]} == {"not planned"}
 
-    tasks = json.loads(shown)["tasks"].values()
-    last = max(tasks, key=lambda t: t["params"]["n"])
+    assert not json.loads(shown)["executions"]  # finished: only its record remains
+    finished = json.loads(cli("execution", "ops", execution.group(1), "--json").stdout)
+    last = max(finished["tasks"], key=lambda t: t["params"]["n"])
     traced, refused = at_once(
         cli, ("lineage", last["artifact"]), ("show", "ops", "--as-of", "yesterday")
     )
@@ -68,4 +69,5 @@ def test_queries_views_and_rebuild_through_the_cli(cli: Cli) -> None:
     assert [(p["name"], p["active"], p["lag"]) for p in listed] == [
         ("history", 1, 0),
         ("lineage", 2, 0),
+        ("executions", 1, 0),
     ]

@@ -27,6 +27,7 @@ from projections.catalog import default_projections
 from projections.fidelity import Fidelity, fidelity_view, needed_keys
 from projections.lineage import trace_artifact
 from projections.runner import ProjectionRunner
+from projections.views import finished_work
 from tests.conftest import fresh_postgres_database
 
 
@@ -100,6 +101,7 @@ async def test_the_final_renders_lineage_names_every_model_and_transform(engine:
     assert found.transforms == ["planning.film@1"]
     (root,) = found.root_intents
     assert '"name":"render"' in root.summary and root.actor == "ana"
-    view = fidelity_view(state, Fidelity.PRODUCTION, {})
+    finished = await finished_work(engine.scenes, state, Fidelity.PRODUCTION)
+    view = fidelity_view(state, Fidelity.PRODUCTION, {}, finished)
     assert (view.status, view.output, view.missing) == ("ready", render, [])
     assert set(needed_keys(state, Fidelity.PRODUCTION)) == {w.key for w in works}

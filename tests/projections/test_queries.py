@@ -73,8 +73,7 @@ async def test_a_branch_as_of_a_version_or_a_moment(backend: Backend) -> None:
 async def test_lineage_walks_every_input_back_to_the_root_intents(backend: Backend) -> None:
     await busy_scene(backend)
     await backend.runner().catch_up()
-    state = await backend.scenes.load("film")
-    last = max(state.tasks.values(), key=lambda t: t.params.get("n", 0))
+    last = max(await backend.tasks("film"), key=lambda t: t.params.get("n", 0))
     found = await trace_artifact(backend.read_models, last.artifact or "")
     chain = []
     origin = found.origin
@@ -114,7 +113,6 @@ async def test_reused_work_is_traced_to_the_execution_that_made_it(backend: Back
     await backend.act("a", {"name": "create_scene", "title": "A"})
     await run_diagnostics(backend, "a", 1)
     await backend.runner().catch_up()
-    state = await backend.scenes.load("a")
-    (task,) = state.tasks.values()
+    (task,) = await backend.tasks("a")
     found = await trace_artifact(backend.read_models, task.artifact or "")
     assert found.origin.made_by is not None and found.origin.made_by.task == task.id

@@ -35,6 +35,7 @@ async def test_catch_up_folds_every_event_once_into_every_projection(backend: Ba
     assert [(s.name, s.position, s.lag, s.error) for s in found] == [
         ("history", head, 0, None),
         ("lineage", head, 0, None),
+        ("executions", head, 0, None),
     ]
 
 
@@ -82,7 +83,7 @@ async def test_a_failing_projection_stops_at_the_event_and_keeps_its_checkpoint(
 
 async def test_a_batch_that_dies_inside_its_transaction_writes_nothing(backend: Backend) -> None:
     await busy_scene(backend)
-    crashing = Crashing(backend.read_models, crash_at=3)
+    crashing = Crashing(backend.read_models, crash_at=4)  # history's second batch
     runner = ProjectionRunner(backend.store, crashing, default_projections(), batch_size=10)  # type: ignore[arg-type]
     with pytest.raises(ProjectionFailed, match=r"commit of projection .* refused") as failed:
         await runner.catch_up()
@@ -106,7 +107,11 @@ async def test_two_runners_at_once_never_record_a_batch_twice(backend: Backend) 
     assert await active_rows(backend.read_models) == scratch_rows(await whole_log(backend.store))
     found = await list_generations(backend.read_models)
     roles = [(g.projection, g.generation, g.role) for g in found]
-    assert roles == [("history", 1, "active"), ("lineage", 1, "active")]
+    assert roles == [
+        ("executions", 1, "active"),
+        ("history", 1, "active"),
+        ("lineage", 1, "active"),
+    ]
 
 
 async def test_the_live_runner_follows_new_events(backend: Backend) -> None:
@@ -130,7 +135,7 @@ async def _caught_up(backend: Backend) -> None:
     head = await backend.store.head_position()
     for _ in range(400):
         found = await list_generations(backend.read_models)
-        if len(found) == 2 and all(g.position >= head for g in found):
+        if len(found) == 3 and all(g.position >= head for g in found):
             return
         await asyncio.sleep(0.025)
     raise AssertionError(f"the live runner did not reach position {head}: {found}")
@@ -149,8 +154,12 @@ async def test_a_rebuild_gives_identical_tables_and_takes_over(backend: Backend)
     found = [
         (g.projection, g.generation, g.role) for g in await list_generations(backend.read_models)
     ]
-    assert found == [("history", 3, "active"), ("lineage", 2, "active")]
-    with pytest.raises(Exception, match="no projection 'ghost'; the projections are: history"):
+    assert found == [
+        ("executions", 1, "active"),
+        ("history", 3, "active"),
+        ("lineage", 2, "active"),
+    ]
+    with pytest.raises(Exception, match="no projection 'ghost'; the projections are: executions"):
         await runner.rebuild("ghost")
 
 
@@ -173,8 +182,7 @@ async def test_a_rebuild_under_live_traffic_serves_the_old_generation_until_caug
 ) -> None:
     await busy_scene(backend)
     await backend.runner().catch_up()
-    state = await backend.scenes.load("film")
-    artifact = next(t.artifact for t in state.tasks.values() if t.artifact is not None)
+    artifact = next(t.artifact for t in await backend.tasks("film") if t.artifact is not None)
     before = await trace_artifact(backend.read_models, artifact)
 
     async def traffic() -> None:
@@ -200,7 +208,11 @@ async def test_a_rebuild_under_live_traffic_serves_the_old_generation_until_caug
     roles = {
         (g.projection, g.generation, g.role) for g in await list_generations(backend.read_models)
     }
-    assert roles == {("history", 1, "active"), ("lineage", 2, "active")}
+    assert roles == {
+        ("executions", 1, "active"),
+        ("history", 1, "active"),
+        ("lineage", 2, "active"),
+    }
 
 
 class HistoryV2(HistoryProjection):
@@ -221,13 +233,14 @@ async def test_a_new_projection_version_rebuilds_itself_beside_the_old_one(
         for g in await list_generations(backend.read_models)
     ]
     assert found == [
+        ("executions", 1, 1, "active"),
         ("history", 1, 1, "retired"),
         ("history", 2, 2, "active"),
         ("lineage", 1, 1, "active"),
     ]
     assert await active_rows(backend.read_models) == scratch_rows(await whole_log(backend.store))
     await upgraded.catch_up()  # the next pass drops what the rebuild replaced
-    assert [g.generation for g in await list_generations(backend.read_models)] == [2, 1]
+    assert [g.generation for g in await list_generations(backend.read_models)] == [1, 2, 1]
 
 
 class FlakyStore(SlowStore):

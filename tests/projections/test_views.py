@@ -8,12 +8,12 @@ from typing import Any
 
 from adapters.system import RandomIds, SystemClock
 from engine.intents import parse_intent
-from engine.scene import SceneState
 from engine.service import SceneService
 from engine.tasks import ErrorKind, TaskError, TaskResult, TaskStatus
 from projections.drafts import DraftViews
 from projections.fidelity import Fidelity, FidelityView, fidelity_view
 from projections.timeline import timeline_of
+from projections.views import finished_work
 from tests.memory_store import MemoryStore
 from tests.projections.conftest import Backend
 from tests.projections.scenes import sha
@@ -140,23 +140,29 @@ async def test_draft_views_follow_the_log_within_milliseconds(sqlite_backend: Ba
         following.cancel()
 
 
-def production_view(state: SceneState) -> FidelityView:
-    return fidelity_view(state, Fidelity.PRODUCTION, {})
+async def production_view(studio: Studio) -> FidelityView:
+    return await _view(studio, Fidelity.PRODUCTION)
 
 
-def preview_view(state: SceneState) -> FidelityView:
-    return fidelity_view(state, Fidelity.PREVIEW, {})
+async def preview_view(studio: Studio) -> FidelityView:
+    return await _view(studio, Fidelity.PREVIEW)
+
+
+async def _view(studio: Studio, fidelity: Fidelity) -> FidelityView:
+    """The view with no work cache: what the branch's own executions made."""
+    state = await studio.scenes.load("s")
+    return fidelity_view(state, fidelity, {}, await finished_work(studio.scenes, state, fidelity))
 
 
 async def test_production_lists_exactly_what_is_missing_until_it_is_made() -> None:
     studio = Studio()
     await two_shots(studio)
-    before = production_view(await studio.scenes.load("s"))
+    before = await production_view(studio)
     assert before.status == "not_rendered" and before.output is None
     assert {g.status for g in before.missing} == {"not planned"}
     await studio.act({"name": "render"})
     await studio.finish("generating image for shot 2", ok=False, error="content refused")
-    failing = production_view(await studio.scenes.load("s"))
+    failing = await production_view(studio)
     assert failing.status == "failed"
     image = next(g for g in failing.missing if g.work == "shot-2/image")
     assert (image.status, image.reason) == ("failed", "content refused")
@@ -164,12 +170,12 @@ async def test_production_lists_exactly_what_is_missing_until_it_is_made() -> No
     assert video.status == "blocked" and video.reason == f"waits on {image.task}"
     await studio.act({"name": "retry_task", "task": image.task})
     await studio.finish_all()
-    ready = production_view(await studio.scenes.load("s"))
+    ready = await production_view(studio)
     assert (ready.status, ready.missing, ready.conflicts) == ("ready", [], [])
     state = await studio.scenes.load("s")
     assert ready.output == state.nodes[state.root].artifact("render")
     await studio.act({"name": "set_property", "node": "shot-2", "prop": "prompt", "value": "storm"})
-    edited = production_view(await studio.scenes.load("s"))
+    edited = await production_view(studio)
     assert edited.status == "not_rendered" and edited.output is None
     # only the edited shot's work and the assembly after it are missing
     missing = [g.work for g in edited.missing]
@@ -188,40 +194,39 @@ async def test_production_is_refused_while_a_merge_conflict_is_open_on_its_nodes
     await studio.act({**edit, "value": "Storm"}, branch="alt")
     await studio.act({**edit, "value": "Calm"})
     await studio.act({"name": "merge_branch", "source": "alt"})
-    state = await studio.scenes.load("s")
-    conflicted = production_view(state)
+    conflicted = await production_view(studio)
     (conflict,) = conflicted.conflicts
     assert (conflicted.status, conflicted.output) == ("conflicted", None)
     assert (conflict.node, conflict.field) == ("shot-1", "prop:title")
     assert conflicted.reasons[0] == f"conflict {conflict.conflict} is open on shot-1 (prop:title)"
     await studio.act({"name": "resolve_conflict", "conflict": conflict.conflict, "choice": "ours"})
-    assert production_view(await studio.scenes.load("s")).status == "ready"
+    assert (await production_view(studio)).status == "ready"
 
 
 async def test_preview_remakes_only_the_edited_shots_proxies() -> None:
     studio = Studio()
     await two_shots(studio)
-    assert preview_view(await studio.scenes.load("s")).status == "not_rendered"
+    assert (await preview_view(studio)).status == "not_rendered"
     first = await studio.act({"name": "render", "goal": "preview"})
     await studio.finish("generating image for shot 1")
-    halfway = preview_view(await studio.scenes.load("s"))
+    halfway = await preview_view(studio)
     assert (halfway.status, halfway.execution, halfway.output) == ("in_progress", first, None)
     assert [(s.node, s.state) for s in halfway.shots] == [
         ("shot-1", "pending"),
         ("shot-2", "pending"),
     ]
     await studio.finish_all()
-    done = preview_view(await studio.scenes.load("s"))
+    done = await preview_view(studio)
     state = await studio.scenes.load("s")
     assert (done.status, done.output) == ("ready", state.nodes[state.root].artifact("preview"))
     assert [(s.node, s.state) for s in done.shots] == [("shot-1", "remade"), ("shot-2", "remade")]
     proxy = state.nodes["shot-2"].artifact("preview")
     await studio.act({"name": "set_property", "node": "shot-2", "prop": "prompt", "value": "fog"})
-    edited = preview_view(await studio.scenes.load("s"))
+    edited = await preview_view(studio)
     assert edited.status == "not_rendered" and edited.output is None
     assert [(s.node, s.state, s.artifact) for s in edited.shots][1] == ("shot-2", "stale", proxy)
     second = await studio.act({"name": "render", "goal": "preview"})
     await studio.finish_all()
-    again = preview_view(await studio.scenes.load("s"))
+    again = await preview_view(studio)
     assert (again.status, again.execution) == ("ready", second)
     assert [(s.node, s.state) for s in again.shots] == [("shot-1", "reused"), ("shot-2", "remade")]
