@@ -41,3 +41,19 @@ async def test_cancelling_an_execution_stops_its_tasks(api: Api) -> None:
     assert again.status_code == 422
     missing = await api.request("GET", "/scenes/promo/executions/nope", "acme")
     assert missing.status_code == 404
+
+
+async def test_a_finished_execution_and_its_task_are_found_by_a_unique_start(api: Api) -> None:
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    execution = (await api.intent("acme", "promo", diagnose(2))).json()["execution_id"]
+    done = await api.finished("acme", "promo", execution)  # archived: no longer in state
+    task = done["tasks"][0]["id"]
+    found = await api.request("GET", f"/scenes/promo/executions/{execution[:8]}", "acme")
+    assert found.status_code == 200 and found.json()["execution"] == execution
+    one = await api.request("GET", f"/scenes/promo/tasks/{task[:7]}", "acme")
+    assert one.status_code == 200 and one.json()["id"] == task
+    both = await api.request("GET", "/scenes/promo/tasks/t-", "acme")
+    assert both.status_code == 404  # shorter than any id worth matching
+    again = await api.request("POST", f"/scenes/promo/executions/{execution[:8]}/cancel", "acme")
+    assert again.status_code == 422 and "already" in again.json()["error"]["message"]
