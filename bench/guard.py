@@ -8,8 +8,15 @@ either, while a 5 x regression always does. A check over its limit is measured
 once more before it fails, so one unlucky run is not a verdict.
 
     merge       a merge in a 100,000-node scene against one in a 1,000-node scene
+    state       a scene's state (encoded as its snapshot) after 1,000 finished
+                executions against after 10
+    snapshots   all the snapshot bytes a stream keeps against its newest snapshot,
+                after 1,000 finished executions
+    load        loading a 100,000-event scene from its snapshot against a 1,000-event one
     intent p99  an intent POST's p99 against /healthz's p99, 100 clients at 50/s
                 (`scenestate serve`, embedded)
+
+Everything runs on SQLite in a temporary directory.
 
 Exit status 1 and one line per failed check naming the benchmark to run.
 
@@ -19,6 +26,7 @@ Run: python -m bench.guard [--json FILE] [--only NAME,...]
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -28,9 +36,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.bootstrap import open_services, prepare_database
+from api.config import Settings, load_settings
 from bench import api as api_bench
+from bench import history as history_bench
 from bench import merge as merge_bench
 from bench._report import Figure, parser, report
+from engine.snapshots import encode_snapshot
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,42 @@ async def merge_growth(tmp: Path) -> Growth:
         url = f"sqlite+aiosqlite:///{tmp / f'merge-{nodes}.db'}"
         costs[nodes], _ = await merge_bench.measure(url, nodes)
     return Growth(costs[100_000], costs[1_000], "ms")
+
+
+async def state_growth(tmp: Path) -> Growth:
+    sizes = {}
+    for executions in (10, 1_000):
+        settings = _settings(tmp / f"history-{executions}")
+        async with open_services(settings) as services:
+            await history_bench.build(services, executions, seed=executions)
+            state = await services.scenes.load(history_bench.SCENE)
+            sizes[executions] = len(encode_snapshot(state))
+    return Growth(sizes[1_000] / 1024, sizes[10] / 1024, "KiB")
+
+
+async def snapshot_bytes(tmp: Path) -> Growth:
+    """Of the scene `state_growth` built (or, run alone, one built here)."""
+    settings = _settings(tmp / "history-1000")
+    if not (tmp / "history-1000").exists():
+        async with open_services(settings) as services:
+            await history_bench.build(services, 1_000, seed=1_000)
+    _, total, newest = await history_bench.snapshot_sizes(settings.database_url)
+    return Growth(total / 1024, newest / 1024, "KiB")
+
+
+async def load_growth(tmp: Path) -> Growth:
+    settings = _settings(tmp / "loads")
+    await prepare_database(settings)
+    plan = dataclasses.replace(history_bench.QUICK, lengths=(1_000, 100_000), loads=5)
+    small, large = await history_bench.load_flatness(
+        settings.database_url, plan, history_bench.FullGraph
+    )
+    return Growth(large, small, "ms")
+
+
+def _settings(data: Path) -> Settings:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENESTATE_")}
+    return load_settings({**env, "SCENESTATE_DATA_DIR": str(data)})
 
 
 async def intent_p99(tmp: Path) -> Growth:
@@ -139,9 +187,33 @@ CHECKS = (
         "merge",
         "100,000-node scene against 1,000 nodes, 100 props changed per side",
         limit=4.0,
-        today=1.1,
+        today=1.5,
         rerun="python -m bench.merge",
         measure=merge_growth,
+    ),
+    Check(
+        "state",
+        "a scene's encoded state after 1,000 finished executions against after 10",
+        limit=2.5,
+        today=1.2,
+        rerun="python -m bench.history --quick",
+        measure=state_growth,
+    ),
+    Check(
+        "snapshots",
+        "all snapshot bytes a stream keeps against its newest, after 1,000 executions",
+        limit=4.5,
+        today=1.8,
+        rerun="python -m bench.history --quick",
+        measure=snapshot_bytes,
+    ),
+    Check(
+        "load",
+        "a 100,000-event scene's load from its snapshot against a 1,000-event one's",
+        limit=4.5,
+        today=2.0,
+        rerun="python -m bench.history --quick",
+        measure=load_growth,
     ),
     Check(
         "intent p99",
