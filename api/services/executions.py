@@ -164,8 +164,7 @@ async def follow(
     `on_unserved(lanes)` hears of lanes its tasks wait in that no worker serves."""
     last = None
     next_look = time.monotonic() + UNSERVED_GRACE
-    first = await services.scenes.load(scene, branch)
-    execution_id = by_prefix(execution_id, first.executions, "execution", "execution")
+    execution_id = (await record(services, scene, execution_id, branch)).execution.id
     while True:
         if check is not None:
             check()
