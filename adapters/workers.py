@@ -64,6 +64,10 @@ class _Context:
         self._every = every
         self._last = time.monotonic()
 
+    @property
+    def tries(self) -> int:
+        return self._delivery.delivery_count - 1
+
     async def input(self, name: str) -> bytes:
         artifact = self._delivery.task.inputs.get(name)
         if artifact is None:

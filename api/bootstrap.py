@@ -245,8 +245,14 @@ def operations(
     from adapters.operations.hosted import hosted_operations
     from adapters.operations.local import local_operations
     from adapters.operations.media import media_operations
+    from adapters.operations.surfaces import surface_operations
 
-    local = {**diagnostic_operations(), **local_operations(), **media_operations()}
+    local = {
+        **diagnostic_operations(),
+        **local_operations(),
+        **media_operations(),
+        **surface_operations(),
+    }
     if not providers:
         return local
     return {**local, **hosted_operations(hosted_settings or {}, providers=providers)}

@@ -28,7 +28,7 @@ from api.runtime import Runtime
 from api.services import Caller, Services, executions, intake
 from engine.errors import InvalidIntent, NotFound, ScenestateError
 from engine.progress import Progress as ExecutionProgress
-from engine.recipes import film_works
+from engine.recipes import scene_works
 from engine.service import Receipt
 from engine.tasks import ExecutionStatus
 from projections.lineage import trace_artifact
@@ -118,7 +118,7 @@ async def run_demo(
     output.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(output.write_bytes, await services.artifacts.get(artifact))
     ran = final.total - (chosen.done_before or 0)  # an interrupted run's share is not ours
-    reused = len(film_works(state)) - ran  # the film's work this run did not do
+    reused = len(scene_works(state)) - ran  # the film's work this run did not do
     outcome = DemoOutcome(output, artifact, ran, reused, final.execution)
     await projection_runner(services).catch_up()
     made = await trace_artifact(services.read_models, artifact, STUDIO)

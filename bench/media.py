@@ -163,6 +163,8 @@ class Inputs:
     async def input(self, name: str) -> bytes:
         return self.files[name]
 
+    tries = 0  # the first try of each attempt
+
     async def heartbeat(self) -> None:
         return None
 

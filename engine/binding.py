@@ -112,6 +112,9 @@ _ARCS = {
     5: ("dusk", "night", "storm", "dawn", "day"),
     6: ("dusk", "night", "storm", "lull", "dawn", "day"),
 }
+_PAGE = re.compile(r"landing page|web ?page|web ?site|\bpage\b")
+TAGLINE, LANDING_PAGE = "tagline", "landing-page"
+TAGLINE_SPAN = (2.9, SHOT_SECONDS - 0.2)  # the closing caption, in the last shot
 _LEADING_WORDS = re.compile(r"^(?:a|an|the|one|some|my|our)\s+", re.IGNORECASE)
 _CLAUSE = re.compile(r"\s+(?:who|that|which|and|with|in|on|at|of|from)\s+", re.IGNORECASE)
 
@@ -147,8 +150,11 @@ def propose_structure(prompt: str) -> list[NodeSpec]:
     subject = _subject(text)
     captions = re.search(r"caption|subtitle", lowered) is not None
     narrated = re.search(r"narrat|voice", lowered) is not None
+    page = _PAGE.search(lowered) is not None
     beats = _story(subject, _shot_count(lowered))
     specs: list[NodeSpec] = []
+    if page:
+        specs.append(NodeSpec(TAGLINE, "copy", "root", _tagline(subject)))
     for n, (scene, line) in enumerate(beats, start=1):
         shot = f"shot-{n}"
         props: dict[str, PropValue] = {
@@ -159,12 +165,18 @@ def propose_structure(prompt: str) -> list[NodeSpec]:
         }
         specs.append(NodeSpec(shot, "shot", "root", props))
         if captions:
+            closing = page and n == len(beats)
             start, end = CAPTION_SPAN
+            end = round(TAGLINE_SPAN[0] - 0.2, 2) if closing else end
             specs.append(
                 NodeSpec(
                     f"caption-{n}", "caption", shot, {"text": line, "start": start, "end": end}
                 )
             )
+            if closing:  # the film closes on the line its page opens with: one node
+                first, last = TAGLINE_SPAN
+                closing_props: dict[str, PropValue] = {"copy": TAGLINE, "start": first, "end": last}
+                specs.append(NodeSpec("caption-tagline", "caption", shot, closing_props))
     if narrated:
         for n, (_, line) in enumerate(beats, start=1):
             start = (n - 1) * SHOT_SECONDS + NARRATION_LEAD
@@ -173,6 +185,40 @@ def propose_structure(prompt: str) -> list[NodeSpec]:
     specs.append(
         NodeSpec("score", "audio", "root", {"prompt": _score(subject), "volume": SCORE_VOLUME})
     )
+    if page:
+        specs.extend(_landing_page(subject, beats[0][0]))
+    return specs
+
+
+def _tagline(subject: str) -> dict[str, PropValue]:
+    """The film's tagline, written here rather than generated: the closing caption and
+    the page's headline say it, so it is known before anything is made."""
+    who = _short_name(subject)
+    light = "one light" if "lighthouse" in subject.lower() else "one place"
+    text = f"One night, {light}, and {who} who keeps it."
+    return {"text": text, "role": "tagline", "tone": "quiet"}
+
+
+def _landing_page(subject: str, opening: str) -> list[NodeSpec]:
+    """A web page for the film: the film as its hero (its first picture as the poster),
+    the tagline as headline, then copy written from briefs."""
+    page = LANDING_PAGE
+    surface: dict[str, PropValue] = {
+        "name": f"{subject[:1].upper()}{subject[1:]}: the film",
+        "kind": "web",
+        "prompt": "a quiet landing page: the film as the hero, the tagline as its headline, "
+        "a short synopsis and a button to watch",
+        "copy": TAGLINE,
+        "media": "root shot-1/image",
+    }
+    briefs = (
+        ("synopsis", "body", f"a two-sentence synopsis of a short film about {subject}"),
+        ("watch-button", "button", "invite the visitor to watch the film"),
+        ("poster-alt", "alt", f"describe the film's opening picture: {opening}"),
+    )
+    specs = [NodeSpec(page, "surface", "root", surface)]
+    for node, role, brief in briefs:
+        specs.append(NodeSpec(node, "copy", page, {"role": role, "brief": brief, "tone": "quiet"}))
     return specs
 
 

@@ -87,6 +87,12 @@ _WIDTH = PropSpec(int, 16, 7680)
 _HEIGHT = PropSpec(int, 16, 4320)
 _FPS = PropSpec(float, 1.0, 240.0)
 
+_NODE_ID = _text(200)  # another node of the scene, by id
+
+# What a line of UI copy is for; each has its slot's length limit (engine.copy).
+COPY_ROLES = ("headline", "tagline", "button", "body", "alt", "caption")
+SURFACE_KINDS = ("web", "mobile", "video", "social")
+
 _MEDIA = frozenset({"image", "video", "audio", "voiceover", "caption", "clip"})
 
 KINDS: dict[str, NodeKind] = {
@@ -144,11 +150,30 @@ KINDS: dict[str, NodeKind] = {
         ),
         NodeKind(
             "voiceover",
-            {"text": _text(10_000), "voice": _text(100), "start": _START, "volume": _VOLUME},
+            {
+                "text": _text(10_000),
+                "copy": _NODE_ID,
+                "voice": _text(100),
+                "start": _START,
+                "volume": _VOLUME,
+            },
             slots=("audio",),
         ),
-        NodeKind("caption", {"text": _text(500), "start": _START, "end": _START}),
-        NodeKind("copy", {"text": _text(), "tone": _text(100), "locale": _text(35)}),
+        NodeKind("caption", {"text": _text(500), "copy": _NODE_ID, "start": _START, "end": _START}),
+        NodeKind(
+            "copy",
+            {
+                "text": _text(),
+                "role": PropSpec(str, choices=COPY_ROLES),
+                "brief": _PROMPT,
+                "limit": PropSpec(int, 1, 2_000),
+                "tone": _text(100),
+                "locale": _text(35),
+                "seed": _SEED,
+                "model": _MODEL,
+            },
+            slots=("text",),
+        ),
         NodeKind(
             "code",
             {
@@ -164,11 +189,16 @@ KINDS: dict[str, NodeKind] = {
             "surface",
             {
                 "name": _TITLE,
-                "kind": PropSpec(str, choices=("web", "mobile", "video", "social")),
+                "kind": PropSpec(str, choices=SURFACE_KINDS),
                 "width": _WIDTH,
                 "height": _HEIGHT,
+                "prompt": _PROMPT,
+                "seed": _SEED,
+                "copy": _text(2_000),
+                "media": _text(2_000),
+                "model": _MODEL,
             },
-            slots=("render",),
+            slots=("code", "preview", "render"),
             container=True,
             children=frozenset({"copy", "code", "image", "video", "caption"}),
         ),

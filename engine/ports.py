@@ -458,6 +458,12 @@ class TaskContext(Protocol):
 
     async def input(self, name: str) -> bytes: ...
 
+    @property
+    def tries(self) -> int:
+        """How often this attempt was tried before (0 the first time): a model whose
+        output failed its checks makes another take on the next try."""
+        ...
+
     async def heartbeat(self) -> None:
         """Tell the bus the task is alive (long operations call this now and then)."""
         ...

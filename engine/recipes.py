@@ -11,6 +11,12 @@ small, low-frame-rate proxies on the preview lane; *production* renders full
 quality. Node ids never enter the work's parameters, so two shots asking for the
 same thing share one task, and after an edit only the changed shots' chains and the
 assembly run again (an edited caption changes its shot's picture too).
+
+A caption or voice-over that speaks a copy node (its `copy` prop) says that copy's
+text: the line a page shares with the film. Such a caption is a line *about* the film
+(a tagline), not a description of the picture, so it stays out of the picture's
+prompt, and an edit to the copy re-runs the render that burns it in, not the shot.
+`scene_works` adds the scene's surfaces (`engine.surfaces`) after the film.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ from __future__ import annotations
 import msgspec
 
 from engine.events import TaskTarget
+from engine.models import LOCAL_CHOICES, LOCAL_MODELS, ModelChoice, ModelChoices
 from engine.planning import Work
 from engine.scene import Node, SceneState
+from engine.surfaces import surface_works
 from engine.tasks import Lane
+from engine.ui_copy import shared_copy, spoken_text
 
 DEFAULT_FPS = 24.0
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 1920, 1080
 DEFAULT_SHOT_SECONDS = 5.0
-IMAGE_MODEL, MOTION_MODEL, VOICE_MODEL = "local-image-1", "local-motion-1", "local-voice-1"
-MUSIC_MODEL = "local-music-1"
+IMAGE_MODEL, MOTION_MODEL = LOCAL_MODELS["image"], LOCAL_MODELS["video"]
+VOICE_MODEL, MUSIC_MODEL = LOCAL_MODELS["voice"], LOCAL_MODELS["music"]
 DUCKING = 0.3  # the bed's gain while a voice speaks
 LOCAL = "local"
 MEDIA = "media"  # operations done by our own media code, not a model
@@ -58,7 +67,17 @@ def _even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
 
-def film_works(state: SceneState, fidelity: str = "production") -> list[Work]:
+def scene_works(
+    state: SceneState, fidelity: str = "production", models: ModelChoices = LOCAL_CHOICES
+) -> list[Work]:
+    """Everything the scene makes at `fidelity`: the film, then its surfaces."""
+    film = film_works(state, fidelity, models)
+    return film + surface_works(state, fidelity, film, models)
+
+
+def film_works(
+    state: SceneState, fidelity: str = "production", models: ModelChoices = LOCAL_CHOICES
+) -> list[Work]:
     """The works to render `state` at `fidelity` ("preview" or "production"), in
     dependency order."""
     root = state.nodes.get(state.root)
@@ -75,13 +94,14 @@ def film_works(state: SceneState, fidelity: str = "production") -> list[Work]:
     for number, shot in enumerate(shots, start=1):
         duration = float(shot.value("duration", DEFAULT_SHOT_SECONDS) or DEFAULT_SHOT_SECONDS)
         shown = _captions_of(state, shot, start, duration)
-        words = [str(caption["text"]) for caption in shown]
-        works.extend(_generation(shot, number, _picture_prompt(shot, words, style), duration))
+        words = [str(caption["text"]) for caption in shown if not caption.get("shared")]
+        prompt = _picture_prompt(shot, words, style)
+        works.extend(_generation(shot, number, prompt, duration, models))
         works.append(_conform(shot, number, picture, duration, fidelity))
         clips[f"clip-{number:03d}"] = f"{shot.id}/{fidelity}"
-        captions.extend(shown)
+        captions.extend({k: v for k, v in c.items() if k != "shared"} for c in shown)
         start += duration
-    voices, beds = _voice_works(state), _music_works(state, start)
+    voices, beds = _voice_works(state, models.of("voice")), _music_works(state, start, models)
     works.extend([*voices, *beds])
     sound = Sound(voices, beds)
     works.extend(_assembly(state, clips, sound, captions, picture, start, fidelity))
@@ -103,15 +123,18 @@ def _picture_prompt(shot: Node, captions: list[str], style: str) -> str:
     return ", ".join(p for p in (str(shot.value("prompt", "") or ""), *lines, style) if p)
 
 
-def _generation(shot: Node, number: int, prompt: str, duration: float) -> list[Work]:
+def _generation(
+    shot: Node, number: int, prompt: str, duration: float, models: ModelChoices
+) -> list[Work]:
     seed, take = int(shot.value("seed", 0) or 0), int(shot.value("take", 0) or 0)
     what = f"shot {number}"
+    image, motion = models.of("image"), models.of("video")
     return [
         Work(
             f"{shot.id}/image",
             "text_to_image",
-            IMAGE_MODEL,
-            LOCAL,
+            image.model,
+            image.provider,
             Lane.INTERACTIVE,
             {"prompt": prompt, "seed": seed, "take": take, "width": 1280, "height": 720},
             targets=(TaskTarget(shot.id, "image"),),
@@ -120,8 +143,8 @@ def _generation(shot: Node, number: int, prompt: str, duration: float) -> list[W
         Work(
             f"{shot.id}/video",
             "image_to_video",
-            MOTION_MODEL,
-            LOCAL,
+            motion.model,
+            motion.provider,
             Lane.PREVIEW,
             {"duration": duration, "seed": seed, "take": take, "motion": "pan-zoom"},
             {"image": f"{shot.id}/image"},
@@ -152,19 +175,21 @@ def _conform(shot: Node, number: int, picture: Format, duration: float, fidelity
     )
 
 
-def _voice_works(state: SceneState) -> list[Work]:
+def _voice_works(state: SceneState, voice: ModelChoice) -> list[Work]:
     works = []
     for node_id in sorted(state.nodes):
         node = state.nodes[node_id]
-        text = str(node.value("text", "") or "")
-        if node.kind != "voiceover" or not text:
+        if node.kind != "voiceover":
+            continue
+        text = spoken_text(state, node)
+        if not text:
             continue
         works.append(
             Work(
                 f"{node.id}/speech",
                 "text_to_speech",
-                VOICE_MODEL,
-                LOCAL,
+                voice.model,
+                voice.provider,
                 Lane.INTERACTIVE,
                 {"text": text, "voice": str(node.value("voice", "") or "default")},
                 targets=(TaskTarget(node.id, "audio"),),
@@ -174,8 +199,9 @@ def _voice_works(state: SceneState) -> list[Work]:
     return works
 
 
-def _music_works(state: SceneState, total: float) -> list[Work]:
+def _music_works(state: SceneState, total: float, models: ModelChoices) -> list[Work]:
     """Music for each audio node with a prompt, from where it starts to the film's end."""
+    music = models.of("music")
     works = []
     for node_id in sorted(state.nodes):
         node = state.nodes[node_id]
@@ -188,8 +214,8 @@ def _music_works(state: SceneState, total: float) -> list[Work]:
             Work(
                 f"{node.id}/music",
                 "music",
-                MUSIC_MODEL,
-                LOCAL,
+                music.model,
+                music.provider,
                 Lane.PREVIEW,
                 {
                     "mood": prompt,
@@ -210,12 +236,21 @@ def _captions_of(
     captions = []
     for child in state.child_ids(shot.id):
         node = state.nodes[child]
-        text = str(node.value("text", "") or "")
-        if node.kind != "caption" or not text:
+        if node.kind != "caption":
+            continue
+        text = spoken_text(state, node)
+        if not text:
             continue
         begin = float(node.value("start", 0.0) or 0.0)
         end = float(node.value("end", duration) or duration)
-        captions.append({"text": text, "start": start + begin, "end": start + min(end, duration)})
+        shown: dict[str, object] = {
+            "text": text,
+            "start": start + begin,
+            "end": start + min(end, duration),
+        }
+        if shared_copy(state, node) is not None:
+            shown["shared"] = True
+        captions.append(shown)
     return captions
 
 

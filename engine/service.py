@@ -63,7 +63,7 @@ from engine.ports import (
     StreamId,
     WorkCache,
 )
-from engine.recipes import diagnostic_works, film_works
+from engine.recipes import diagnostic_works, scene_works
 from engine.reducers import fold
 from engine.results import decide_result
 from engine.scene import MergeMark, SceneState
@@ -549,7 +549,7 @@ def _works_for(state: SceneState, intent: AnyIntent) -> list[Work]:
     if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
         a = intent.action
         return diagnostic_works(a.count, a.operation, a.lane, dict(a.params), a.chain, intent.id)
-    return film_works(state, _goal_of(intent, state))
+    return scene_works(state, _goal_of(intent, state))
 
 
 def _goal_of(intent: AnyIntent, state: SceneState) -> str:

@@ -55,6 +55,7 @@ class ErrorKind(StrEnum):
     LOST = "lost"  # the worker vanished; JetStream redelivered until max_deliver
     INVALID_INPUT = "invalid_input"
     CONTENT_REFUSED = "content_refused"
+    INVALID_OUTPUT = "invalid_output"  # a model's output failed its checks: another take
     INTERNAL = "internal"
 
 

@@ -26,6 +26,8 @@ class FakeContext:
             raise TaskFailure(ErrorKind.INVALID_INPUT, f"the task has no input {name!r}")
         return self.inputs[name]
 
+    tries = 0  # the first try of each attempt
+
     async def heartbeat(self) -> None:
         return None
 

@@ -52,6 +52,8 @@ class Artifacts:
     async def input(self, name: str) -> bytes:
         return self.made[self.inputs[name]]
 
+    tries = 0  # the first try of each attempt
+
     async def heartbeat(self) -> None:
         return None
 

@@ -30,6 +30,8 @@ class Inputs:
             raise TaskFailure(ErrorKind.INVALID_INPUT, f"the task has no input {name!r}")
         return self.inputs[name]
 
+    tries = 0  # the first try of each attempt
+
     async def heartbeat(self) -> None:
         return None
 

@@ -1,0 +1,178 @@
+"""Surfaces as operations a worker runs: write a line of copy, write a page's code,
+and render a surface (its code with the copy and media filled in) as a bundle.
+
+Generated copy and code are checked before they count (`engine.ui_copy`,
+`engine.pages`): output that fails is a task failure of kind `invalid_output` with
+the reason, and the worker's retry makes another take (`TaskContext.tries`), so a
+surface in a view is never a broken one. The render is a zip of `index.html` and its
+`assets/`, self-contained, byte for byte the same for the same inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from adapters import task_params as params
+from adapters.providers.local.copywriter import write_line
+from adapters.providers.local.page_layout import CopySlot, MediaSlot, PageAsk, write_page
+from engine.errors import TaskFailure
+from engine.pages import PageSlots, fill_page, page_problems
+from engine.ports import Operation, TaskContext, TaskOutput
+from engine.tasks import ErrorKind, TaskMessage
+from engine.ui_copy import copy_problem
+
+BUNDLE = "application/zip"
+PAGE = "index.html"
+TAKES_PER_ATTEMPT = 1000  # a retry in place starts a fresh run of takes
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SIGNATURES = (
+    (b"\x89PNG", ".png", "image/png"),
+    (b"\xff\xd8\xff", ".jpg", "image/jpeg"),
+    (b"RIFF", ".wav", "audio/wav"),
+)
+
+
+def take_of(task: TaskMessage, context: TaskContext) -> int:
+    """The take to make: the asked one, then the next on every try that follows."""
+    asked = params.seed(task.params, "take")
+    return asked + (task.attempt - 1) * TAKES_PER_ATTEMPT + context.tries
+
+
+def rejected(what: str, problems: list[str]) -> TaskFailure:
+    return TaskFailure(ErrorKind.INVALID_OUTPUT, f"{what}: " + "; ".join(problems))
+
+
+class WriteCopy:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        p = task.params
+        role, brief = params.text(p, "role"), params.text(p, "brief")
+        limit = params.whole(p, "limit", 280)
+        tone = str(p.get("tone") or "")
+        line = write_line(role, brief, tone, params.seed(p, "seed"), take_of(task, context))
+        problem = copy_problem(line.text, role, limit)
+        if problem is not None:
+            raise rejected(f"the {role} written was not usable", [problem])
+        return TaskOutput(
+            line.text.strip().encode(), "text/plain; charset=utf-8", outputs={"text": line.text}
+        )
+
+
+class WritePage:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        ask = _page_ask(task, take_of(task, context))
+        page = write_page(ask)
+        slots = PageSlots(
+            tuple(c.node for c in ask.copy), tuple(m.ref for m in ask.media), ask.width, ask.height
+        )
+        problems = page_problems(page, slots)
+        if problems:
+            raise rejected("the page written was not usable", problems)
+        return TaskOutput(page.encode(), "text/html; charset=utf-8", outputs={"bytes": len(page)})
+
+
+def _page_ask(task: TaskMessage, take: int) -> PageAsk:
+    p = task.params
+    try:
+        copy = msgspec.convert(p.get("copy", []), list[CopySlot])
+        media = msgspec.convert(p.get("media", []), list[MediaSlot])
+    except msgspec.ValidationError as exc:
+        raise params.bad_param("copy/media", f"must list slots: {exc}") from None
+    return PageAsk(
+        prompt=str(p.get("prompt") or ""),
+        title=str(p.get("title") or ""),
+        kind=params.text(p, "kind", "web"),
+        width=params.whole(p, "width", 1280, at_least=16),
+        height=params.whole(p, "height", 800, at_least=16),
+        copy=copy,
+        media=media,
+        seed=params.seed(p, "seed"),
+        take=take,
+    )
+
+
+class RenderSurface:
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        p = task.params
+        width, height = (
+            params.whole(p, "width", at_least=16),
+            params.whole(p, "height", at_least=16),
+        )
+        page = (await context.input("code")).decode("utf-8", errors="replace")
+        copy = await _copy_texts(task, context)
+        media = {name[6:]: await context.input(name) for name in task.inputs if _is_media(name)}
+        slots = PageSlots(tuple(sorted(copy)), tuple(sorted(media)), width, height)
+        problems = page_problems(page, slots)
+        if problems:  # the code no longer fits what the surface shows
+            raise TaskFailure(
+                ErrorKind.INVALID_INPUT, "the page cannot be rendered: " + "; ".join(problems)
+            )
+        assets = {ref: _asset_name(data) for ref, data in media.items()}
+        filled = fill_page(page, copy, {ref: f"assets/{name}" for ref, name in assets.items()})
+        bundle = _bundle(filled, {assets[ref]: data for ref, data in media.items()})
+        facts = {"page": PAGE, "assets": sorted(assets.values()), "copy": copy}
+        return TaskOutput(bundle, BUNDLE, outputs=facts)
+
+
+def _is_media(name: str) -> bool:
+    return name.startswith("media:")
+
+
+async def _copy_texts(task: TaskMessage, context: TaskContext) -> dict[str, str]:
+    """Every copy the surface shows, written or generated, each checked against its
+    slot (a line written too long for its slot fails here, with the reason)."""
+    texts = dict(_mapping(task.params, "copy"))
+    for name in task.inputs:
+        if name.startswith("copy:"):
+            texts[name[5:]] = (await context.input(name)).decode("utf-8", errors="replace")
+    limits = _mapping(task.params, "limits")
+    problems = []
+    for node, text in sorted(texts.items()):
+        slot = limits.get(node) or {}
+        role = str(slot.get("role", "body")) if isinstance(slot, Mapping) else "body"
+        limit = int(slot.get("limit", 280)) if isinstance(slot, Mapping) else 280
+        problem = copy_problem(text, role, limit)
+        if problem is not None:
+            problems.append(f"{node}: {problem}")
+    if problems:
+        raise TaskFailure(ErrorKind.INVALID_INPUT, "copy does not fit: " + "; ".join(problems))
+    return {node: text.strip() for node, text in texts.items()}
+
+
+def _mapping(p: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = p.get(name, {})
+    if not isinstance(value, Mapping):
+        raise params.bad_param(name, "must be an object")
+    return dict(value)
+
+
+def _asset_name(data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    for signature, extension, _ in _SIGNATURES:
+        if data.startswith(signature):
+            return digest + extension
+    return digest + (".mp4" if data[4:8] == b"ftyp" else ".bin")
+
+
+def _bundle(page: str, assets: Mapping[str, bytes]) -> bytes:
+    """A zip of the page and its assets with fixed times, so equal inputs give equal
+    bytes (and so one artifact)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr(zipfile.ZipInfo(PAGE, _EPOCH), page, zipfile.ZIP_DEFLATED)
+        for name in sorted(assets):
+            bundle.writestr(zipfile.ZipInfo(f"assets/{name}", _EPOCH), assets[name])
+    return buffer.getvalue()
+
+
+def surface_operations() -> dict[tuple[str, str], Operation]:
+    return {
+        ("local", "write_copy"): WriteCopy(),
+        ("local", "write_page"): WritePage(),
+        ("local", "render_surface"): RenderSurface(),
+    }
