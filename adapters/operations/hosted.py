@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
+from adapters.operations.surfaces import CHECKED, CheckedText
 from adapters.providers.hosted.catalogue import Offer, offer_for, offered_models, operations_of
 from adapters.providers.hosted.elevenlabs import ElevenLabsProvider
 from adapters.providers.hosted.fal import FalProvider
@@ -179,7 +180,10 @@ def hosted_operations(
         operations[(FALLBACK, operation)] = FallbackOperation(
             operation, offered, _offers(operation)
         )
-    return operations
+    return {
+        (provider, operation): CheckedText(operation, run) if operation in CHECKED else run
+        for (provider, operation), run in operations.items()
+    }
 
 
 def _offers(operation: str) -> Callable[[str, str], bool]:

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from adapters import task_params as params
+from adapters.providers.hosted.text_prompts import bare
 from adapters.providers.local.copywriter import write_line
 from adapters.providers.local.page_layout import CopySlot, MediaSlot, PageAsk, write_page
 from engine.errors import TaskFailure
@@ -28,6 +29,7 @@ from engine.tasks import ErrorKind, TaskMessage
 from engine.ui_copy import copy_problem
 
 BUNDLE = "application/zip"
+TEXT, HTML = "text/plain; charset=utf-8", "text/html; charset=utf-8"
 PAGE = "index.html"
 TAKES_PER_ATTEMPT = 1000  # a retry in place starts a fresh run of takes
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -48,32 +50,64 @@ def rejected(what: str, problems: list[str]) -> TaskFailure:
     return TaskFailure(ErrorKind.INVALID_OUTPUT, f"{what}: " + "; ".join(problems))
 
 
+def checked_copy(task: TaskMessage, text: str) -> TaskOutput:
+    """The line as the task's output, or the failure that says why it does not fit."""
+    role, limit = params.text(task.params, "role"), params.whole(task.params, "limit", 280)
+    problem = copy_problem(text, role, limit)
+    if problem is not None:
+        raise rejected(f"the {role} written was not usable", [problem])
+    line = text.strip()
+    return TaskOutput(line.encode(), TEXT, outputs={"text": line})
+
+
+def checked_page(task: TaskMessage, page: str) -> TaskOutput:
+    """The page as the task's output, or the failure that lists what is wrong with it."""
+    ask = _page_ask(task, 0)
+    slots = PageSlots(
+        tuple(c.node for c in ask.copy), tuple(m.ref for m in ask.media), ask.width, ask.height
+    )
+    problems = page_problems(page, slots)
+    if problems:
+        raise rejected("the page written was not usable", problems)
+    return TaskOutput(page.encode(), HTML, outputs={"bytes": len(page)})
+
+
 class WriteCopy:
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
         p = task.params
         role, brief = params.text(p, "role"), params.text(p, "brief")
-        limit = params.whole(p, "limit", 280)
         tone = str(p.get("tone") or "")
         line = write_line(role, brief, tone, params.seed(p, "seed"), take_of(task, context))
-        problem = copy_problem(line.text, role, limit)
-        if problem is not None:
-            raise rejected(f"the {role} written was not usable", [problem])
-        return TaskOutput(
-            line.text.strip().encode(), "text/plain; charset=utf-8", outputs={"text": line.text}
-        )
+        return checked_copy(task, line.text)
 
 
 class WritePage:
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
-        ask = _page_ask(task, take_of(task, context))
-        page = write_page(ask)
-        slots = PageSlots(
-            tuple(c.node for c in ask.copy), tuple(m.ref for m in ask.media), ask.width, ask.height
-        )
-        problems = page_problems(page, slots)
-        if problems:
-            raise rejected("the page written was not usable", problems)
-        return TaskOutput(page.encode(), "text/html; charset=utf-8", outputs={"bytes": len(page)})
+        return checked_page(task, write_page(_page_ask(task, take_of(task, context))))
+
+
+class CheckedText:
+    """A hosted language model writing copy or a page, held to the same checks as the
+    local models: its answer without markdown fences or quotes, checked, and on every
+    try another take (a new seed)."""
+
+    def __init__(self, operation: str, inner: Operation) -> None:
+        self.operation, self.inner = operation, inner
+
+    async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
+        take = take_of(task, context)
+        asked = msgspec.structs.replace(task, params={**task.params, "take": take})
+        answer = await self.inner.run(asked, context)
+        text = bare((answer.data or b"").decode("utf-8", errors="replace"))
+        if self.operation == "write_page":
+            output = checked_page(task, text)
+        else:
+            output = checked_copy(task, text)
+        outputs = {**answer.outputs, **output.outputs}
+        return TaskOutput(output.data, output.media_type, outputs=outputs, cost=answer.cost)
+
+
+CHECKED = ("write_copy", "write_page")
 
 
 def _page_ask(task: TaskMessage, take: int) -> PageAsk:

@@ -7,7 +7,8 @@
     └── ElevenLabsProvider    text-to-speech; the audio comes back with the answer
 
 `catalogue` says which provider runs which model and how task parameters become its
-input, `polling` waits for a job to settle, `fallback` moves a task to the next
+input (`text_prompts` the instructions for language models writing copy and pages),
+`polling` waits for a job to settle, `fallback` moves a task to the next
 provider of its model when one fails transiently, `webhooks` checks signatures, and
 `keys` reads keys from the environment and keeps them out of every message.
 `adapters.operations.hosted` turns all of it into worker operations.

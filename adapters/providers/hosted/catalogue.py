@@ -1,8 +1,9 @@
 """Which hosted provider runs which model, under what id, and how a task's parameters
 (engine/recipes.py: text_to_image prompt/seed/take/width/height; image_to_video the
 `image` input and duration; text_to_speech text/voice) become that model's documented
-input. Model names are the studio's (`flux-schnell`), so any provider offering a
-model can run it; a task may also name a provider's own id for it."""
+input; write_copy and write_page (engine/surfaces.py) become a language model's
+instruction (text_prompts.py). Model names are the studio's (`flux-schnell`), so any
+provider offering a model can run it; a task may also name a provider's own id for it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.providers.hosted.text_prompts import (
+    COPY_SYSTEM,
+    PAGE_SYSTEM,
+    copy_instruction,
+    page_instruction,
+)
 from engine.errors import TaskFailure
 from engine.tasks import ErrorKind
 
@@ -32,7 +39,7 @@ class Offer:
     provider_model: str
     build: Build  # (operation, params, input data: URIs by name) -> the API's input
     inputs: tuple[str, ...] = ()  # task inputs the model takes, sent as data: URIs
-    media: str = "image"  # what its output must be: image, video or audio
+    media: str = "image"  # what its output must be: image, video, audio or text
 
 
 def _text(operation: str, params: Params, name: str) -> str:
@@ -147,7 +154,54 @@ def fal_speech(operation: str, params: Params, images: Mapping[str, str]) -> dic
     return {"text": _text(operation, params, "text"), "voice": _voice("fal", params)}
 
 
+_LLAMA = "meta-llama/llama-3.1-8b-instruct"  # fal any-llm's name for it
+_MAX_TOKENS = {"write_copy": 120, "write_page": 4000}
+
+
+def _instruction(operation: str, params: Params) -> tuple[str, str]:
+    if operation == "write_page":
+        return PAGE_SYSTEM, page_instruction(params)
+    return COPY_SYSTEM, copy_instruction(params)
+
+
+def replicate_llama(operation: str, params: Params, images: Mapping[str, str]) -> dict[str, Any]:
+    system, prompt = _instruction(operation, params)
+    return {
+        "prompt": prompt,
+        "system_prompt": system,
+        "max_tokens": _MAX_TOKENS.get(operation, 512),
+        "temperature": 0.7,
+        "seed": _seed(operation, params),
+    }
+
+
+def fal_any_llm(operation: str, params: Params, images: Mapping[str, str]) -> dict[str, Any]:
+    system, prompt = _instruction(operation, params)
+    return {"model": _LLAMA, "prompt": prompt, "system_prompt": system}
+
+
+def _text_offers() -> tuple[Offer, ...]:
+    return tuple(
+        offer
+        for operation in ("write_copy", "write_page")
+        for offer in (
+            Offer(
+                operation,
+                "llama-3-8b-instruct",
+                "replicate",
+                "meta/meta-llama-3-8b-instruct",
+                replicate_llama,
+                media="text",
+            ),
+            Offer(
+                operation, "llama-3-8b-instruct", "fal", "fal-ai/any-llm", fal_any_llm, media="text"
+            ),
+        )
+    )
+
+
 OFFERS: tuple[Offer, ...] = (
+    *_text_offers(),
     Offer(
         "text_to_image",
         "flux-schnell",

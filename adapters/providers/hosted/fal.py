@@ -156,6 +156,9 @@ class FalProvider:
             message = f"{job.model} flagged its image as not safe for work (request {job.id})"
             raise TaskFailure(ErrorKind.CONTENT_REFUSED, message)
         found = output_file(payload)
+        answer = payload.get("output")
+        if found is None and isinstance(answer, str):  # a language model's answer
+            return JobResult(answer.encode(), "text/plain; charset=utf-8", "inline")
         if found is None:
             message = f"the result of request {job.id} to {job.model} holds no media file"
             raise TaskFailure(ErrorKind.INTERNAL, message)

@@ -10,7 +10,8 @@
 
 A prediction's `status` is starting, processing, succeeded, failed, canceled, or
 aborted: its deadline passed before it started (replicate.com/docs/topics/predictions/
-lifecycle). `output` is a URL, a list of URLs or a data: URI, `error` says why it
+lifecycle). `output` is a URL, a list of URLs or a data: URI (for a language model, a
+list of the text's pieces as they streamed: `["One", " night", "."]`), `error` says why it
 failed, `metrics.predict_time` is the seconds billed. Error answers are problem+json
 with `title` and `detail`; a 429 carries `retry-after`. Webhooks deliver the same
 prediction object, so `prediction_status` reads them too.
@@ -42,6 +43,7 @@ _STATES = {
     "canceled": TaskStatus.CANCELED,
     "aborted": TaskStatus.CANCELED,
 }
+TEXT = "text/plain; charset=utf-8"
 _MODEL = re.compile(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)(?::(?P<version>[0-9a-f]{64}))?$")
 _ABORTED = "the prediction passed its deadline before it started running"
 _CANCELED = "the prediction was stopped at Replicate (past its deadline, or by its owner)"
@@ -69,7 +71,19 @@ def prediction_status(prediction: Mapping[str, Any]) -> JobStatus:
         kind,
         outputs=_output_urls(prediction.get("output")),
         usage=_usage(prediction.get("metrics")),
+        text=_output_text(prediction.get("output")),
     )
+
+
+def _output_text(output: Any) -> str | None:
+    """A language model's answer: its output is a list of text pieces, not of files."""
+    if not isinstance(output, list) or not output:
+        return None
+    if not all(isinstance(piece, str) for piece in output):
+        return None
+    if any(piece.startswith(("http://", "https://", "data:")) for piece in output):
+        return None
+    return "".join(output)
 
 
 def _failure_kind(error: str) -> ErrorKind:
@@ -84,7 +98,7 @@ def _failure_kind(error: str) -> ErrorKind:
 def _output_urls(output: Any) -> tuple[str, ...]:
     if isinstance(output, str):
         return (output,)
-    if isinstance(output, list):
+    if isinstance(output, list) and _output_text(output) is None:
         return tuple(item for item in output if isinstance(item, str))
     if isinstance(output, dict):
         values = output.values()
@@ -169,6 +183,8 @@ class ReplicateProvider:
             kind = status.error_kind or ErrorKind.INTERNAL
             message = f"prediction {job.id} of {job.model} is {status.provider_status}"
             raise TaskFailure(kind, f"{message}: {status.message}" if status.message else message)
+        if status.text is not None:
+            return JobResult(status.text.encode(), TEXT, "inline")
         if not status.outputs:
             message = f"prediction {job.id} of {job.model} succeeded with no output"
             raise TaskFailure(ErrorKind.INTERNAL, message)

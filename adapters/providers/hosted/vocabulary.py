@@ -30,6 +30,7 @@ class JobStatus(msgspec.Struct, frozen=True):
     error_kind: ErrorKind | None = None  # why it did not succeed, when it did not
     queue_position: int | None = None
     outputs: tuple[str, ...] = ()  # URLs (or data: URIs) of the media it made
+    text: str | None = None  # what a language model answered, when it answers in text
     usage: dict[str, float] = {}  # what the provider measured: seconds, characters
 
     @property

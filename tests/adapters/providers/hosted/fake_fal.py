@@ -28,6 +28,7 @@ class FalPlan:
     unavailable_submits: int = 0
     inference_time: float = 1.25
     foreign_urls: bool = False  # answer submit with URLs on another host
+    text: str = "Watch the film"  # what fal-ai/any-llm answers in `output`
 
 
 @dataclass
@@ -158,6 +159,8 @@ class FakeFal:
 
     def _output(self, model: str, files: str) -> dict[str, Any]:
         name = uuid.uuid4().hex
+        if model == "fal-ai/any-llm":
+            return {"output": self.plan.text, "reasoning": None, "partial": False, "error": None}
         if "video" in model:
             video = {
                 "url": f"{files}/{name}.mp4",

@@ -1,7 +1,8 @@
 """A loopback Replicate that answers as replicate.com/docs/reference/http documents:
 predictions move starting -> processing -> succeeded (or failed, canceled, aborted)
 one status read at a time; `Prefer: wait` answers a quick prediction already settled;
-errors are problem+json; 429 carries `retry-after`; outputs are file URLs."""
+errors are problem+json; 429 carries `retry-after`; outputs are file URLs, or for a
+language model the list of text pieces it streamed."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class ReplicatePlan:
     unavailable_reads: int = 0  # status reads answered 502 first
     throttled_reads: int = 0  # status reads answered 429 (with retry_after) first
     echo_token: bool = False  # error details repeat the token sent (to prove it is scrubbed)
-    media: str = "image"  # image or video
+    media: str = "image"  # image, video or text
+    text: str = '"Watch the film"'  # what a language model answers (it likes quotes)
     predict_time: float = 2.5
     create_delay: float = 0.0  # seconds a create takes to answer
 
@@ -167,7 +169,11 @@ class FakeReplicate:
         prediction, plan = self.predictions[prediction_id], self.plan
         prediction["status"] = plan.outcome
         prediction["completed_at"] = "2025-01-01T00:00:03.000Z"
-        if plan.outcome == "succeeded":
+        if plan.outcome == "succeeded" and plan.media == "text":
+            pieces = plan.text.split(" ")
+            prediction["output"] = [pieces[0], *(" " + piece for piece in pieces[1:])]
+            prediction["metrics"] = {"predict_time": plan.predict_time, "total_time": 3.1}
+        elif plan.outcome == "succeeded":
             extension = "png" if plan.media == "image" else "mp4"
             prediction["output"] = [f"{base}/files/{prediction_id}.{extension}"]
             prediction["metrics"] = {"predict_time": plan.predict_time, "total_time": 3.1}

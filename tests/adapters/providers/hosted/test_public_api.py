@@ -16,6 +16,7 @@ def test_all_is_exactly_the_public_api() -> None:
         "media",
         "polling",
         "replicate",
+        "text_prompts",
         "vocabulary",
         "webhooks",
     }
