@@ -176,6 +176,7 @@ class _Opened:
             work_cache=self.store,
             archive=ExecutionsReadModel(self.store, self.read_models),
             snapshots=self.snapshotter,
+            models=self.tenancy_store,
         )
 
     def __call__(self, *, follow: Follow | None, positions: PositionWatch | None) -> Services:

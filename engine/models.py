@@ -25,6 +25,15 @@ LOCAL_MODELS: dict[str, str] = {
     "code": "local-page-1",
 }
 NAME_LIMIT = 200
+# The kind of work each operation a recipe plans is.
+KIND_OF_OPERATION: dict[str, str] = {
+    "text_to_image": "image",
+    "image_to_video": "video",
+    "text_to_speech": "voice",
+    "music": "music",
+    "write_copy": "text",
+    "write_page": "code",
+}
 
 
 class ModelChoice(msgspec.Struct, frozen=True):
@@ -55,9 +64,12 @@ class ModelChoices(msgspec.Struct, frozen=True):
 LOCAL_CHOICES = ModelChoices()
 
 
-def check_choice(kind: str, model: str, provider: str, known: Mapping[str, set[str]]) -> None:
-    """Refuse a kind of work that does not exist, or a provider that does not offer the
-    kind; `known` maps each provider to the kinds of work it offers."""
+def check_choice(
+    kind: str, model: str, provider: str, known: Mapping[str, Mapping[str, set[str]]]
+) -> None:
+    """Refuse a kind of work that does not exist, a provider that does not do that kind
+    of work, or a model it does not offer for it; `known` maps each provider to the
+    kinds of work it does, and each kind to the models it offers for it."""
     if kind not in WORK_KINDS:
         raise InvalidIntent(
             "kind", f"{kind!r} is not a kind of work; kinds: {', '.join(WORK_KINDS)}"
@@ -71,3 +83,12 @@ def check_choice(kind: str, model: str, provider: str, known: Mapping[str, set[s
         )
     if kind not in offered:
         raise InvalidIntent("provider", f"{provider} does not do {kind} work")
+    if model not in offered[kind]:
+        models = ", ".join(sorted(offered[kind]))
+        raise InvalidIntent(
+            "model", f"{provider} offers no {kind} model {model!r}; it offers: {models}"
+        )
+
+
+def local_offers() -> dict[str, set[str]]:
+    return {kind: {model} for kind, model in LOCAL_MODELS.items()}

@@ -14,6 +14,7 @@ import msgspec
 
 from engine.events import NewEvent, RecordedEvent
 from engine.executions import ExecutionRecord, ExecutionState, TaskState
+from engine.models import ModelChoice, ModelChoices
 from engine.planning import CachedWork
 from engine.scene import SceneState
 from engine.tasks import Cancellation, Lane, TaskMessage, TaskResult, WorkerPresence
@@ -278,6 +279,14 @@ class WorkCache(Protocol):
         ...
 
 
+class StudioModels(Protocol):
+    """Which model and provider each studio wants per kind of work (`engine.models`)."""
+
+    async def model_choices(self, studio: str) -> ModelChoices:
+        """The studio's choices; kinds it has not chosen are the local models."""
+        ...
+
+
 class TenancyStore(Protocol):
     """Studios, API keys, which scenes and artifacts belong to which studio, and
     webhooks with their deliveries (`engine.tenancy`).
@@ -392,6 +401,16 @@ class TenancyStore(Protocol):
     async def find_key(self, studio: str, key: str) -> IdempotencyRecord | None: ...
 
     async def forget_expired_keys(self, now: int) -> int: ...
+
+    async def model_choices(self, studio: str) -> ModelChoices:
+        """The studio's choices; kinds it has not chosen are the local models."""
+        ...
+
+    async def choose_model(
+        self, studio: str, kind: str, choice: ModelChoice | None, now: int
+    ) -> None:
+        """Set the model for a kind of the studio's work (None: back to the local one)."""
+        ...
 
     async def ping(self) -> None:
         """One round trip to the database (readiness checks)."""

@@ -51,6 +51,7 @@ from engine.intents import (
     StructuredAction,
     TextPrompt,
 )
+from engine.models import LOCAL_CHOICES, ModelChoices
 from engine.planning import CachedWork, Work, content_keys, plan_execution
 from engine.ports import (
     AppendResult,
@@ -61,6 +62,7 @@ from engine.ports import (
     SnapshotWriter,
     StoredSnapshot,
     StreamId,
+    StudioModels,
     WorkCache,
 )
 from engine.recipes import diagnostic_works, scene_works
@@ -132,10 +134,13 @@ class SceneService:
         archive: ExecutionArchive | None = None,
         snapshots: SnapshotWriter | None = None,
         keep_snapshots: int = KEEP_SNAPSHOTS,
+        models: StudioModels | None = None,
     ) -> None:
         """`archive`: where finished executions are found (default: folded from the
         log); `snapshots`: saves snapshots off the append's path (default: saved and
-        pruned to `keep_snapshots` right after the append that makes one due)."""
+        pruned to `keep_snapshots` right after the append that makes one due);
+        `models`: the models each studio chose (default: the local ones for all)."""
+        self.models = models
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -148,6 +153,12 @@ class SceneService:
         self.work_cache: WorkCache = work_cache or NoWorkCache()
         self.planner: StructurePlanner = planner or LocalStructurePlanner()
         self.ancestry = Ancestry(self.load, self.store.read_stream)
+
+    async def models_for(self, studio: str) -> ModelChoices:
+        """The models `studio`'s recipes plan: its choices, else the local ones."""
+        if self.models is None or not studio:
+            return LOCAL_CHOICES
+        return await self.models.model_choices(studio)
 
     async def load(
         self, scene: str, branch: str = "main", version: int | None = None
@@ -339,7 +350,7 @@ class SceneService:
     ) -> list[NewEvent]:
         """The execution plan for the scene as the intent leaves it."""
         after = fold(state, self._as_recorded(state, decided, StreamId(state.scene, state.branch)))
-        works = _works_for(after, intent)
+        works = _works_for(after, intent, await self.models_for(intent.studio))
         if not works:
             if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
                 raise InvalidIntent("action", "the scene has no shots to render")
@@ -545,11 +556,11 @@ class SceneService:
         ]
 
 
-def _works_for(state: SceneState, intent: AnyIntent) -> list[Work]:
+def _works_for(state: SceneState, intent: AnyIntent, models: ModelChoices) -> list[Work]:
     if isinstance(intent, StructuredAction) and isinstance(intent.action, Diagnose):
         a = intent.action
         return diagnostic_works(a.count, a.operation, a.lane, dict(a.params), a.chain, intent.id)
-    return scene_works(state, _goal_of(intent, state))
+    return scene_works(state, _goal_of(intent, state), models)
 
 
 def _goal_of(intent: AnyIntent, state: SceneState) -> str:

@@ -24,6 +24,7 @@ from enum import StrEnum
 import msgspec
 
 from engine.executions import ExecutionState, TaskState
+from engine.models import LOCAL_CHOICES, ModelChoices
 from engine.planning import CachedWork, Work, content_keys
 from engine.recipes import film_works
 from engine.scene import SceneState
@@ -90,9 +91,11 @@ class FinishedWork(msgspec.Struct, frozen=True):
     newest: ExecutionState | None = None
 
 
-def needed_keys(state: SceneState, fidelity: Fidelity) -> dict[str, str]:
+def needed_keys(
+    state: SceneState, fidelity: Fidelity, models: ModelChoices = LOCAL_CHOICES
+) -> dict[str, str]:
     """Content key of every work the output at `fidelity` needs now, by plan key."""
-    return content_keys(film_works(state, str(fidelity)))
+    return content_keys(film_works(state, str(fidelity), models))
 
 
 def fidelity_view(
@@ -100,13 +103,14 @@ def fidelity_view(
     fidelity: Fidelity,
     cached: Mapping[str, CachedWork],
     finished: FinishedWork | None = None,
+    models: ModelChoices = LOCAL_CHOICES,
 ) -> FidelityView:
     """`cached`: what the studio's work cache holds for the keys of `needed_keys`;
     `finished`: what finished executions did for them."""
     if fidelity == Fidelity.DRAFT:
         raise ValueError("the draft view is a timeline: projections.timeline.timeline_of")
     finished = finished or FinishedWork()
-    works = film_works(state, str(fidelity))
+    works = film_works(state, str(fidelity), models)
     keys = content_keys(works)
     made = _Made(state, cached, finished.tasks)
     missing = [_gap(w, made.tasks.get(keys[w.key], [])) for w in works if not made(keys[w.key])]

@@ -4,6 +4,7 @@ CLI and the API use (`view_of`)."""
 from __future__ import annotations
 
 from engine.errors import NotFound
+from engine.models import LOCAL_CHOICES, ModelChoices
 from engine.ports import StreamId, WorkCache
 from engine.scene import SceneState
 from engine.service import SceneService
@@ -30,17 +31,22 @@ async def view_of(
         raise NotFound(f"no scene {scene!r} on branch {branch!r}")
     if fidelity == Fidelity.DRAFT:
         return timeline_of(state)
-    keys = set(needed_keys(state, fidelity).values())
     studio = await _studio_of(scenes, scene, branch)
+    models = await scenes.models_for(studio)
+    keys = set(needed_keys(state, fidelity, models).values())
     cached = await work_cache.find_work(studio, keys) if studio and keys else {}
-    return fidelity_view(state, fidelity, cached, await finished_work(scenes, state, fidelity))
+    finished = await finished_work(scenes, state, fidelity, models)
+    return fidelity_view(state, fidelity, cached, finished, models)
 
 
 async def finished_work(
-    scenes: SceneService, state: SceneState, fidelity: Fidelity
+    scenes: SceneService,
+    state: SceneState,
+    fidelity: Fidelity,
+    models: ModelChoices = LOCAL_CHOICES,
 ) -> FinishedWork:
     """What the branch's finished executions did for its view at `fidelity`."""
-    keys = set(needed_keys(state, fidelity).values())
+    keys = set(needed_keys(state, fidelity, models).values())
     stream = StreamId(state.scene, state.branch)
     return FinishedWork(
         tasks=tuple(await scenes.archive.tasks_for(stream, keys, state.version)),

@@ -1,5 +1,6 @@
-"""The API's tenancy tables as SQLAlchemy Core objects (DDL: migration 0004): studios,
-API keys, scene owners, the artifacts each studio may read, and webhooks."""
+"""The API's tenancy tables as SQLAlchemy Core objects (DDL: migrations 0004, 0005 and
+0007): studios, API keys, scene owners, the artifacts each studio may read, webhooks,
+idempotency keys, and the models each studio chose."""
 
 from __future__ import annotations
 
@@ -114,4 +115,16 @@ webhook_attempts = Table(
     Column("status_code", Integer, nullable=True),
     _text("error", nullable=True),
     Column("duration_ms", Float, nullable=False),
+)
+
+# The model and provider a studio chose for a kind of work (migration 0007); a kind
+# with no row is done by the local model.
+studio_models = Table(
+    "studio_models",
+    metadata,
+    _text("studio", key=True),
+    _text("kind", key=True),
+    _text("model"),
+    _text("provider"),
+    _micros("chosen_at"),
 )

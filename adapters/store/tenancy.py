@@ -30,6 +30,7 @@ from adapters.store._tenancy_tables import (
     idempotency_keys,
     scene_owners,
     studio_artifacts,
+    studio_models,
     studios,
     webhook_attempts,
     webhook_deliveries,
@@ -38,6 +39,7 @@ from adapters.store._tenancy_tables import (
 from adapters.store._url import Backend, parse_store_url
 from adapters.store.postgres import create_postgres_engine
 from adapters.store.sqlite import create_sqlite_engine
+from engine.models import LOCAL_CHOICES, ModelChoice, ModelChoices
 from engine.tenancy import (
     ApiKey,
     DeliveryAttempt,
@@ -384,6 +386,27 @@ class SqlTenancyStore:
         async with self._transaction() as conn:
             result = await conn.execute(delete(table).where(table.c.expires_at <= now))
         return max(result.rowcount, 0)
+
+    # Model choices
+
+    async def model_choices(self, studio: str) -> ModelChoices:
+        table = studio_models
+        rows = await self._rows(select(table).where(table.c.studio == studio))
+        choices = LOCAL_CHOICES
+        for row in sorted(rows, key=lambda r: str(r["kind"])):
+            choices = choices.with_choice(row["kind"], ModelChoice(row["model"], row["provider"]))
+        return choices
+
+    async def choose_model(
+        self, studio: str, kind: str, choice: ModelChoice | None, now: int
+    ) -> None:
+        table = studio_models
+        mine = (table.c.studio == studio) & (table.c.kind == kind)
+        async with self._transaction() as conn:
+            await conn.execute(delete(table).where(mine))
+            if choice is not None:
+                row = {"studio": studio, "kind": kind, "chosen_at": now}
+                await conn.execute(table.insert().values(**row, **msgspec.structs.asdict(choice)))
 
     async def ping(self) -> None:
         async with self._db.connect() as conn:

@@ -10,6 +10,7 @@ from api.routes import (
     executions,
     health,
     intents,
+    models,
     scenes,
     streams,
     studios,
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     streams.router,
     artifacts.router,
     webhooks.router,
+    models.router,
 )

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.store import migrate, open_store, open_tenancy_store
 from engine.events import EventMetadata, NewEvent, SceneCreated
+from engine.models import LOCAL_MODELS, ModelChoice
 from engine.ports import StreamId, TenancyStore
 from engine.tenancy import (
     ApiKey,
@@ -169,6 +170,24 @@ async def test_an_attempt_is_logged_and_moves_the_delivery_on(store: TenancyStor
     assert found.attempts == 1 and found.lease_until is None and found.last_error == "boom"
     assert attempts == [DeliveryAttempt("d1", 1, NOW, 500, "the receiver answered 500", 12.5)]
     assert await store.list_deliveries("bolt", "wh_1") == []
+
+
+async def test_a_studio_chooses_a_model_per_kind_of_work_and_can_go_back_to_local(
+    store: TenancyStore,
+) -> None:
+    assert (await store.model_choices("acme")).of("text") == ModelChoice(LOCAL_MODELS["text"])
+    llama = ModelChoice("llama-3-8b-instruct", "replicate")
+    await store.choose_model("acme", "text", llama, NOW)
+    await store.choose_model("acme", "code", ModelChoice("llama-3-8b-instruct", "fal"), NOW)
+    await store.choose_model("acme", "text", llama, NOW + 1)  # the same again: one row
+
+    chosen = await store.model_choices("acme")
+    assert chosen.of("text") == llama and chosen.of("code").provider == "fal"
+    assert chosen.of("image") == ModelChoice(LOCAL_MODELS["image"])
+    assert (await store.model_choices("other")).chosen == {}
+
+    await store.choose_model("acme", "text", None, NOW + 2)
+    assert set((await store.model_choices("acme")).chosen) == {"code"}
 
 
 async def test_ping_answers(store: TenancyStore) -> None:

@@ -213,3 +213,16 @@ def test_waiting_on_a_lane_no_worker_serves_says_so(cli: Cli, nats_url: str) -> 
 
 def _prefix() -> str:
     return f"cli{uuid.uuid4().hex[:8]}"
+
+
+def test_a_studio_chooses_its_models_at_the_command_line(cli: Cli) -> None:
+    chose = cli(
+        "model", "text", "llama-3-8b-instruct", "--provider", "replicate", "--studio", "acme"
+    )
+    assert "replicate" in chose.stdout
+    listed = cli("models", "--studio", "acme").stdout
+    assert re.search(r"text\s+│\s+llama-3-8b-instruct\s+│\s+replicate\s+│\s+yes", listed), listed
+    refused = cli("model", "text", "gpt-9", "--provider", "fal", "--studio", "acme", ok=False)
+    assert refused.returncode == 2 and "fal offers no text model 'gpt-9'" in refused.stderr
+    back = cli("model", "text", "--local", "--studio", "acme").stdout
+    assert re.search(r"text\s+│\s+local-copy-1\s+│\s+local\s+│\s+│", back), back

@@ -98,7 +98,7 @@ async def test_another_studios_key_finds_nothing_on_any_route(api: Api) -> None:
     checked: set[tuple[str, str]] = set()
 
     for method, path in sorted(_routes(api) - PUBLIC - ADMIN_ONLY - SOCKETS):
-        if "{" not in path:
+        if "{" not in path or path.startswith("/models/"):  # /models: the caller's own
             continue
         url = path.format(**ids)
         body = BODIES.get((method, path))
@@ -135,6 +135,14 @@ async def test_another_studios_key_finds_nothing_on_any_route(api: Api) -> None:
         minted = await api.request("POST", "/streams/tokens", "rival", json=body)
         assert minted.status_code == 404, minted.text
     checked.add(("POST", "/streams/tokens"))
+
+    # A studio's models are its own: what one chooses no other studio plans.
+    llama = {"model": "llama-3-8b-instruct", "provider": "replicate"}
+    chose = await api.request("PUT", "/models/text", "rival", json=llama)
+    assert chose.status_code == 200 and chose.json()["models"]["text"]["provider"] == "replicate"
+    assert (await api.request("GET", "/models", "acme")).json()["models"]["text"]["chosen"] is False
+    assert (await api.request("DELETE", "/models/text", "rival")).status_code == 200
+    checked |= {("GET", "/models"), ("PUT", "/models/{kind}"), ("DELETE", "/models/{kind}")}
 
     assert checked | PUBLIC | SOCKETS == _routes(api), "a route has no tenancy case"
     after = (await api.request("GET", "/scenes/promo", "acme")).json()
