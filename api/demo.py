@@ -1,11 +1,15 @@
-"""`scenestate demo`: the lighthouse keeper film, made offline from one prompt.
+"""`scenestate demo`: the lighthouse keeper film and its landing page, made offline
+from one prompt.
 
 The prompt goes through intake, binding (the local structure planner makes the
-shots, captions and narration), planning (a task DAG with content keys) and
-generation (local providers and PyAV media operations on workers); the final
-MP4 is written out and its lineage printed. Every step is idempotent: running
-the demo again regenerates nothing, and `--edit-shot 2 "a storm at night"`
-regenerates only that shot's chain and the final assembly.
+shots, captions, narration, the tagline and the landing page), planning (a task DAG
+with content keys) and generation (local providers, PyAV media operations and the
+surface operations on workers); the final MP4 is written out, the page beside it
+(`lighthouse-keeper/index.html` with its assets), and the film's lineage printed.
+Every step is idempotent: running the demo again regenerates nothing;
+`--edit-shot 2 "a storm at night"` regenerates only that shot's chain, the assembly
+and the page's render; `--edit-copy tagline "..."` changes the closing caption and the
+page's headline (one node), re-running only the film's encode and the page's render.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import io
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,16 +32,22 @@ from api.bootstrap import projection_runner
 from api.cli.tables import lineage_summary, lineage_tree
 from api.runtime import Runtime
 from api.services import Caller, Services, executions, intake
+from engine.binding import LANDING_PAGE
 from engine.errors import InvalidIntent, NotFound, ScenestateError
+from engine.planning import Work, content_keys
 from engine.progress import Progress as ExecutionProgress
 from engine.recipes import scene_works
+from engine.scene import SceneState
 from engine.service import Receipt
 from engine.tasks import ExecutionStatus
 from projections.lineage import trace_artifact
 from projections.lineage_records import Lineage
 
 SCENE = "lighthouse"
-PROMPT = "A 3-shot film about a lighthouse keeper, with narration and captions"
+PROMPT = (
+    "A 3-shot film about a lighthouse keeper, with narration and captions, "
+    "and a landing page for it"
+)
 STUDIO = ACTOR = "demo"
 DEMO = Caller(STUDIO, ACTOR)
 
@@ -69,6 +81,11 @@ class ShotEdit(msgspec.Struct, frozen=True):
     prompt: str
 
 
+class CopyEdit(msgspec.Struct, frozen=True):
+    node: str  # a copy node: tagline, synopsis, watch-button, poster-alt
+    text: str
+
+
 class DemoFailed(ScenestateError):
     """The film's execution finished without a render; the message lists why."""
 
@@ -91,6 +108,8 @@ class DemoOutcome(msgspec.Struct, frozen=True):
     ran: int
     reused: int
     execution: str
+    page: Path | None = None
+    reused_work: dict[str, int] = {}  # what this run reused, by operation
 
 
 async def run_demo(
@@ -99,6 +118,7 @@ async def run_demo(
     *,
     output: Path,
     edit: ShotEdit | None = None,
+    copy: CopyEdit | None = None,
     film: FilmFormat | None = None,
     workers: int = 1,
     progress: DemoProgress | None = None,
@@ -108,6 +128,8 @@ async def run_demo(
         receipt = await _submit(services, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
         if edit is not None:
             receipt = await _edit_shot(services, edit)
+        if copy is not None:
+            receipt = await _edit_copy(services, copy)
         async with Runtime(services, workers=workers, concurrency=2) as runtime:
             chosen = progress or DemoProgress()
             final = await _make_the_film(services, console, receipt, runtime, chosen)
@@ -117,13 +139,56 @@ async def run_demo(
         raise DemoFailed(_failures(final))
     output.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(output.write_bytes, await services.artifacts.get(artifact))
+    page = await _write_page(services, state, output.parent / output.stem)
     ran = final.total - (chosen.done_before or 0)  # an interrupted run's share is not ours
-    reused = len(scene_works(state)) - ran  # the film's work this run did not do
-    outcome = DemoOutcome(output, artifact, ran, reused, final.execution)
+    works = scene_works(state)
+    reused = len(works) - ran  # the film's and the page's work this run did not do
+    made_now = {task.content_key for task in final.tasks} if ran else set()
+    reused_work = _reused_by_operation(works, made_now)
+    outcome = DemoOutcome(output, artifact, ran, reused, final.execution, page, reused_work)
     await projection_runner(services).catch_up()
     made = await trace_artifact(services.read_models, artifact, STUDIO)
     _report(console, made, outcome)
     return outcome
+
+
+def _reused_by_operation(works: list[Work], made_now: set[str]) -> dict[str, int]:
+    keys = content_keys(works)
+    reused: dict[str, int] = {}
+    for work in works:
+        if keys[work.key] not in made_now:
+            reused[work.operation] = reused.get(work.operation, 0) + 1
+    return reused
+
+
+async def _write_page(services: Services, state: SceneState, folder: Path) -> Path | None:
+    """Unpack the landing page's bundle (`index.html` and `assets/`) into `folder`,
+    leaving no asset of an older page behind."""
+    page = state.nodes.get(LANDING_PAGE)
+    bundle = page.artifact("render") if page is not None else None
+    if bundle is None:
+        return None
+    data = await services.artifacts.get(bundle)
+    return await asyncio.to_thread(_unpack, data, folder)
+
+
+def _unpack(data: bytes, folder: Path) -> Path:
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        names = [n for n in bundle.namelist() if n == "index.html" or _is_asset(n)]
+        assets = folder / "assets"
+        assets.mkdir(parents=True, exist_ok=True)
+        for old in assets.iterdir():
+            if f"assets/{old.name}" not in names and old.is_file():
+                old.unlink()
+        for name in names:
+            (folder / name).write_bytes(bundle.read(name))
+    return folder / "index.html"
+
+
+def _is_asset(name: str) -> bool:
+    """An asset the render wrote: `assets/<name>`, nothing that climbs out of it."""
+    head, _, file = name.partition("/")
+    return head == "assets" and bool(file) and "/" not in file and not file.startswith(".")
 
 
 async def _make_the_film(
@@ -209,6 +274,19 @@ async def _set_up_scene(services: Services, film: FilmFormat) -> None:
         )
 
 
+async def _edit_copy(services: Services, edit: CopyEdit) -> Receipt:
+    state = await services.scenes.load(SCENE)
+    copy = sorted(n for n, node in state.nodes.items() if node.kind == "copy")
+    if edit.node not in copy:
+        have = ", ".join(copy) or "none"
+        raise InvalidIntent("--edit-copy", f"the scene has no copy {edit.node!r}; it has: {have}")
+    if not edit.text.strip():
+        raise InvalidIntent("--edit-copy", "the new text is empty")
+    digest = hashlib.sha256(edit.text.encode()).hexdigest()[:16]
+    step = {"kind": "direct_edit", "node": edit.node, "prop": "text", "value": edit.text}
+    return await _submit(services, step, f"demo-copy-{edit.node}-{digest}")
+
+
 async def _edit_shot(services: Services, edit: ShotEdit) -> Receipt:
     state = await services.scenes.load(SCENE)
     shots = [n for n in state.child_ids(state.root) if state.nodes[n].kind == "shot"]
@@ -281,6 +359,11 @@ def _report(console: Console, made: Lineage, outcome: DemoOutcome) -> None:
         f"[bold]{outcome.film}[/] written; this run generated "
         f"{outcome.ran} tasks and reused {outcome.reused} made earlier."
     )
+    if outcome.page is not None:
+        console.print(f"[bold]{outcome.page}[/] written: the landing page, the film embedded")
+    if outcome.reused_work and outcome.ran:
+        reused = ", ".join(f"{n} {op}" for op, n in sorted(outcome.reused_work.items()))
+        console.print(f"reused: {reused}", soft_wrap=True)
     console.print(lineage_tree(made))  # its root is the film's artifact id
     console.print(lineage_summary(made))
     console.print("Try:", soft_wrap=True)
@@ -289,6 +372,7 @@ def _report(console: Console, made: Lineage, outcome: DemoOutcome) -> None:
         f"scenestate history {SCENE}",
         f"scenestate view {SCENE} --fidelity production",
         'scenestate demo --edit-shot 2 "a storm at night"',
+        'scenestate demo --edit-copy tagline "Keep the light burning."',
         "scenestate serve   # then the HTTP API (see the README)",
     ):
         console.print(f"  {command}", soft_wrap=True, highlight=False)

@@ -146,9 +146,19 @@ def demo(
             help='Give shot N a new prompt first, e.g. --edit-shot 2 "a storm at night".',
         ),
     ] = None,
-    output: Annotated[Path, typer.Option(help="Where to write the finished film.")] = Path(
-        "lighthouse-keeper.mp4"
-    ),
+    edit_copy: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--edit-copy",
+            metavar="NODE TEXT",
+            help='Give a line of copy new words first, e.g. --edit-copy tagline "Keep it lit." '
+            "(the tagline is the film's closing caption and the page's headline).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option(help="Where to write the finished film; the page goes in a folder beside it."),
+    ] = Path("lighthouse-keeper.mp4"),
     film_format: Annotated[
         str | None,
         typer.Option(
@@ -162,10 +172,12 @@ def demo(
         typer.Option("--no-workers", help="Leave the tasks to `scenestate worker` processes."),
     ] = False,
 ) -> None:
-    """Make the lighthouse keeper film from one prompt, offline, and show its lineage."""
-    from api.demo import DemoProgress, FilmFormat, ShotEdit, run_demo
+    """Make the lighthouse keeper film and its landing page from one prompt, offline, and
+    show the film's lineage."""
+    from api.demo import CopyEdit, DemoProgress, FilmFormat, ShotEdit, run_demo
 
     edit = ShotEdit(edit_shot[0], edit_shot[1]) if edit_shot else None
+    copy = CopyEdit(edit_copy[0], edit_copy[1]) if edit_copy else None
     workers = 0 if no_workers else 1
     progress = DemoProgress()
 
@@ -179,6 +191,7 @@ def demo(
             console,
             output=output,
             edit=edit,
+            copy=copy,
             film=film,
             workers=workers,
             progress=progress,

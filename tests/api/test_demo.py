@@ -1,6 +1,7 @@
-"""`scenestate demo` end to end: the film is made offline, a second run regenerates
-nothing, an edited shot regenerates only its chain and the assembly; embedded, and on
-PostgreSQL + NATS with a separate worker process."""
+"""`scenestate demo` end to end: the film and its landing page are made offline, a
+second run regenerates nothing, an edited shot regenerates only its chain, the assembly
+and the page's render, an edited tagline only the film's encode and the page's render;
+embedded, and on PostgreSQL + NATS with a separate worker process."""
 
 from __future__ import annotations
 
@@ -43,6 +44,17 @@ def check_film(path: Path) -> None:
     assert abs(heard - duration) <= 0.1
 
 
+def check_page(folder: Path, headline: str) -> None:
+    """The page shows the tagline as its headline and embeds the film it sits beside."""
+    page = (folder / "index.html").read_text()
+    assert f'<h1 data-node="tagline">{headline}</h1>' in page
+    video = re.search(r'<video [^>]*src="(assets/[0-9a-f]{16}\.mp4)"', page)
+    assert video is not None, page
+    assert (folder / video.group(1)).read_bytes() == (folder.parent / "film.mp4").read_bytes()
+    poster = re.search(r'poster="(assets/[0-9a-f]{16}\.png)"', page)
+    assert poster is not None and (folder / poster.group(1)).is_file()
+
+
 def generated(stdout: str) -> tuple[int, int]:
     found = re.search(r"generated (\d+) tasks and\s+reused (\d+)", stdout)
     assert found is not None, stdout
@@ -54,8 +66,10 @@ def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: 
     film = cli.cwd / "film.mp4"
     first = cli("demo", *SMALL, "--output", str(film)).stdout
     check_film(film)
-    # per shot an image, a clip and its conform; a line each; the music; join, mix, encode
-    assert generated(first) == (16, 0)
+    check_page(cli.cwd / "film", "One night, one light, and the keeper who keeps it.")
+    # per shot an image, a clip and its conform; a line each; the music; join, mix,
+    # encode; the page's three lines of copy (the tagline is written), code and render
+    assert generated(first) == (21, 0)
     for model in ("local-image-1", "local-motion-1", "local-voice-1", "media"):
         assert model in first
     assert "text_to_image" in first and "planning.film" in first
@@ -67,12 +81,21 @@ def test_the_demo_makes_the_film_and_regenerates_only_what_an_edit_changed(cli: 
     for operation in ("text_to_image", "image_to_video", "normalize", "concat", "mix", "encode"):
         assert operation in lineage
     assert "A 3-shot film about a lighthouse keeper" in lineage
-    assert generated(cli("demo", *SMALL, "--output", str(film)).stdout) == (0, 16)
+    assert generated(cli("demo", *SMALL, "--output", str(film)).stdout) == (0, 21)
     edited = cli("demo", *SMALL, "--output", str(film), "--edit-shot", "2", "a storm at night")
-    assert generated(edited.stdout) == (6, 10)  # shot 2's image, video, clip; the assembly
+    # shot 2's image, video, clip; the assembly; the page's render (its film changed)
+    assert generated(edited.stdout) == (7, 14)
     check_film(film)
+    check_page(cli.cwd / "film", "One night, one light, and the keeper who keeps it.")
+    retold = cli("demo", *SMALL, "--output", str(film), "--edit-copy", "tagline", "Keep it lit.")
+    assert generated(retold.stdout) == (2, 19)  # the film's encode (its caption), the page
+    assert "3 text_to_image" in retold.stdout and "1 write_page" in retold.stdout  # reused
+    check_film(film)
+    check_page(cli.cwd / "film", "Keep it lit.")
     refused = cli("demo", *SMALL, "--edit-shot", "9", "x", ok=False)
     assert refused.returncode == 2 and "shots 1 to 3" in refused.stderr
+    refused = cli("demo", *SMALL, "--edit-copy", "slogan", "x", ok=False)
+    assert refused.returncode == 2 and "no copy 'slogan'; it has: poster-alt" in refused.stderr
 
 
 async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: Path) -> None:
@@ -101,8 +124,9 @@ async def test_the_demo_on_postgresql_and_nats_with_a_worker_process(tmp_path: P
             made = await asyncio.to_thread(
                 cli, "demo", *SMALL, "--no-workers", "--output", str(film)
             )
-            assert generated(made.stdout) == (16, 0)
+            assert generated(made.stdout) == (21, 0)
             check_film(film)
+            check_page(tmp_path / "film", "One night, one light, and the keeper who keeps it.")
         finally:
             worker.terminate()
             await asyncio.wait_for(worker.wait(), 30)
