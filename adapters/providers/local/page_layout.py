@@ -98,7 +98,7 @@ def _body(copy: list[CopySlot], media: list[MediaSlot]) -> str:
             names += f' data-poster="{poster.ref}"'
         if number == 0 and alt is not None:
             names += f' data-alt="{alt}"'
-        figures.append(f'<video{names} controls muted playsinline preload="metadata"></video>')
+        figures.append(f'<video{names} controls muted playsinline preload="auto"></video>')
     for number, image in enumerate(images):
         label = f' data-alt="{alt}"' if alt is not None and not videos and number == 0 else ""
         figures.append(f'<img data-media="{image.ref}"{label} alt="">')
@@ -152,7 +152,9 @@ def _css(ask: PageAsk, layout: str, colours: tuple[str, str, str], wide: int | N
         "padding:14px 28px;font-size:18px;border-radius:999px;cursor:pointer}",
     ]
     if layout == "hero":
-        rules.append(".words{text-align:center;align-items:center}")
+        rules.append(
+            ".words{text-align:center;align-items:center} .words button{align-self:center}"
+        )
     if wide is not None:
         rules.append(f".media{{min-width:{wide}px}}")
     return "\n".join(rules)
