@@ -133,6 +133,8 @@ def test_after_one_copy_or_layout_edit_exactly_the_tasks_whose_key_changed_run(
         after = await studio.state()
         ran = await run_all(studio)
         assert set(ran) == changed_keys(before, after)
+        if before.nodes[node].value(prop) != value:  # a real change shows on the page
+            assert "render_surface" in {_by_key(after)[k].operation for k in ran}
         if node == "landing-page":  # a layout edit touches the page's code and render only
             by_key = _by_key(after)
             assert {by_key[k].operation for k in ran} <= {"write_page", "render_surface"}
@@ -162,3 +164,23 @@ def changed_keys(before: SceneState, after: SceneState) -> set[str]:
         needed.add(keys[key])
         stack.extend(by_key[key].inputs.values())
     return needed
+
+
+async def test_a_voice_over_that_speaks_a_copy_node_is_spoken_again_when_the_copy_changes() -> None:
+    studio = Studio()
+    await made(studio)
+    await studio.set("main", "narration-3", "copy", "tagline")
+    await studio.submit({"kind": "direct_edit", "node": "narration-3", "prop": "text", "value": ""})
+    await run_all(studio)
+    await studio.submit(
+        {"kind": "direct_edit", "node": "tagline", "prop": "text", "value": "Keep the light."}
+    )
+    state = await studio.state()
+    ran = await run_all(studio)
+    by_key = _by_key(state)
+    # its speech, the mix it is in, the encode (the closing caption says it too), the page
+    assert sorted(by_key[k].operation for k in ran) == [
+        "encode", "mix", "render_surface", "text_to_speech",
+    ]  # fmt: skip
+    speech = next(w for w in by_key.values() if w.key == "narration-3/speech")
+    assert speech.params["text"] == "Keep the light."
