@@ -26,9 +26,11 @@ import msgspec
 from engine.executions import ExecutionState, TaskState
 from engine.models import LOCAL_CHOICES, ModelChoices
 from engine.planning import CachedWork, Work, content_keys
-from engine.recipes import film_works
+from engine.recipes import film_works, scene_works
 from engine.scene import SceneState
+from engine.surfaces import surface_works
 from engine.tasks import TaskStatus
+from projections.surfaces import SurfaceView, surface_views
 
 
 class Fidelity(StrEnum):
@@ -81,6 +83,7 @@ class FidelityView(msgspec.Struct, frozen=True, kw_only=True):
     conflicts: list[OpenConflict]
     shots: list[ShotClip] = []
     reasons: list[str] = []
+    surfaces: list[SurfaceView] = []
 
 
 class FinishedWork(msgspec.Struct, frozen=True):
@@ -94,8 +97,9 @@ class FinishedWork(msgspec.Struct, frozen=True):
 def needed_keys(
     state: SceneState, fidelity: Fidelity, models: ModelChoices = LOCAL_CHOICES
 ) -> dict[str, str]:
-    """Content key of every work the output at `fidelity` needs now, by plan key."""
-    return content_keys(film_works(state, str(fidelity), models))
+    """Content key of every work the outputs at `fidelity` (the film and its surfaces)
+    need now, by plan key."""
+    return content_keys(scene_works(state, str(fidelity), models))
 
 
 def fidelity_view(
@@ -125,6 +129,7 @@ def fidelity_view(
     reasons += [f"{g.work}: {g.status}" + (f" ({g.reason})" if g.reason else "") for g in missing]
     if not works:
         reasons = ["the scene has no shots to render"]
+    surfaces = _surfaces(state, fidelity, works, made, models)
     return FidelityView(
         scene=state.scene,
         branch=state.branch,
@@ -137,7 +142,21 @@ def fidelity_view(
         conflicts=conflicts,
         shots=shots,
         reasons=reasons,
+        surfaces=surfaces,
     )
+
+
+def _surfaces(
+    state: SceneState, fidelity: Fidelity, film: list[Work], made: _Made, models: ModelChoices
+) -> list[SurfaceView]:
+    works = film + surface_works(state, str(fidelity), film, models)
+    keys = content_keys(works)
+
+    def reason(work: Work) -> str:
+        gap = _gap(work, made.tasks.get(keys[work.key], []))
+        return gap.status + (f" ({gap.reason})" if gap.reason else "")
+
+    return surface_views(state, str(fidelity), works, keys, made, reason)
 
 
 _STUCK = (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CANCELED)

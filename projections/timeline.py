@@ -16,6 +16,7 @@ from engine.executions import TaskState
 from engine.recipes import DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_SHOT_SECONDS, DEFAULT_WIDTH
 from engine.scene import Node, SceneState
 from engine.tasks import TaskStatus
+from projections.surfaces import SurfaceView, draft_surfaces
 
 # Which task speaks for a slot when several aim at it: work under way first.
 _PRIORITY = {
@@ -96,6 +97,7 @@ class Timeline(msgspec.Struct, frozen=True, kw_only=True):
     tracks: list[Track]
     pending: int
     conflicts: int
+    surfaces: list[SurfaceView] = []
 
 
 def timeline_of(state: SceneState, position: int | None = None) -> Timeline:
@@ -122,6 +124,7 @@ def timeline_of(state: SceneState, position: int | None = None) -> Timeline:
         tracks=_tracks(state, shots, working),
         pending=sum(1 for t in state.tasks.values() if _PRIORITY.get(t.status, 0) >= 3),
         conflicts=len(state.conflicts),
+        surfaces=draft_surfaces(state),
     )
 
 

@@ -21,7 +21,7 @@ from api.services import Services
 from api.services.executions import follow
 from engine.intents import parse_intent
 from engine.ports import Operation
-from engine.recipes import film_works
+from engine.recipes import film_works, scene_works
 from engine.tasks import LANES
 from projections.catalog import default_projections
 from projections.fidelity import Fidelity, fidelity_view, needed_keys
@@ -105,3 +105,41 @@ async def test_the_final_renders_lineage_names_every_model_and_transform(engine:
     view = fidelity_view(state, Fidelity.PRODUCTION, {}, finished)
     assert (view.status, view.output, view.missing) == ("ready", render, [])
     assert set(needed_keys(state, Fidelity.PRODUCTION)) == {w.key for w in works}
+
+
+async def test_a_pages_lineage_names_its_code_its_copy_and_the_film_it_embeds(
+    engine: Services,
+) -> None:
+    await film(engine)
+    tagline = {"text": "Every night, one light.", "role": "tagline"}
+    await act(engine, {"name": "add_node", "kind": "copy", "node": "tagline", "props": tagline})
+    page = {"kind": "web", "prompt": "a quiet page", "copy": "tagline", "media": "root shot-2"}
+    await act(engine, {"name": "add_node", "kind": "surface", "node": "page", "props": page})
+    blurb = {"kind": "copy", "parent": "page", "node": "blurb", "props": {"brief": "the film"}}
+    await act(engine, {"name": "add_node", **blurb})
+    state = await engine.scenes.load("film")
+    works = scene_works(state)
+    echo: dict[tuple[str, str], Operation] = {(w.provider, w.operation): Echo() for w in works}
+    worker = Worker(engine.bus, engine.artifacts, echo, LANES, name="echo-worker")
+    execution = await act(engine, {"name": "render"})
+    async with Runtime(engine, workers=0) as runtime:
+        working = asyncio.create_task(worker.run())
+        try:
+            progress = await asyncio.wait_for(
+                follow(engine, "film", "main", execution, check=runtime.check), 60
+            )
+        finally:
+            working.cancel()
+    assert progress.status == "succeeded"
+    bundle = (await engine.scenes.load("film")).nodes["page"].artifact("render")
+    assert bundle is not None
+    read_models = open_read_models(engine.settings.database_url)
+    try:
+        await ProjectionRunner(engine.store, read_models, default_projections()).catch_up()
+        found = await trace_artifact(read_models, bundle)
+    finally:
+        await read_models.close()
+    assert found.operations == sorted({w.operation for w in works})  # down to the shots
+    assert {"write_page", "write_copy", "render_surface", "text_to_image"} <= set(found.operations)
+    assert found.models == sorted({w.model for w in works})
+    assert found.transforms == ["planning.film@1"]
