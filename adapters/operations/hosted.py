@@ -35,6 +35,7 @@ log = logging.getLogger("scenestate.providers.hosted")
 
 FALLBACK = "hosted"  # the provider name of the operations that fall back across providers
 ORDER_VARIABLE = "SCENESTATE_HOSTED_ORDER"  # e.g. "fal,replicate": the order to try them
+INLINE_LIMIT = 256 * 1024  # bytes of input sent inline as a data: URI; larger is uploaded
 
 
 class HostedGeneration:
@@ -60,7 +61,7 @@ class HostedGeneration:
 
     async def run(self, task: TaskMessage, context: TaskContext) -> TaskOutput:
         offer = self._offer(task)
-        images = {name: await _as_data_uri(context, name) for name in offer.inputs}
+        images = {name: await self._reference(context, name) for name in offer.inputs}
         build = offer.build(task.operation, task.params, images)
         # a cancellation that lands while submit is in flight leaves no job id to
         # cancel; Replicate's `Cancel-After` deadline bounds such orphans
@@ -89,6 +90,16 @@ class HostedGeneration:
         cost = status.usage.get(self.provider.billed_by, 0.0) * self.usd_per_unit
         return TaskOutput(result.data, result.media_type, outputs=outputs, cost=cost)
 
+    async def _reference(self, context: TaskContext, name: str) -> str:
+        """An input as the provider reads it: a data: URI when small, else uploaded to
+        its file storage (a large data: URI bloats every request and some APIs refuse
+        it)."""
+        data = await context.input(name)
+        media_type = media_type_of(data, None, "")
+        if len(data) <= INLINE_LIMIT:
+            return data_uri(data, media_type)
+        return await self.provider.upload(data, media_type)
+
     def _offer(self, task: TaskMessage) -> Offer:
         offer = offer_for(self.provider.name, self.operation, task.model)
         if offer is None:
@@ -113,11 +124,6 @@ class HostedGeneration:
             log.warning("%r: could not cancel it at %s: %s", job, self.provider.name, exc)
         else:
             log.info("%r: cancelled at %s", job, self.provider.name)
-
-
-async def _as_data_uri(context: TaskContext, name: str) -> str:
-    data = await context.input(name)
-    return data_uri(data, media_type_of(data, None, ""))
 
 
 def _failure(offer: Offer, job: Job, status: JobStatus) -> TaskFailure:

@@ -105,6 +105,21 @@ class ProviderHttp:
         declared = response.headers.get("content-type")
         return response.content, media_type_of(response.content, declared, url)
 
+    async def put_file(self, action: str, url: str, data: bytes, media_type: str) -> None:
+        """PUT bytes to a presigned upload URL, with no credentials (it carries its own)."""
+        try:
+            response = await self._downloads.put(
+                url, content=data, headers={"Content-Type": media_type}
+            )
+        except httpx.TimeoutException:
+            raise TaskFailure(ErrorKind.TIMEOUT, f"{action}: the upload timed out") from None
+        except httpx.TransportError as exc:
+            message = f"{action}: could not upload: {type(exc).__name__}"
+            raise TaskFailure(ErrorKind.UNAVAILABLE, message) from None
+        if not response.is_success:
+            message = f"{action}: the upload answered HTTP {response.status_code}"
+            raise TaskFailure(ErrorKind.UNAVAILABLE, message)
+
     async def aclose(self) -> None:
         await self.api.aclose()
         await self._downloads.aclose()

@@ -98,6 +98,11 @@ class ElevenLabsProvider:
     async def cancel(self, job: Job) -> None:
         """Nothing runs at ElevenLabs once submit has answered."""
 
+    async def upload(self, data: bytes, media_type: str) -> str:
+        """ElevenLabs' models here take text only: nothing is ever uploaded to it."""
+        message = f"elevenlabs takes no {media_type} input (its models here read text)"
+        raise TaskFailure(ErrorKind.INVALID_INPUT, message)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -8,6 +8,8 @@
     PUT  {queue}/{model_id}/requests/{id}/cancel    -> 202 CANCELLATION_REQUESTED
                                                        | 400 ALREADY_COMPLETED
          Authorization: Key <FAL_KEY>
+    POST {storage}/storage/upload/initiate  {content_type, file_name}  -> upload_url, file_url
+    PUT  {upload_url}  the bytes (presigned: no key)   large inputs, by file_url
 
 A subpath (`/schnell` of `fal-ai/flux/schnell`) belongs to the submit URL only, never
 to the status, result or cancel URLs. A request that failed is COMPLETED with `error`
@@ -19,6 +21,7 @@ content_policy_violation for refused content. Image models mark refused images i
 
 from __future__ import annotations
 
+import mimetypes
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -117,6 +120,7 @@ class FalProvider:
     ) -> None:
         auth = {"Authorization": f"Key {settings.key.reveal()}"}
         self._http = ProviderHttp(settings, auth, timeout, tls)
+        self._storage = settings.storage_url
 
     def __repr__(self) -> str:
         return f"FalProvider({self._http.base_url})"
@@ -172,6 +176,22 @@ class FalProvider:
         action = f"canceling request {job.id} to {job.model}"
         # 400 ALREADY_COMPLETED: it finished before the cancel arrived, which is fine
         await self._http.call(action, "PUT", job.urls["cancel"], accept=(400,))
+
+    async def upload(self, data: bytes, media_type: str) -> str:
+        """Put an input in fal's storage (initiate, then PUT to the presigned URL); the
+        file URL its models read."""
+        action = f"uploading a {media_type} input of {len(data)} bytes"
+        if self._storage is None:
+            raise TaskFailure(ErrorKind.INVALID_INPUT, f"{action}: no fal storage URL is set")
+        name = "input" + (mimetypes.guess_extension(media_type) or "")
+        initiate = f"{self._storage}/storage/upload/initiate?storage_type=fal-cdn-v3"
+        body = {"content_type": media_type, "file_name": name}
+        answer = self._json(await self._http.call(action, "POST", initiate, json=body), action)
+        upload, file_url = answer.get("upload_url"), answer.get("file_url")
+        if not isinstance(upload, str) or not isinstance(file_url, str):
+            raise TaskFailure(ErrorKind.UNAVAILABLE, f"fal answered {action} with no URLs")
+        await self._http.put_file(action, upload, data, media_type)
+        return file_url
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -22,6 +22,9 @@ DEFAULT_URLS = {
     "elevenlabs": "https://api.elevenlabs.io",
 }
 URL_VARIABLES = {name: f"SCENESTATE_{name.upper()}_URL" for name in PROVIDERS}
+# Where large inputs are uploaded, for a provider whose file API has a host of its own.
+STORAGE_URLS = {"fal": "https://rest.alpha.fal.ai"}
+STORAGE_VARIABLES = {name: f"SCENESTATE_{name.upper()}_STORAGE_URL" for name in STORAGE_URLS}
 # US dollars per unit of what each provider bills by (predict seconds, inference
 # seconds, characters); none of the three APIs reports a price itself.
 PRICE_VARIABLES = {
@@ -64,6 +67,7 @@ class ProviderSettings:
     base_url: str
     key_variable: str
     usd_per_unit: float = 0.0
+    storage_url: str | None = None  # the file API's host, when not the API's own
 
 
 def provider_settings(env: Mapping[str, str]) -> dict[str, ProviderSettings]:
@@ -79,6 +83,7 @@ def provider_settings(env: Mapping[str, str]) -> dict[str, ProviderSettings]:
             base_url=_base_url(env, name),
             key_variable=KEY_VARIABLES[name],
             usd_per_unit=_price(env, PRICE_VARIABLES[name]),
+            storage_url=_storage_url(env, name),
         )
     return settings
 
@@ -87,6 +92,16 @@ def _base_url(env: Mapping[str, str], name: str) -> str:
     url = env.get(URL_VARIABLES[name], "").strip() or DEFAULT_URLS[name]
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"{URL_VARIABLES[name]} must be an http(s) URL, not {url!r}")
+    return url.rstrip("/")
+
+
+def _storage_url(env: Mapping[str, str], name: str) -> str | None:
+    if name not in STORAGE_URLS:
+        return None
+    variable = STORAGE_VARIABLES[name]
+    url = env.get(variable, "").strip() or STORAGE_URLS[name]
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{variable} must be an http(s) URL, not {url!r}")
     return url.rstrip("/")
 
 

@@ -7,6 +7,7 @@
          Cancel-After: <seconds>s   a deadline after which Replicate stops the prediction
     GET  /v1/predictions/{id}
     POST /v1/predictions/{id}/cancel
+    POST /v1/files  multipart `content`  -> {"id", "urls": {"get": ...}}  an input file
 
 A prediction's `status` is starting, processing, succeeded, failed, canceled, or
 aborted: its deadline passed before it started (replicate.com/docs/topics/predictions/
@@ -20,6 +21,7 @@ prediction object, so `prediction_status` reads them too.
 from __future__ import annotations
 
 import math
+import mimetypes
 import re
 import ssl
 from collections.abc import Mapping
@@ -197,6 +199,21 @@ class ReplicateProvider:
             return
         action = f"canceling prediction {job.id} of {job.model}"
         await self._http.call(action, "POST", f"/v1/predictions/{job.id}/cancel")
+
+    async def upload(self, data: bytes, media_type: str) -> str:
+        """A file for a prediction's input (files API): its `urls.get`, which Replicate's
+        models read (it expires after a day)."""
+        action = f"uploading a {media_type} input of {len(data)} bytes"
+        name = "input" + (mimetypes.guess_extension(media_type) or "")
+        files = {"content": (name, data, media_type)}
+        response = await self._http.call(action, "POST", "/v1/files", files=files)
+        try:
+            url = response.json()["urls"]["get"]
+        except (ValueError, KeyError, TypeError):
+            url = None
+        if not isinstance(url, str):
+            raise TaskFailure(ErrorKind.UNAVAILABLE, f"replicate answered {action} with no URL")
+        return url
 
     async def aclose(self) -> None:
         await self._http.aclose()

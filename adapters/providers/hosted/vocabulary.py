@@ -79,4 +79,9 @@ class HostedProvider(Protocol):
 
     async def cancel(self, job: Job) -> None: ...
 
+    async def upload(self, data: bytes, media_type: str) -> str:
+        """Put an input too large for a data: URI in the provider's file storage; the
+        URL its models read it from."""
+        ...
+
     async def aclose(self) -> None: ...

@@ -128,6 +128,7 @@ def env(
         "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
         "SCENESTATE_REPLICATE_URL": replicate_server[1],
         "SCENESTATE_FAL_URL": fal_server[1],
+        "SCENESTATE_FAL_STORAGE_URL": fal_server[1],
         "SCENESTATE_ELEVENLABS_URL": elevenlabs_server[1],
     }
 

@@ -40,17 +40,22 @@ class FakeFal:
     paths: list[str] = field(default_factory=list)  # every API path asked for
     canceled: list[str] = field(default_factory=list)
     downloads: list[dict[str, str]] = field(default_factory=list)
+    initiated: list[dict[str, Any]] = field(default_factory=list)  # headers, body
+    uploads: dict[str, tuple[str, bytes, dict[str, str]]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.plan = FalPlan()
         self.requests.clear()
-        for log in (self.submitted, self.paths, self.canceled, self.downloads):
+        for log in (self.submitted, self.paths, self.canceled, self.downloads, self.initiated):
             log.clear()
+        self.uploads.clear()
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/files/{name}", self._file, methods=["GET"]),
+                Route("/storage/upload/initiate", self._initiate, methods=["POST"]),
+                Route("/uploads/{id}", self._receive, methods=["PUT"]),
                 Route("/{owner}/{app}/requests/{id}/status", self._status, methods=["GET"]),
                 Route("/{owner}/{app}/requests/{id}/cancel", self._cancel, methods=["PUT"]),
                 Route("/{owner}/{app}/requests/{id}", self._result, methods=["GET"]),
@@ -194,6 +199,29 @@ class FakeFal:
             return JSONResponse({"status": "ALREADY_COMPLETED"}, 400)
         entry["state"] = "CANCELED"
         return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)
+
+    async def _initiate(self, request: Request) -> Response:
+        """Storage: a presigned URL to PUT the bytes to, and the URL they are read from."""
+        if refused := self._unauthorized(request):
+            return refused
+        body = await request.json()
+        self.initiated.append({"headers": dict(request.headers), "body": body})
+        upload_id = uuid.uuid4().hex
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "upload_url": f"{base}/uploads/{upload_id}?X-Signature=presigned",
+                "file_url": f"{base}/files/{upload_id}-{body.get('file_name', 'file')}",
+            }
+        )
+
+    async def _receive(self, request: Request) -> Response:
+        self.uploads[request.path_params["id"]] = (
+            request.headers.get("content-type", ""),
+            await request.body(),
+            dict(request.headers),
+        )
+        return Response(status_code=200)
 
     async def _file(self, request: Request) -> Response:
         self.downloads.append(dict(request.headers))

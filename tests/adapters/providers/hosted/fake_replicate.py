@@ -7,6 +7,8 @@ language model the list of text pieces it streamed."""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +51,7 @@ class FakeReplicate:
     created: list[dict[str, Any]] = field(default_factory=list)  # path, headers, body
     canceled: list[str] = field(default_factory=list)
     downloads: list[dict[str, str]] = field(default_factory=list)  # headers of file GETs
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id: type, bytes
 
     def reset(self) -> None:
         self.plan = ReplicatePlan()
@@ -56,6 +59,7 @@ class FakeReplicate:
             record.clear()
         for log in (self.created, self.canceled, self.downloads):
             log.clear()
+        self.uploads.clear()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -65,6 +69,7 @@ class FakeReplicate:
                 Route("/v1/predictions/{id}", self._read, methods=["GET"]),
                 Route("/v1/predictions/{id}/cancel", self._cancel, methods=["POST"]),
                 Route("/files/{name}", self._file, methods=["GET"]),
+                Route("/v1/files", self._upload, methods=["POST"]),
             ]
         )
 
@@ -193,6 +198,31 @@ class FakeReplicate:
         if prediction["status"] in ("starting", "processing"):
             prediction["status"] = "canceled"
         return JSONResponse(prediction)
+
+    async def _upload(self, request: Request) -> Response:
+        """The files API: multipart with the bytes in `content`; answers the file object."""
+        if refused := self._refusal(request):
+            return refused
+        head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+        form = email.message_from_bytes(head + await request.body(), policy=email.policy.HTTP)
+        parts = {
+            part.get_param("name", header="content-disposition"): part for part in form.iter_parts()
+        }
+        if "content" not in parts:
+            return self._problem(request, 400, "Bad request", "- content: file is required")
+        content = parts["content"]
+        file_id = uuid.uuid4().hex[:26]
+        data = content.get_payload(decode=True)
+        self.uploads[file_id] = (content.get_content_type(), data)
+        base = str(request.base_url).rstrip("/")
+        body = {
+            "id": file_id,
+            "name": content.get_filename(),
+            "content_type": content.get_content_type(),
+            "size": len(data),
+            "urls": {"get": f"{base}/v1/files/{file_id}"},
+        }
+        return JSONResponse(body, 201)
 
     async def _file(self, request: Request) -> Response:
         self.downloads.append(dict(request.headers))
