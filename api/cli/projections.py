@@ -17,6 +17,7 @@ from api.services.ids import by_prefix
 from projections.catalog import ProjectionStatus, default_projections, statuses
 from projections.fidelity import Fidelity, FidelityView
 from projections.lineage import artifacts_starting, trace_artifact
+from projections.surfaces import SurfaceView
 from projections.timeline import SlotView, Timeline
 
 projections_app = typer.Typer(
@@ -221,7 +222,29 @@ def _timeline_tables(timeline: Timeline) -> list[Table]:
             slots = "\n".join(_slot_line(s) for s in item.slots) or "-"
             table.add_row(f"{item.start:g}s", length, item.node, item.text, slots)
         tables.append(table)
-    return tables
+    return tables + [_surface_table(surface) for surface in timeline.surfaces]
+
+
+def _surface_table(surface: SurfaceView) -> Table:
+    """A surface's structure: each line of copy (or its placeholder), each medium, and
+    at preview or production its render's status and what it lacks."""
+    title = (
+        f"surface {surface.node} ({surface.kind}, {surface.width}x{surface.height}): "
+        f"{surface.status}" + (f", bundle {surface.output[:12]}…" if surface.output else "")
+    )
+    table = Table(title=title, caption="\n".join(surface.missing) or None)
+    for column in ("names", "what", "now"):
+        table.add_column(column, overflow="fold")
+    table.add_row("code", "page", surface.code[:12] + "…" if surface.code else "[dim]not made[/]")
+    for line in surface.copy:
+        now = line.text or (f"{line.artifact[:12]}…" if line.artifact else None)
+        table.add_row(
+            line.node, f"{line.role} (≤ {line.limit})", now or f"[dim]{line.placeholder}[/]"
+        )
+    for medium in surface.media:
+        shown = f"{medium.artifact[:12]}…" if medium.artifact else "[dim]not made[/]"
+        table.add_row(medium.ref, medium.kind, shown)
+    return table
 
 
 def _slot_line(slot: SlotView) -> str:
@@ -250,7 +273,7 @@ def _fidelity_tables(shown: FidelityView) -> list[Table]:
     if shown.shots:
         columns = ("number", "node", "state", "artifact", "task")
         tables.append(_rows_table(f"shots at {shown.fidelity}", shown.shots, columns))
-    return tables
+    return tables + [_surface_table(surface) for surface in shown.surfaces]
 
 
 def _rows_table(title: str, rows: list[Any], columns: tuple[str, ...]) -> Table:
