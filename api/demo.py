@@ -174,7 +174,8 @@ async def _write_page(services: Services, state: SceneState, folder: Path) -> Pa
 
 def _unpack(data: bytes, folder: Path) -> Path:
     with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-        names = [n for n in bundle.namelist() if n == "index.html" or _is_asset(n)]
+        page = ("index.html", "thumbnail.png")
+        names = [n for n in bundle.namelist() if n in page or _is_asset(n)]
         assets = folder / "assets"
         assets.mkdir(parents=True, exist_ok=True)
         for old in assets.iterdir():

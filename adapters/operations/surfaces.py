@@ -5,11 +5,14 @@ Generated copy and code are checked before they count (`engine.ui_copy`,
 `engine.pages`): output that fails is a task failure of kind `invalid_output` with
 the reason, and the worker's retry makes another take (`TaskContext.tries`), so a
 surface in a view is never a broken one. The render is a zip of `index.html` and its
-`assets/`, self-contained, byte for byte the same for the same inputs.
+`assets/`, self-contained, byte for byte the same for the same inputs, with
+`thumbnail.png`: the surface at a glance (its first picture and its headline) for
+lists and pickers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import zipfile
@@ -17,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from PIL import Image, ImageDraw, ImageFont
 
 from adapters import task_params as params
 from adapters.providers.hosted.text_prompts import bare
@@ -29,6 +33,8 @@ from engine.tasks import ErrorKind, TaskMessage
 from engine.ui_copy import copy_problem
 
 BUNDLE = "application/zip"
+THUMBNAIL, THUMB_WIDTH = "thumbnail.png", 480
+_THUMB_BACKGROUND, _THUMB_INK = (13, 27, 42), (224, 230, 237)
 TEXT, HTML = "text/plain; charset=utf-8", "text/html; charset=utf-8"
 PAGE = "index.html"
 TAKES_PER_ATTEMPT = 1000  # a retry in place starts a fresh run of takes
@@ -148,8 +154,16 @@ class RenderSurface:
             )
         assets = {ref: _asset_name(data) for ref, data in media.items()}
         filled = fill_page(page, copy, {ref: f"assets/{name}" for ref, name in assets.items()})
-        bundle = _bundle(filled, {assets[ref]: data for ref, data in media.items()})
-        facts = {"page": PAGE, "assets": sorted(assets.values()), "copy": copy}
+        headline = _headline(task.params, copy)
+        picture = next((data for data in media.values() if _is_picture(data)), None)
+        thumb = await asyncio.to_thread(thumbnail, picture, headline, width, height)
+        bundle = _bundle(filled, {assets[ref]: data for ref, data in media.items()}, thumb)
+        facts = {
+            "page": PAGE,
+            "assets": sorted(assets.values()),
+            "copy": copy,
+            "thumbnail": THUMBNAIL,
+        }
         return TaskOutput(bundle, BUNDLE, outputs=facts)
 
 
@@ -193,12 +207,59 @@ def _asset_name(data: bytes) -> str:
     return digest + (".mp4" if data[4:8] == b"ftyp" else ".bin")
 
 
-def _bundle(page: str, assets: Mapping[str, bytes]) -> bytes:
-    """A zip of the page and its assets with fixed times, so equal inputs give equal
-    bytes (and so one artifact)."""
+def _headline(p: Mapping[str, Any], copy: Mapping[str, str]) -> str:
+    """The line a page leads with: its headline or tagline, else any line it shows."""
+    limits = _mapping(p, "limits")
+    for node, slot in sorted(limits.items()):
+        role = slot.get("role") if isinstance(slot, Mapping) else None
+        if role in ("headline", "tagline") and node in copy:
+            return copy[node]
+    return next(iter(sorted(copy.values())), "")
+
+
+def _is_picture(data: bytes) -> bool:
+    pictures = (signature for signature, _, kind in _SIGNATURES if kind.startswith("image/"))
+    return any(data.startswith(signature) for signature in pictures)
+
+
+def thumbnail(picture: bytes | None, headline: str, width: int, height: int) -> bytes:
+    """A small PNG of the surface at its aspect: its picture above, its headline below."""
+    size = (THUMB_WIDTH, max(2, round(THUMB_WIDTH * height / width)))
+    sheet = Image.new("RGB", size, _THUMB_BACKGROUND)
+    shown = _decoded(picture) if picture is not None else None
+    if shown is not None:
+        band = (size[0], min(size[1], round(size[0] * shown.height / max(shown.width, 1))))
+        sheet.paste(shown.resize(band), (0, 0))
+    draw = ImageDraw.Draw(sheet)
+    for points in range(size[0] // 20, 9, -1):  # the largest type the line fits in
+        font = ImageFont.load_default(size=points)
+        left, top, right, bottom = draw.textbbox((0, 0), headline, font=font)
+        if right - left <= size[0] - 24:
+            break
+    at = ((size[0] - (right - left)) // 2, size[1] - (bottom - top) - size[1] // 12)
+    draw.text(at, headline, fill=_THUMB_INK, font=font)
+    out = io.BytesIO()
+    sheet.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _decoded(picture: bytes) -> Image.Image | None:
+    """The picture, or None when it does not decode (the page still shows what a
+    browser makes of it; the thumbnail goes without)."""
+    try:
+        with Image.open(io.BytesIO(picture)) as opened:
+            return opened.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def _bundle(page: str, assets: Mapping[str, bytes], thumb: bytes) -> bytes:
+    """A zip of the page, its assets and its thumbnail with fixed times, so equal inputs
+    give equal bytes (and so one artifact)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as bundle:
         bundle.writestr(zipfile.ZipInfo(PAGE, _EPOCH), page, zipfile.ZIP_DEFLATED)
+        bundle.writestr(zipfile.ZipInfo(THUMBNAIL, _EPOCH), thumb)
         for name in sorted(assets):
             bundle.writestr(zipfile.ZipInfo(f"assets/{name}", _EPOCH), assets[name])
     return buffer.getvalue()

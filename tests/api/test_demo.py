@@ -53,6 +53,7 @@ def check_page(folder: Path, headline: str) -> None:
     assert (folder / video.group(1)).read_bytes() == (folder.parent / "film.mp4").read_bytes()
     poster = re.search(r'poster="(assets/[0-9a-f]{16}\.png)"', page)
     assert poster is not None and (folder / poster.group(1)).is_file()
+    assert (folder / "thumbnail.png").read_bytes().startswith(b"\x89PNG")
 
 
 def generated(stdout: str) -> tuple[int, int]:

@@ -9,6 +9,7 @@ import zipfile
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from adapters.operations.surfaces import surface_operations
 from engine.errors import TaskFailure
@@ -17,6 +18,14 @@ from engine.ports import TaskOutput
 from engine.tasks import ErrorKind, Lane, TaskMessage
 
 OPERATIONS = surface_operations()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 180), (200, 120, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
 COPY = [
     {"node": "tagline", "role": "tagline", "limit": 70},
     {"node": "synopsis", "role": "body", "limit": 280},
@@ -25,7 +34,7 @@ COPY = [
 ]
 MEDIA = [{"ref": "root/render", "kind": "video"}, {"ref": "shot-1/image", "kind": "image"}]
 PAGE = {"prompt": "a quiet page", "kind": "web", "width": 1280, "height": 800}
-PNG = b"\x89PNG\r\n\x1a\n" + b"picture"
+PNG = _png()
 MP4 = b"\x00\x00\x00\x18ftypisom" + b"film"
 
 
@@ -119,6 +128,9 @@ async def test_the_render_fills_the_names_and_bundles_the_page_with_its_media() 
         and ">Watch</button>" in index
         and 'aria-label="A lighthouse."' in index
     )
+    with Image.open(io.BytesIO(bundle.read("thumbnail.png"))) as thumb:
+        assert thumb.size == (480, 300)  # the surface's 1280x800, small
+        assert thumb.getpixel((240, 40)) == (200, 120, 40)  # its picture, on top
     assets = [n for n in bundle.namelist() if n.startswith("assets/")]
     assert sorted(a.rsplit(".", 1)[1] for a in assets) == ["mp4", "png"]
     assert all(f'"{a}"' in index for a in assets)
