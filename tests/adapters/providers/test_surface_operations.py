@@ -4,18 +4,23 @@ the page's names with the copy and media it was given, as a self-contained bundl
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
+from adapters.artifacts.filesystem import FilesystemArtifactStore
+from adapters.bus.memory import MemoryTaskBus
 from adapters.operations.surfaces import surface_operations
+from adapters.workers import Worker
 from engine.errors import TaskFailure
 from engine.pages import PageSlots, page_problems
 from engine.ports import TaskOutput
-from engine.tasks import ErrorKind, Lane, TaskMessage
+from engine.tasks import ErrorKind, Lane, TaskMessage, TaskStatus
 
 OPERATIONS = surface_operations()
 
@@ -154,3 +159,45 @@ async def test_written_copy_too_long_for_its_slot_fails_the_render_for_good() ->
     assert (
         "tagline: the tagline is 90 characters, over its slot's limit of 70" in failed.value.message
     )
+
+
+async def test_a_worker_retries_a_page_that_failed_its_checks_as_the_next_take(
+    tmp_path: Path,
+) -> None:
+    """Through the worker loop and the bus: the first try fails its checks (a take the
+    model gets wrong), is delivered again, and the next take passes."""
+    takes = await outcomes("write_page", {**PAGE, "copy": COPY, "media": MEDIA}, 40)
+    wrong = next(n for n in range(39) if takes[n].startswith("FAILED") and "<html" in takes[n + 1])
+    params = {**PAGE, "copy": COPY, "media": MEDIA, "take": wrong}
+    bus = MemoryTaskBus()
+    worker = Worker(
+        bus, FilesystemArtifactStore(tmp_path), OPERATIONS, [Lane.INTERACTIVE], name="w"
+    )
+    task = TaskMessage(
+        task_id="t-page",
+        attempt=1,
+        execution_id="x1",
+        scene="s1",
+        branch="main",
+        studio="studio-a",
+        lane=Lane.INTERACTIVE,
+        operation="write_page",
+        model="local-page-1",
+        provider="local",
+        content_key="k-page",
+        params=params,
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        await bus.publish_task(task)
+        async with asyncio.timeout(10):
+            async for delivery in bus.results():
+                await delivery.ack()
+                if delivery.result.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED):
+                    result = delivery.result
+                    break
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await bus.close()
+    assert result.status == TaskStatus.SUCCEEDED and result.metrics.deliveries == 2
