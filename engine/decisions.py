@@ -68,6 +68,7 @@ from engine.task_decisions import (
     decide_cancel_task,
     decide_retry_task,
 )
+from engine.ui_copy import check_names
 
 _replace = msgspec.structs.replace
 SUMMARY_LIMIT = 120
@@ -105,6 +106,7 @@ def decide(state: SceneState, intent: AnyIntent, context: Context = None) -> Dec
         _require_scene(state)
         node = _existing(state, intent.node, "node")
         changes = _set_property(node, intent.prop, intent.value, "value", "prop")
+        check_names(state, node.kind, intent.prop, intent.value, "value")
         accepted = _accepted(intent, f"edit {intent.node}.{intent.prop}")
         return Decision((accepted, *changes), "intake.direct_edit")
     text = intent.text if isinstance(intent, TextPrompt) else intent.transcript
@@ -174,6 +176,8 @@ def _add_node(state: SceneState, action: AddNode, intent_id: str) -> list[AnyEve
         name: check_prop(kind, name, value, f"action.props.{name}")
         for name, value in action.props.items()
     }
+    for name, value in props.items():
+        check_names(state, kind.name, name, value, f"action.props.{name}")
     order = _order_after(state, parent.id, action.after, "action.after", moving=None)
     return [NodeAdded(node=node_id, kind=kind.name, parent=parent.id, order=order, props=props)]
 
@@ -202,7 +206,9 @@ def _move_node(state: SceneState, action: MoveNode, intent_id: str) -> list[AnyE
 
 def _set_action(state: SceneState, action: SetProperty, intent_id: str) -> list[AnyEvent]:
     node = _existing(state, action.node, "action.node")
-    return _set_property(node, action.prop, action.value, "action.value", "action.prop")
+    changes = _set_property(node, action.prop, action.value, "action.value", "action.prop")
+    check_names(state, node.kind, action.prop, action.value, "action.value")
+    return changes
 
 
 def _bind(state: SceneState, action: BindArtifact, intent_id: str) -> list[AnyEvent]:

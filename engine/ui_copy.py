@@ -8,6 +8,7 @@ two can never drift apart.
 
 from __future__ import annotations
 
+from engine.errors import InvalidIntent
 from engine.scene import Node, SceneState
 
 # The longest line each role's slot holds; a copy node's own `limit` wins.
@@ -62,6 +63,28 @@ def shared_copy(state: SceneState, node: Node) -> Node | None:
         return None
     found = state.nodes.get(name)
     return found if found is not None and found.kind == "copy" else None
+
+
+def check_names(state: SceneState, kind: str, prop: str, value: object, field: str) -> None:
+    """Refuse a prop that names nodes the scene does not have as what it needs: a
+    caption's or voice-over's `copy` a copy node; a surface's `copy` copy nodes and its
+    `media` nodes (`root` is the film)."""
+    if not isinstance(value, str) or not value.strip():
+        return
+    if prop == "copy" and kind in ("caption", "voiceover", "surface"):
+        names = value.split() if kind == "surface" else [value]
+        for name in names:
+            found = state.nodes.get(name)
+            if found is None or found.kind != "copy":
+                have = ", ".join(sorted(n for n, v in state.nodes.items() if v.kind == "copy"))
+                raise InvalidIntent(
+                    field, f"{name!r} is not a copy node of the scene; its copy: {have or 'none'}"
+                )
+    if prop == "media" and kind == "surface":
+        for name in value.split():
+            node = name.partition("/")[0]
+            if node != "root" and node not in state.nodes:
+                raise InvalidIntent(field, f"{node!r} is not a node of the scene")
 
 
 def written(node: Node) -> str | None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.errors import InvalidIntent
 from engine.planning import Work, content_keys
 from engine.recipes import scene_works
 from engine.scene import SceneState
@@ -184,3 +186,19 @@ async def test_a_voice_over_that_speaks_a_copy_node_is_spoken_again_when_the_cop
     ]  # fmt: skip
     speech = next(w for w in by_key.values() if w.key == "narration-3/speech")
     assert speech.params["text"] == "Keep the light."
+
+
+async def test_naming_a_node_that_is_not_copy_as_copy_is_refused_and_changes_nothing() -> None:
+    studio = Studio()
+    await studio.submit({"kind": "text_prompt", "text": PROMPT})
+    before = await studio.state()
+    refusals = [
+        ("caption-1", "copy", "shot-2", "'shot-2' is not a copy node of the scene"),
+        ("landing-page", "copy", "tagline nowhere", "'nowhere' is not a copy node"),
+        ("landing-page", "media", "root ghost/image", "'ghost' is not a node of the scene"),
+    ]
+    for node, prop, value, said in refusals:
+        with pytest.raises(InvalidIntent) as refused:
+            await studio.submit({"kind": "direct_edit", "node": node, "prop": prop, "value": value})
+        assert refused.value.field == "value" and said in str(refused.value)
+    assert (await studio.state()).version == before.version
