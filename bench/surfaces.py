@@ -49,52 +49,52 @@ class Timed:
 async def measure() -> dict[str, Timed]:
     with tempfile.TemporaryDirectory() as data_dir:
         settings = load_settings({"SCENESTATE_DATA_DIR": data_dir})
-        async with open_services(settings) as engine:
-            await _act(engine, {"name": "create_scene"})
+        async with open_services(settings) as services:
+            await _act(services, {"name": "create_scene"})
             # The prompt makes the structure and plans the finished film; that plan is
             # cancelled before any worker starts, so nothing it would make exists yet.
-            planned = await _submit(engine, {"kind": "text_prompt", "text": PROMPT})
-            await _act(engine, {"name": "cancel_execution", "execution": planned})
-            async with Runtime(engine, workers=1) as runtime:
-                found = {"from scratch": await _preview(engine, runtime)}
-                await _edit(engine, "tagline", "Keep the light burning.")
-                found["tagline edited"] = await _preview(engine, runtime)
-                await _edit(engine, "watch-button", "Watch it now")
-                found["button edited"] = await _preview(engine, runtime)
+            planned = await _submit(services, {"kind": "text_prompt", "text": PROMPT})
+            await _act(services, {"name": "cancel_execution", "execution": planned})
+            async with Runtime(services, workers=1) as runtime:
+                found = {"from scratch": await _preview(services, runtime)}
+                await _edit(services, "tagline", "Keep the light burning.")
+                found["tagline edited"] = await _preview(services, runtime)
+                await _edit(services, "watch-button", "Watch it now")
+                found["button edited"] = await _preview(services, runtime)
     return found
 
 
-async def _preview(engine: Services, runtime: Runtime) -> Timed:
+async def _preview(services: Services, runtime: Runtime) -> Timed:
     started = time.perf_counter()
-    execution = await _act(engine, {"name": "render", "goal": "preview"})
-    ran = await _finished(engine, execution, runtime)
+    execution = await _act(services, {"name": "render", "goal": "preview"})
+    ran = await _finished(services, execution, runtime)
     seconds = time.perf_counter() - started
-    state = await engine.scenes.load(SCENE)
+    state = await services.scenes.load(SCENE)
     if state.nodes["landing-page"].artifact("preview") is None:
         raise RuntimeError("the preview of the landing page was not made")
     return Timed(seconds, ran)
 
 
-async def _edit(engine: Services, node: str, text: str) -> None:
-    await _act(engine, {"name": "set_property", "node": node, "prop": "text", "value": text})
+async def _edit(services: Services, node: str, text: str) -> None:
+    await _act(services, {"name": "set_property", "node": node, "prop": "text", "value": text})
 
 
-async def _act(engine: Services, action: dict[str, Any]) -> str:
-    return await _submit(engine, {"kind": "structured_action", "action": action})
+async def _act(services: Services, action: dict[str, Any]) -> str:
+    return await _submit(services, {"kind": "structured_action", "action": action})
 
 
-async def _submit(engine: Services, fields: dict[str, Any]) -> str:
-    scenes = engine.scenes
+async def _submit(services: Services, fields: dict[str, Any]) -> str:
+    scenes = services.scenes
     raw = {"studio": "bench", "actor": "bench", "scene": SCENE, **fields}
     intent = parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id)
     return (await scenes.submit(intent)).execution_id
 
 
-async def _finished(engine: Services, execution: str, runtime: Runtime) -> int:
-    state = await engine.scenes.load(SCENE)
+async def _finished(services: Services, execution: str, runtime: Runtime) -> int:
+    state = await services.scenes.load(SCENE)
     if execution not in state.executions:
         return 0  # the intent planned nothing: all of it was made already
-    progress = await follow(engine, SCENE, "main", execution, check=runtime.check)
+    progress = await follow(services, SCENE, "main", execution, check=runtime.check)
     if progress.status != "succeeded":
         raise RuntimeError(f"execution {execution} ended {progress.status}")
     return progress.total
