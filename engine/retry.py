@@ -45,9 +45,11 @@ POLICIES: Mapping[str, RetryPolicy] = {
     "text_to_speech": RetryPolicy(initial_interval=0.5, max_attempts=5),
     "image_to_video": RetryPolicy(initial_interval=2.0, max_attempts=4),
     "encode": RetryPolicy(initial_interval=5.0, max_attempts=3, max_interval=120.0),
-    # A line or a page that failed its checks is tried again at once, as another take.
-    "write_copy": RetryPolicy(initial_interval=0.05, backoff=1.5, max_attempts=8),
-    "write_page": RetryPolicy(initial_interval=0.05, backoff=1.5, max_attempts=8),
+    # A line or a page that failed its checks is tried again at once, as another take;
+    # the fifth failure is reported with its reasons before the bus's default
+    # max_deliver (5) would turn it into a lost task.
+    "write_copy": RetryPolicy(initial_interval=0.05, backoff=1.5, max_attempts=5),
+    "write_page": RetryPolicy(initial_interval=0.05, backoff=1.5, max_attempts=5),
 }
 
 

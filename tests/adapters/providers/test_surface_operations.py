@@ -20,7 +20,7 @@ from adapters.workers import Worker
 from engine.errors import TaskFailure
 from engine.pages import PageSlots, page_problems
 from engine.ports import TaskOutput
-from engine.tasks import ErrorKind, Lane, TaskMessage, TaskStatus
+from engine.tasks import ErrorKind, Lane, TaskMessage, TaskResult, TaskStatus
 
 OPERATIONS = surface_operations()
 
@@ -169,35 +169,56 @@ async def test_a_worker_retries_a_page_that_failed_its_checks_as_the_next_take(
     takes = await outcomes("write_page", {**PAGE, "copy": COPY, "media": MEDIA}, 40)
     wrong = next(n for n in range(39) if takes[n].startswith("FAILED") and "<html" in takes[n + 1])
     params = {**PAGE, "copy": COPY, "media": MEDIA, "take": wrong}
-    bus = MemoryTaskBus()
-    worker = Worker(
-        bus, FilesystemArtifactStore(tmp_path), OPERATIONS, [Lane.INTERACTIVE], name="w"
-    )
-    task = TaskMessage(
-        task_id="t-page",
+    task = worker_task("write_page", params)
+    result = await through_a_worker(task, tmp_path)
+    assert result.status == TaskStatus.SUCCEEDED and result.metrics.deliveries == 2
+
+
+async def test_a_line_that_never_fits_fails_with_its_reason_not_as_lost(tmp_path: Path) -> None:
+    """Every take overruns a one-character slot: the worker's last try reports the
+    checks' reason (invalid_output), before the bus would give the task up as lost."""
+    params = {"role": "button", "brief": "invite the visitor to watch the film", "limit": 1}
+    result = await through_a_worker(worker_task("write_copy", params), tmp_path)
+
+    assert result.status == TaskStatus.FAILED and result.error is not None
+    assert result.error.kind == ErrorKind.INVALID_OUTPUT
+    assert "over its slot's limit of 1" in result.error.message
+    assert result.metrics.deliveries == 5
+
+
+def worker_task(operation: str, params: dict[str, Any]) -> TaskMessage:
+    return TaskMessage(
+        task_id=f"t-{operation}",
         attempt=1,
         execution_id="x1",
         scene="s1",
         branch="main",
         studio="studio-a",
         lane=Lane.INTERACTIVE,
-        operation="write_page",
-        model="local-page-1",
+        operation=operation,
+        model="local",
         provider="local",
-        content_key="k-page",
+        content_key=f"k-{operation}",
         params=params,
+    )
+
+
+async def through_a_worker(task: TaskMessage, artifacts: Path) -> TaskResult:
+    """Run one task through a worker loop on the in-process bus; its final result."""
+    bus = MemoryTaskBus()
+    worker = Worker(
+        bus, FilesystemArtifactStore(artifacts), OPERATIONS, [Lane.INTERACTIVE], name="w"
     )
     running = asyncio.create_task(worker.run())
     try:
         await bus.publish_task(task)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(20):
             async for delivery in bus.results():
                 await delivery.ack()
                 if delivery.result.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED):
-                    result = delivery.result
-                    break
+                    return delivery.result
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await bus.close()
-    assert result.status == TaskStatus.SUCCEEDED and result.metrics.deliveries == 2
+    raise AssertionError("the bus closed before the task finished")
