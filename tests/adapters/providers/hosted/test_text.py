@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.operations.hosted import hosted_operations
+from adapters.providers.hosted.vocabulary import HostedProvider
 from adapters.providers.local.page_layout import CopySlot, MediaSlot, PageAsk, write_page
 from engine.errors import TaskFailure
 from engine.ports import Operation
 from engine.tasks import ErrorKind, TaskMessage
 
-from .conftest import FakeContext, make_task
+from .conftest import FAST, FakeContext, make_task
 from .fake_fal import FakeFal
 from .fake_replicate import FakeReplicate
 
@@ -140,3 +142,17 @@ async def test_copy_falls_back_to_fal_when_replicate_is_down(
     assert output.data == b"Watch the film" and output.outputs["provider"] == "fal"
     [skipped] = output.outputs["fallback_from"]
     assert skipped["provider"] == "replicate"
+
+
+async def test_a_line_of_copy_costs_what_the_provider_bills_for_it(
+    env: dict[str, str], providers: dict[str, HostedProvider], replicate: FakeReplicate
+) -> None:
+    replicate.plan.media = "text"
+    priced = {**env, "SCENESTATE_REPLICATE_USD_PER_SECOND": "0.001"}
+    operation = hosted_operations(priced, providers=providers, schedule=FAST)[
+        ("replicate", "write_copy")
+    ]
+
+    output = await operation.run(copy_task("replicate"), FakeContext())
+
+    assert output.cost == pytest.approx(2.5 * 0.001)  # predict_time 2.5 s
