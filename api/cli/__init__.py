@@ -6,10 +6,19 @@ from typing import Any
 
 import typer
 
-from api.cli import branches, executions, projections, scenes, serve
+from api.cli import branches, executions, keys, projections, scenes, serve
 from api.cli._common import app
 
-__all__ = ["app", "branches", "executions", "main", "projections", "scenes", "serve"]
+__all__ = [
+    "app",
+    "branches",
+    "executions",
+    "keys",
+    "main",
+    "projections",
+    "scenes",
+    "serve",
+]
 
 
 def main() -> None:

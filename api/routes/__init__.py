@@ -12,6 +12,7 @@ from api.routes import (
     intents,
     scenes,
     streams,
+    studio,
     studios,
     tasks,
     webhooks,
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     streams.router,
     artifacts.router,
     webhooks.router,
+    studio.router,
 )

@@ -86,6 +86,17 @@ async def create_key(
     return MintedKey(key, f"{TOKEN_PREFIX}_{key_id}_{secret}")
 
 
+async def key_for_operator(
+    services: Services, studio: str, name: str, actor: str | None = None
+) -> MintedKey:
+    """A new key of `studio` made at the machine itself (`scenestate key`), making the
+    studio first if it is not there yet: the embedded default's scenes belong to the
+    studio `local`, which no one has had to create."""
+    if await services.tenancy_store.studio(studio) is None:
+        await services.tenancy_store.create_studio(Studio(studio, studio, now_micros()))
+    return await create_key(services, studio, name, actor)
+
+
 async def list_keys(services: Services, studio: str, *, check: bool = True) -> list[ApiKey]:
     if check:
         await _existing(services, studio)
