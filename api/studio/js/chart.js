@@ -1,5 +1,5 @@
-// The task chart: one row per task, time across; for each attempt its wait in the
-// queue (light) and its run (solid: green succeeded, red failed, grey canceled), with
+// The task chart: one row per task, time across from the execution's start; for each
+// attempt its wait in the queue from dispatch to start (light) and its run (solid: green succeeded, red failed, grey canceled), with
 // the failure's reason on hover and in the table beside it.
 
 import { clipText, s } from "./svg.js";
@@ -26,8 +26,8 @@ export function taskChart(tasks, start) {
     let queued = null;
     let running = null;
     for (const mark of task.marks) {
-      if (mark.kind === "planned" || mark.kind === "retryrequested" || mark.kind === "dispatched") {
-        queued ??= mark.at;
+      if (mark.kind === "dispatched") {
+        queued ??= mark.at;  // before this it waited on its inputs, not in a queue
       } else if (mark.kind === "started") {
         if (queued !== null) parts.push(bar(x(queued), x(mark.at), y, "queue", `queue wait ${(mark.at - queued) / 1000} s`));
         queued = null;
