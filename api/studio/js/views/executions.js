@@ -12,9 +12,7 @@ const PAGE = 50;
 export async function showExecutions(main, scene, params) {
   const branch = params.get("branch") || "main";
   const page = Math.max(0, Number(params.get("page") || 0));
-  const { executions } = await get(`${scenePath(scene)}/executions${query({ branch })}`);
-  const newest = executions.slice().reverse();
-  const shown = newest.slice(page * PAGE, page * PAGE + PAGE);
+  const { executions: shown, total } = await get(`${scenePath(scene)}/executions${query({ branch, order: "newest", offset: page * PAGE, limit: PAGE })}`);
   const here = (p) => `#/s/${encodeURIComponent(scene)}/executions${query({ branch, page: p })}`;
   const rows = shown.map((run) => h("tr", {},
     h("td", {}, link(`#/s/${encodeURIComponent(scene)}/executions/${run.execution}${query({ branch })}`, short(run.execution), { class: "mono", "aria-label": `execution ${run.execution}` })),
@@ -23,11 +21,11 @@ export async function showExecutions(main, scene, params) {
     h("td", { class: "num" }, run.failed), h("td", { class: "num" }, run.reused)));
   replace(main,
     h("h1", { tabindex: "-1" }, `Executions`, h("span", { class: "sub" }, ` · ${scene} · ${branch}`)),
-    table(`${executions.length} executions, newest first`, ["execution", "goal", "status", "done", "failed", "reused"], rows),
+    table(`${total} executions, newest first`, ["execution", "goal", "status", "done", "failed", "reused"], rows),
     h("nav", { class: "pager", "aria-label": "Pages of executions" },
       page > 0 ? link(here(page - 1), "← Newer") : "",
-      h("span", {}, ` page ${page + 1} of ${Math.max(1, Math.ceil(executions.length / PAGE))} `),
-      (page + 1) * PAGE < executions.length ? link(here(page + 1), "Older →") : ""));
+      h("span", {}, ` page ${page + 1} of ${Math.max(1, Math.ceil(total / PAGE))} `),
+      (page + 1) * PAGE < total ? link(here(page + 1), "Older →") : ""));
 }
 
 export async function showExecution(main, scene, execution, params) {

@@ -1,8 +1,9 @@
 // The draft timeline: shots with thumbnails, the tracks under them, and players for
 // the latest preview and production renders (the player reads byte ranges).
 
-import { contentUrl, get, query, scenePath } from "../api.js";
+import { contentUrl, get, post, query, scenePath } from "../api.js";
 import { badge, h, link, replace, seconds, short } from "../dom.js";
+import { say } from "../main.js";
 
 export async function showTimeline(main, scene, params) {
   const branch = params.get("branch") || "main";
@@ -36,13 +37,13 @@ export async function showTimeline(main, scene, params) {
       view.pending ? `${view.pending} slots being made` : "nothing pending",
       view.conflicts ? ` · ${view.conflicts} open conflicts` : ""),
     h("section", { "aria-labelledby": "renders" }, h("h2", { id: "renders" }, "Renders"),
-      h("div", { class: "players" }, player("Preview", preview.view), player("Production", production.view))),
+      h("div", { class: "players" }, player(scene, branch, "Preview", preview.view), player(scene, branch, "Production", production.view))),
     h("section", { "aria-labelledby": "draft" }, h("h2", { id: "draft" }, "Draft timeline"), shots, tracks));
 }
 
-function player(label, fidelity) {
+function player(scene, branch, label, fidelity) {
   const box = h("figure", { class: "player card" },
-    h("figcaption", {}, h("strong", {}, label), " ", badge(fidelity.status)));
+    h("figcaption", {}, h("strong", {}, label), " ", badge(fidelity.status), " ", renderButton(scene, branch, label, fidelity)));
   if (fidelity.output) {
     const video = h("video", { controls: true, preload: "metadata", "aria-label": `${label} render` });
     box.append(video, h("p", {}, link(`#/artifacts/${fidelity.output}`, "Lineage of this render", { class: "lineage-link" })));
@@ -52,6 +53,24 @@ function player(label, fidelity) {
     box.append(h("ul", { class: "muted" }, reasons.slice(0, 4).map((r) => h("li", {}, r))));
   }
   return box;
+}
+
+// Render at this fidelity: the execution it starts opens, live.
+function renderButton(scene, branch, label, fidelity) {
+  if (fidelity.status === "ready" || fidelity.status === "in_progress") return "";
+  const button = h("button", { type: "button", class: "small", "aria-label": `render the ${label.toLowerCase()}` }, "Render");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const accepted = await post(`${scenePath(scene)}/intents${query({ branch })}`,
+        { kind: "structured_action", action: { name: "render", goal: fidelity.fidelity } });
+      location.hash = `#/s/${encodeURIComponent(scene)}/executions/${accepted.execution_id}${query({ branch })}`;
+    } catch (err) {
+      say(`Not rendered: ${err.message}`);
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 function thumbnail(box, artifact, alt) {
