@@ -55,6 +55,7 @@ def test_sign_in_refuses_a_wrong_key_and_keeps_the_right_one_in_the_tab(
     page.keyboard.press("Enter")  # the form works from the keyboard
     page.locator("#studio-name").filter(has_text="acme").wait_for()
     page.get_by_role("heading", name="Scenes", exact=True).wait_for()
+    shoot(page, screenshots, "scenes")
     assert page.evaluate("sessionStorage.getItem('scenestate.key')") == server.key
     assert server.key not in page.url
 
@@ -170,7 +171,8 @@ def test_a_conflict_resolved_in_the_page_leaves_none_for_the_cli(
     page.get_by_role("button", name="Show differences").click()
     page.get_by_role("cell", name="Dusk").wait_for()
     shoot(page, screenshots, "branches")
-    page.get_by_role("button", name="take theirs for s1 prop:title").click()
+    page.get_by_role("button", name="take theirs for s1 prop:title").focus()
+    page.keyboard.press("Enter")  # a person at the keyboard resolves it the same way
     page.get_by_text("No open conflicts on main").wait_for()
     assert "promo@main has no open conflicts" in server.cli("conflicts", "promo").stdout
     title = server.api("GET", "/scenes/promo")["nodes"][1]["props"]["title"]["value"]
