@@ -36,7 +36,7 @@ export async function showHistory(main, scene, params) {
   replace(main,
     h("h1", { tabindex: "-1" }, "History", h("span", { class: "sub" }, ` · ${scene} · ${branch}`)),
     form,
-    table(`${entries.length} events${after ? ` after version ${after}` : ""}`, ["version", "time", "event", "what", "actor", ""],
+    table(`${entries.length} events${after ? ` after version ${after}` : ""}`, ["version", "time", "event", "what", "actor", "see"],
       entries.map((e) => historyRow(scene, branch, e)), { class: "history" }),
     h("nav", { class: "pager", "aria-label": "Pages of history" }, after ? link(`#/s/${encodeURIComponent(scene)}/history${query({ branch, ...asked })}`, "← First events") : "", " ", next));
 }
@@ -50,6 +50,6 @@ export function historyRow(scene, branch, e) {
     h("td", { class: "num" }, e.version), h("td", {}, when(e.recorded_at)), h("td", {}, e.type),
     h("td", { class: "what" }, what),
     h("td", {}, link(`#/s/${encodeURIComponent(scene)}/history${query({ branch, actor: e.actor })}`, e.actor, { "aria-label": `events by ${e.actor}` })),
-    h("td", {}, link(sceneAt, `scene as of v${e.version}`, { "aria-label": `scene as of version ${e.version}` }),
-      " · ", link(`#/s/${encodeURIComponent(scene)}/intent/${e.execution_id}${query({ intent: e.intent_id, branch: e.branch || branch })}`, `intent ${short(e.intent_id)}`, { class: "mono" })));
+    h("td", { class: "see" }, link(sceneAt, `scene as of v${e.version}`, { "aria-label": `scene as of version ${e.version}` }),
+      e.intent_id ? [" · ", link(`#/s/${encodeURIComponent(scene)}/intent/${e.execution_id || "-"}${query({ intent: e.intent_id, branch: e.branch || branch })}`, `intent ${short(e.intent_id)}`, { class: "mono" })] : ""));
 }

@@ -22,5 +22,5 @@ export async function showIntent(main, scene, execution, params) {
       h("dt", {}, "When"), h("dd", {}, when(accepted?.recorded_at)),
       h("dt", {}, "Branch"), h("dd", {}, branch),
       h("dt", {}, "Execution"), h("dd", {}, started ? link(`#/s/${encodeURIComponent(scene)}/executions/${execution}${query({ branch })}`, short(execution), { class: "mono" }) : "none (it changed the scene directly)")),
-    table(`${entries.length} events it caused`, ["version", "time", "event", "what", "actor", ""], entries.map((e) => historyRow(scene, branch, e))));
+    table(`${entries.length} events it caused`, ["version", "time", "event", "what", "actor", "see"], entries.map((e) => historyRow(scene, branch, e))));
 }
