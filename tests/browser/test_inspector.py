@@ -88,6 +88,8 @@ def test_a_scene_from_a_prompt_is_watched_until_done_without_reloading(
     page.get_by_role("link", name="History").click()
     page.locator("table.history tbody tr").first.wait_for()
     shoot(page, screenshots, "history", whole=False)  # the first screenful of a long log
+    page.get_by_role("link", name="scene as of version 10", exact=True).click()
+    page.get_by_role("heading", name=re.compile("tree · main @ v10")).wait_for()
 
 
 def test_the_films_lineage_is_drawn_back_to_the_prompt(
@@ -192,3 +194,38 @@ def test_a_page_of_a_site_not_on_the_allow_list_is_refused(
     assert page.evaluate(ask, [f"{server.url}/me", server.key]) == "acme"
     page.goto(f"{page_origin.refused}/index.html")
     assert page.evaluate(ask, [f"{server.url}/me", server.key]) == "refused: TypeError"
+
+
+def test_a_failed_task_shows_its_reason_and_is_retried_in_place_from_the_page(
+    page: Any, server: Server
+) -> None:
+    server.api("POST", "/scenes", json={"id": "flaky"})
+    failing = action(
+        "diagnose",
+        count=1,
+        operation="fail",
+        params={"kind": "invalid_input", "succeed_from_attempt": 2},
+    )
+    execution = server.api("POST", "/scenes/flaky/intents", json=failing)["execution_id"]
+    assert server.finished("flaky", execution)["status"] == "failed"
+    sign_in(page, server)
+    page.goto(f"{server.url}/studio#/s/flaky/executions/{execution}")
+    page.locator("#execution-status").filter(has_text="failed").wait_for()
+    row = page.locator("table.tasks tbody tr").first
+    assert row.locator("td.reason").inner_text().strip(), "the failure's reason is shown"
+    row.get_by_role("button", name=re.compile("^retry task")).click()
+    page.locator("#execution-status").filter(has_text="succeeded").wait_for()
+    page.locator(".task-chart .attempts", has_text="×2").wait_for()
+    assert server.finished("flaky", execution)["tasks"][0]["attempt"] == 2
+
+
+def test_a_running_execution_is_canceled_from_the_page(page: Any, server: Server) -> None:
+    server.api("POST", "/scenes", json={"id": "long"})
+    work = action("diagnose", count=4, operation="sleep", params={"seconds": 5}, chain=True)
+    execution = server.api("POST", "/scenes/long/intents", json=work)["execution_id"]
+    sign_in(page, server)
+    page.goto(f"{server.url}/studio#/s/long/executions/{execution}")
+    page.locator(".event-log li", has_text="TaskStarted").first.wait_for(state="attached")
+    page.get_by_role("button", name="Cancel execution").click()
+    page.locator("#execution-status").filter(has_text="canceled").wait_for()
+    assert server.finished("long", execution)["status"] == "canceled"
