@@ -43,7 +43,7 @@ export function taskChart(tasks, start) {
     if (running !== null) parts.push(bar(x(running), x(end), y, "running", "running"));
     else if (queued !== null) parts.push(bar(x(queued), x(end), y, "queue", "waiting"));
     const attempts = task.marks.filter((m) => m.kind === "started").length;
-    if (attempts > 1) parts.push(s("text", { x: WIDTH - 6, y: y + 14, class: "attempts", "text-anchor": "end" }, `×${attempts}`));
+    if (attempts > 1) parts.push(s("text", { x: WIDTH - 6, y: y + 14, class: "attempts", "text-anchor": "end" }, `${attempts} attempts`));
     return s("g", {}, parts);
   });
   const axis = s("text", { x: WIDTH - 10, y: height - 8, class: "axis", "text-anchor": "end" }, `${(span / 1000).toFixed(1)} s`);
