@@ -186,7 +186,7 @@ def _quiet_handler(folder: Path) -> type[http.server.SimpleHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, page_origin: OtherOrigin) -> Iterator[Server]:
     require_browser()
     home = tmp_path_factory.mktemp("serve")
@@ -209,7 +209,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, page_origin: OtherOrigin) -
         running.http.close()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while
+# it is open, and the tests after these call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright

@@ -100,9 +100,8 @@ def test_the_films_lineage_is_drawn_back_to_the_prompt(
     production = page.get_by_label("Production render")
     wait_until(lambda: production.get_attribute("src"), "the production player's source")
     assert "token=sst_" in (production.get_attribute("src") or "")
-    page.wait_for_function(
-        "document.querySelector('video[aria-label=\"Production render\"]').readyState >= 2"
-    )
+    # polled from here: the page's CSP forbids the eval that wait_for_function needs
+    wait_until(lambda: production.evaluate("video => video.readyState") >= 2, "a first frame")
     page.locator(".thumb img").first.wait_for()
     shoot(page, screenshots, "timeline")
     page.get_by_role("link", name="Lineage of this render").click()

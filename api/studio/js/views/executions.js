@@ -75,9 +75,8 @@ export async function showExecution(main, scene, execution, params) {
     if (data.type === "ExecutionStarted" && start === null) start = Date.parse(data.recorded_at);
     track(tasks, data);
     setProgress(data.progress);
+    // The stream stays open after the finish: a retry in place brings the execution back.
     if (data.type === "ExecutionFinished" && data.execution_id === execution) {
-      live.textContent = "finished";
-      stream?.close();
       get(`${at}/executions/${execution}${query({ branch })}`).then((fresh) => {
         for (const t of fresh.tasks) tasks.set(t.id, { ...t, marks: tasks.get(t.id)?.marks || [] });
         headline.textContent = fresh.headline;
