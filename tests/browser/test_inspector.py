@@ -116,6 +116,19 @@ def test_the_films_lineage_is_drawn_back_to_the_prompt(
     assert PROMPT in page.locator(".asked").inner_text()
 
 
+def test_the_draft_timeline_follows_the_scene_live(
+    page: Any, server: Server, film: dict[str, Any]
+) -> None:
+    sign_in(page, server)
+    page.goto(f"{server.url}/studio#/s/lighthouse/timeline")
+    page.locator(".live", has_text="live").wait_for()
+    page.evaluate("window.notReloaded = true")
+    edit = action("set_property", node="shot-3", prop="title", value="Morning")
+    server.api("POST", "/scenes/lighthouse/intents", json=edit)
+    page.locator(".shot strong", has_text="3. Morning").wait_for()
+    assert page.evaluate("window.notReloaded") is True
+
+
 def test_the_page_resumes_a_live_execution_across_a_server_restart(
     page: Any, server: Server
 ) -> None:

@@ -59,8 +59,8 @@ export const scenePath = (scene) => `/scenes/${encodeURIComponent(scene)}`;
 // server was down), a new token is minted and the stream reopened after the last id
 // seen. Messages at or before that id are never delivered twice.
 export class LiveStream {
-  constructor({ scene, execution = null, branch = null, after = null, onMessage, onState }) {
-    Object.assign(this, { scene, execution, branch, onMessage, onState });
+  constructor({ scene, execution = null, branch = null, view = null, after = null, onMessage, onState }) {
+    Object.assign(this, { scene, execution, branch, view, onMessage, onState });
     this.last = after;
     this.closed = false;
     this.open();
@@ -77,7 +77,7 @@ export class LiveStream {
       return;
     }
     if (this.closed) return;
-    const extra = query({ branch: this.branch, after: this.last });
+    const extra = query({ branch: this.branch, view: this.view, after: this.last });
     const url = minted.events + (extra ? `&${extra.slice(1)}` : "");
     const source = new EventSource(url);
     this.source = source;
