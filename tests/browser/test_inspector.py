@@ -55,7 +55,6 @@ def test_sign_in_refuses_a_wrong_key_and_keeps_the_right_one_in_the_tab(
     page.keyboard.press("Enter")  # the form works from the keyboard
     page.locator("#studio-name").filter(has_text="acme").wait_for()
     page.get_by_role("heading", name="Scenes", exact=True).wait_for()
-    shoot(page, screenshots, "scenes")
     assert page.evaluate("sessionStorage.getItem('scenestate.key')") == server.key
     assert server.key not in page.url
 
@@ -180,6 +179,8 @@ def test_a_conflict_resolved_in_the_page_leaves_none_for_the_cli(
     assert "s1" in server.cli("conflicts", "promo").stdout
 
     sign_in(page, server)
+    page.locator(".scene-link", has_text="promo").wait_for()
+    shoot(page, screenshots, "scenes")
     page.goto(f"{server.url}/studio#/s/promo/branches")
     page.locator("svg.branch-graph").wait_for()
     page.get_by_role("button", name="Show differences").click()
