@@ -8,7 +8,8 @@ AlreadyExists -> 409 (naming the field), ConcurrencyConflict -> 409 (with the st
 current version), PayloadTooLarge -> 413, a byte range outside an artifact -> 416,
 Unavailable (a database, task bus or artifact store that failed; the adapters
 translate their drivers' errors into it) -> 503 with Retry-After; a request the
-framework cannot read is 400 (bad JSON) or 422 (which field and why); routes raise
+framework cannot read is 400 (bad JSON, with where it broke), 415 (a body sent without
+a JSON Content-Type) or 422 (which field and why); routes raise
 `ApiError` for the rest (401, 403, 429, ...).
 """
 
@@ -86,7 +87,7 @@ _CODES = {
 # Declared on every router, so the OpenAPI schema says what each refusal looks like.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
 
 
@@ -176,11 +177,22 @@ def unavailable(exc: Exception) -> ApiError:
     )
 
 
-def validation_error(exc: RequestValidationError) -> ApiError:
-    problems = []
-    for error in exc.errors():
+def validation_error(exc: RequestValidationError, content_type: str | None = None) -> ApiError:
+    """The one error body for a request that does not fit its schema. `content_type`
+    is the request's: a body sent without JSON's is never read as JSON, which the
+    caller is told instead of a puzzling 'not an object'."""
+    problems: list[FieldProblem] = []
+    errors = exc.errors()
+    for error in errors:
         if error.get("type") == "json_invalid":
-            return ApiError(400, f"the body is not valid JSON: {error.get('msg', '')}")
+            return ApiError(400, _json_problem(error, exc.body))
+    if content_type is not None and _body_unread(errors, content_type):
+        sent = content_type or "none"
+        return ApiError(
+            415,
+            f"the body must be JSON: send it with Content-Type: application/json (was: {sent})",
+        )
+    for error in errors:
         location = [str(part) for part in error.get("loc", ())]
         if location[:1] == ["body"]:
             # A tagged union (the intent kinds) puts its tag in the path: leave it out.
@@ -192,6 +204,30 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     first = problems[0] if problems else FieldProblem(field="(body)", reason="invalid")
     summary = "; ".join(f"{p.field}: {p.reason}" for p in problems) or "invalid request"
     return ApiError(422, summary, field=first.field, problems=problems)
+
+
+def _json_problem(error: Mapping[str, Any], body: object) -> str:
+    """`the body is not valid JSON: Expecting value at line 1, column 23`, as the
+    CLI says it (the decoder's reason and where it gave up)."""
+    context = error.get("ctx") or {}
+    reason = str(context.get("error") or error.get("msg") or "invalid")
+    location = error.get("loc") or ()
+    position = location[-1] if location and isinstance(location[-1], int) else None
+    if position is None or not isinstance(body, str | bytes):
+        return f"the body is not valid JSON: {reason}"
+    text = body if isinstance(body, str) else body.decode("utf-8", "replace")
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return f"the body is not valid JSON: {reason} at line {line}, column {column}"
+
+
+def _body_unread(errors: Sequence[Mapping[str, Any]], content_type: str) -> bool:
+    """True when the body's model was given no object because the request did not
+    say it sent JSON (FastAPI then leaves the body unparsed)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return False
+    return any(tuple(e.get("loc", ())) == ("body",) and e.get("type") != "missing" for e in errors)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -207,7 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(validation_error(exc))
+        return error_response(validation_error(exc, request.headers.get("content-type", "")))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -33,42 +33,42 @@ async def preview_after_edit() -> tuple[float, float, int]:
     the preview ran)."""
     with tempfile.TemporaryDirectory() as data_dir:
         settings = load_settings({"SCENESTATE_DATA_DIR": data_dir})
-        async with open_services(settings) as engine, Runtime(engine, workers=1) as runtime:
-            await _act(engine, {"name": "create_scene"})
+        async with open_services(settings) as services, Runtime(services, workers=1) as runtime:
+            await _act(services, {"name": "create_scene"})
             for prop, value in (("width", 1920), ("height", 1080), ("fps", 24.0)):
-                await _act(engine, {"name": "set_property", "node": "root", "prop": prop,
+                await _act(services, {"name": "set_property", "node": "root", "prop": prop,
                                     "value": value})  # fmt: skip
             started = time.perf_counter()
-            full = await _submit(engine, {"kind": "text_prompt", "text": PROMPT})
-            await _finished(engine, full, runtime)
+            full = await _submit(services, {"kind": "text_prompt", "text": PROMPT})
+            await _finished(services, full, runtime)
             full_seconds = time.perf_counter() - started
-            await _finished(engine, await _act(engine, {"name": "render", "goal": "preview"}),
+            await _finished(services, await _act(services, {"name": "render", "goal": "preview"}),
                             runtime)  # fmt: skip
-            await _act(engine, {"name": "set_property", "node": "shot-2", "prop": "prompt",
+            await _act(services, {"name": "set_property", "node": "shot-2", "prop": "prompt",
                                 "value": "a storm at night"})  # fmt: skip
             started = time.perf_counter()
-            preview = await _act(engine, {"name": "render", "goal": "preview"})
-            ran = await _finished(engine, preview, runtime)
+            preview = await _act(services, {"name": "render", "goal": "preview"})
+            ran = await _finished(services, preview, runtime)
             return full_seconds, time.perf_counter() - started, ran
 
 
-async def _act(engine: Services, action: dict[str, Any]) -> str:
-    return await _submit(engine, {"kind": "structured_action", "action": action})
+async def _act(services: Services, action: dict[str, Any]) -> str:
+    return await _submit(services, {"kind": "structured_action", "action": action})
 
 
-async def _submit(engine: Services, fields: dict[str, Any]) -> str:
-    scenes = engine.scenes
+async def _submit(services: Services, fields: dict[str, Any]) -> str:
+    scenes = services.scenes
     raw = {"studio": "bench", "actor": "bench", "scene": SCENE, **fields}
     intent = parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id)
     return (await scenes.submit(intent)).execution_id
 
 
-async def _finished(engine: Services, execution: str, runtime: Runtime) -> int:
-    state = await engine.scenes.load(SCENE)
+async def _finished(services: Services, execution: str, runtime: Runtime) -> int:
+    state = await services.scenes.load(SCENE)
     if execution not in state.executions:
         return 0  # the intent planned nothing
     progress = await follow(
-        engine, SCENE, "main", execution, check=runtime.check if runtime else None
+        services, SCENE, "main", execution, check=runtime.check if runtime else None
     )
     if progress.status != "succeeded":
         raise RuntimeError(f"execution {execution} ended {progress.status}")

@@ -80,7 +80,7 @@ FULL = Plan(tasks=10_000, samples=50, warmup=5)
 QUICK = Plan(tasks=2_000, samples=20, warmup=3)
 
 
-# -- driving the engine ----------------------------------------------------------------
+# -- driving the services --------------------------------------------------------------
 
 
 @dataclass
@@ -96,7 +96,7 @@ class Finished:
     succeeded: list[tuple[float, TaskSucceeded]] = field(default_factory=list)  # recorded
 
 
-async def act(engine: Services, scene: str, action: dict[str, Any]) -> str:
+async def act(services: Services, scene: str, action: dict[str, Any]) -> str:
     raw_intent = {
         "kind": "structured_action",
         "studio": "bench",
@@ -104,20 +104,20 @@ async def act(engine: Services, scene: str, action: dict[str, Any]) -> str:
         "scene": scene,
         "action": action,
     }
-    scenes = engine.scenes
+    scenes = services.scenes
     intent = parse_intent(raw_intent, now=scenes.clock.now, new_id=scenes.ids.new_id)
     return (await scenes.submit(intent)).execution_id
 
 
 async def run_execution(
-    engine: Services, scene: str, action: dict[str, Any], poll: float, check: Check
+    services: Services, scene: str, action: dict[str, Any], poll: float, check: Check
 ) -> Finished:
     """Submit `action` and follow the scene's log until its execution finishes;
     `check` raises if a part of the pipeline stopped."""
     stream = StreamId(scene, "main")
-    seen = (await engine.scenes.load(scene)).version
+    seen = (await services.scenes.load(scene)).version
     before = time.perf_counter()
-    execution = await act(engine, scene, action)
+    execution = await act(services, scene, action)
     found = Finished(time.time(), time.perf_counter() - before)
     mine: set[str] = set()
     deadline = time.monotonic() + FINISH_TIMEOUT
@@ -126,7 +126,7 @@ async def run_execution(
             raise TimeoutError(f"execution {execution} did not finish")
         await asyncio.sleep(poll)
         check()
-        for event in await engine.store.read_stream(stream, seen):
+        for event in await services.store.read_stream(stream, seen):
             seen = event.version
             note(found, mine, execution, event.payload, event.recorded_at.timestamp())
     return found
@@ -147,10 +147,10 @@ def note(found: Finished, mine: set[str], execution: str, payload: Any, at: floa
         found.succeeded.append((at, payload))
 
 
-async def create_scene(engine: Services, scene: str) -> None:
-    state = await engine.scenes.load(scene)
+async def create_scene(services: Services, scene: str) -> None:
+    state = await services.scenes.load(scene)
     if not state.created:
-        await act(engine, scene, {"name": "create_scene"})
+        await act(services, scene, {"name": "create_scene"})
 
 
 # -- figures ---------------------------------------------------------------------------
@@ -189,18 +189,18 @@ class Throughput:
 
 
 async def throughput(
-    engine: Services, tasks: int, workers: dict[str, int], check: Check
+    services: Services, tasks: int, workers: dict[str, int], check: Check
 ) -> Throughput:
     """Tasks a second from the intent accepted to its execution finished; `workers`
     are the worker processes' ids by name, for their CPU time."""
-    await create_scene(engine, "throughput")
+    await create_scene(services, "throughput")
     warm = {"name": "diagnose", "count": 50}
-    await run_execution(engine, "throughput", warm, 0.1, check)
+    await run_execution(services, "throughput", warm, 0.1, check)
     measured = {"engine": [os.getpid()], **{n: [pid] for n, pid in workers.items()}}
     measured.update(server_processes())
     cpu_before, machine_before = cpu_by_name(measured), machine_ticks()
     run = {"name": "diagnose", "count": tasks}
-    done = await run_execution(engine, "throughput", run, 0.2, check)
+    done = await run_execution(services, "throughput", run, 0.2, check)
     if done.status != "succeeded" or len(done.succeeded) != tasks:
         raise RuntimeError(f"the throughput run ended {done.status} with {len(done.succeeded)}")
     cpu_after, machine_after = cpu_by_name(measured), machine_ticks()
@@ -246,14 +246,16 @@ def machine_ticks() -> tuple[int, int] | None:
     return sum(ticks) - idle, sum(ticks)
 
 
-async def latencies(engine: Services, plan: Plan, check: Check) -> tuple[list[float], list[float]]:
+async def latencies(
+    services: Services, plan: Plan, check: Check
+) -> tuple[list[float], list[float]]:
     """Milliseconds from intent accepted to (task started on a worker, TaskStarted
     recorded), one single-task intent at a time."""
-    await create_scene(engine, "latency")
+    await create_scene(services, "latency")
     on_worker: list[float] = []
     recorded: list[float] = []
     for n in range(plan.warmup + plan.samples):
-        done = await run_execution(engine, "latency", {"name": "diagnose"}, 0.002, check)
+        done = await run_execution(services, "latency", {"name": "diagnose"}, 0.002, check)
         if done.status != "succeeded":
             raise RuntimeError(f"a latency intent ended {done.status}")
         if n >= plan.warmup:
@@ -348,11 +350,11 @@ async def processes(
 
 
 @contextlib.asynccontextmanager
-async def dispatching_and_folding(engine: Services) -> AsyncIterator[Runtime]:
+async def dispatching_and_folding(services: Services) -> AsyncIterator[Runtime]:
     """The engine's dispatcher and result folder in this process. Stopping them gets
     STOP_SECONDS: a job that swallows its cancellation (seen now and then in the result
     folder) would otherwise hang the benchmark after its figures were taken."""
-    runtime = Runtime(engine, workers=0)
+    runtime = Runtime(services, workers=0)
     await runtime.__aenter__()
     try:
         yield runtime
@@ -372,8 +374,8 @@ async def dispatching_and_folding(engine: Services) -> AsyncIterator[Runtime]:
 
 async def embedded_latency(data_dir: Path, plan: Plan) -> tuple[list[float], list[float]]:
     settings = Settings(data_dir, f"sqlite+aiosqlite:///{data_dir / 'bench.db'}", None)
-    async with open_services(settings) as engine, dispatching_and_folding(engine) as runtime:
-        worker = stamped_worker(engine.bus, data_dir / "artifacts", "in-process", concurrency=2)
+    async with open_services(settings) as services, dispatching_and_folding(services) as runtime:
+        worker = stamped_worker(services.bus, data_dir / "artifacts", "in-process", concurrency=2)
         running = asyncio.create_task(worker.run())
 
         def check() -> None:
@@ -382,7 +384,7 @@ async def embedded_latency(data_dir: Path, plan: Plan) -> tuple[list[float], lis
                 raise RuntimeError(f"the in-process worker stopped: {running!r}")
 
         try:
-            return await latencies(engine, plan, check)
+            return await latencies(services, plan, check)
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -407,8 +409,8 @@ async def engine_on_nats(
     ]
     try:
         async with (
-            open_services(settings, bus_options={"prefix": prefix}) as engine,
-            dispatching_and_folding(engine) as runtime,
+            open_services(settings, bus_options={"prefix": prefix}) as services,
+            dispatching_and_folding(services) as runtime,
             processes("bench._pipeline_worker", workers) as started,
         ):
             names = {str(w["name"]): p for w, p in zip(workers, started, strict=True)}
@@ -419,9 +421,9 @@ async def engine_on_nats(
                     if process.returncode is not None:
                         raise RuntimeError(f"{name} exited with {process.returncode}")
 
-            measured = await latencies(engine, plan, check)
+            measured = await latencies(services, plan, check)
             pids = {name: process.pid for name, process in names.items()}
-            run = await throughput(engine, plan.tasks, pids, check)
+            run = await throughput(services, plan.tasks, pids, check)
         return run, measured
     finally:
         await JetStreamTaskBus(nats_url, prefix=prefix).close(delete=True)

@@ -272,6 +272,18 @@ class SceneService:
         record = await self.archive.holding(stream, task_id, state.version)
         return next((t for t in record.tasks if t.id == task_id), None) if record else None
 
+    async def missing(self, scene: str, branch: str, version: int | None = None) -> NotFound:
+        """The NotFound for a scene branch that is not there (at `version`), saying
+        which part is missing: the scene, or only the branch (naming those it has)."""
+        at = "" if version is None else f" at version {version}"
+        names = await self.store.list_branches(scene)
+        if not names:
+            return NotFound(f"no scene {scene!r}")
+        if branch not in names:
+            listed = ", ".join(sorted(names))
+            return NotFound(f"scene {scene!r} has no branch {branch!r} (its branches: {listed})")
+        return NotFound(f"scene {scene!r} had no events on branch {branch!r}{at}")
+
     async def branches(self, scene: str) -> list[BranchInfo]:
         """Every branch of a scene with its fork point, head and merges into it."""
         infos = []

@@ -64,5 +64,5 @@ async def state_as_of(
         version = at
     state = await scenes.load(scene, branch, version)
     if not state.created:
-        raise NotFound(f"no scene {scene!r} on branch {branch!r} at version {version}")
+        raise await scenes.missing(scene, branch, version)
     return state

@@ -3,7 +3,6 @@ CLI and the API use (`view_of`)."""
 
 from __future__ import annotations
 
-from engine.errors import NotFound
 from engine.ports import StreamId, WorkCache
 from engine.scene import SceneState
 from engine.service import SceneService
@@ -27,7 +26,7 @@ async def view_of(
 ) -> Timeline | FidelityView:
     state = await scenes.load(scene, branch, version)
     if not state.created:
-        raise NotFound(f"no scene {scene!r} on branch {branch!r}")
+        raise await scenes.missing(scene, branch, version)
     if fidelity == Fidelity.DRAFT:
         return timeline_of(state)
     keys = set(needed_keys(state, fidelity).values())

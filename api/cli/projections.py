@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from api.cli._common import BranchOpt, app, console, run_job
-from api.cli.tables import lineage_summary, lineage_tree
+from api.cli.tables import counted, lineage_summary, lineage_tree
 from api.services import Services, scenes
 from api.services.ids import by_prefix
 from projections.catalog import ProjectionStatus, default_projections, statuses
@@ -65,7 +65,7 @@ def run_projections(
         runner = projection_runner(services, batch_size)
         if once:
             read = await runner.catch_up()
-            console.print(f"caught up: {read} events read")
+            console.print(f"caught up: {counted(read, 'event')} read")
             return
         console.print("following the log; Ctrl-C stops")
         await runner.run()
@@ -195,7 +195,7 @@ def _timeline_tables(timeline: Timeline) -> list[Table]:
     title = (
         f"{timeline.scene}@{timeline.branch} v{timeline.version} draft: {timeline.title} — "
         f"{timeline.duration:g}s at {timeline.fps:g} fps, {timeline.width}x{timeline.height}, "
-        f"{timeline.pending} tasks pending, {timeline.conflicts} conflicts"
+        f"{counted(timeline.pending, 'task')} pending, {counted(timeline.conflicts, 'conflict')}"
     )
     shots = Table(title=title, caption="  ".join(_slot_line(s) for s in timeline.outputs))
     for column in ("#", "shot", "start", "duration", "title / prompt", "slots"):

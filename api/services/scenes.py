@@ -10,7 +10,7 @@ import msgspec
 
 from api.services import Caller, Services
 from api.services.intake import Submission, submit
-from engine.errors import InvalidIntent, NotFound
+from engine.errors import InvalidIntent
 from engine.events import RecordedEvent
 from engine.ports import StreamId
 from engine.scene import SceneState
@@ -61,7 +61,7 @@ async def scene_state(
         return await state_as_of(services.scenes, services.read_models, scene, branch, at)
     state = await services.scenes.load(scene, branch)
     if not state.created:
-        raise NotFound(f"no scene {scene!r} on branch {branch!r}")
+        raise await services.scenes.missing(scene, branch)
     return state
 
 
@@ -82,7 +82,7 @@ async def history(
         up_to = None if limit is None else after_version + limit
         events = await services.store.read_stream(StreamId(scene, branch), after_version, up_to)
         if not events and after_version == 0:
-            raise NotFound(f"no scene {scene!r} on branch {branch!r}")
+            raise await services.scenes.missing(scene, branch)
         return events
     query = HistoryQuery(
         scene=scene,

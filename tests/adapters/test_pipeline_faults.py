@@ -256,7 +256,7 @@ async def nats_server(tmp_path: Path) -> AsyncIterator[OwnNatsServer]:
         await server.stop()
 
 
-# -- driving and reading the engine ----------------------------------------------------
+# -- driving and reading the services --------------------------------------------------
 
 
 async def eventually(check: Callable[[], Awaitable[T]], what: str, within: float = PATIENCE) -> T:
@@ -270,7 +270,7 @@ async def eventually(check: Callable[[], Awaitable[T]], what: str, within: float
     return answer
 
 
-async def act(engine: Services, action: dict[str, Any]) -> str:
+async def act(services: Services, action: dict[str, Any]) -> str:
     raw = {
         "kind": "structured_action",
         "studio": "st",
@@ -278,24 +278,24 @@ async def act(engine: Services, action: dict[str, Any]) -> str:
         "scene": "s",
         "action": action,
     }
-    scenes = engine.scenes
+    scenes = services.scenes
     receipt = await scenes.submit(parse_intent(raw, now=scenes.clock.now, new_id=scenes.ids.new_id))
     return receipt.execution_id
 
 
-async def finish(engine: Services, execution: str, runtime: Runtime | None = None) -> Progress:
+async def finish(services: Services, execution: str, runtime: Runtime | None = None) -> Progress:
     return await asyncio.wait_for(
-        follow(engine, "s", "main", execution, check=runtime.check if runtime else None), PATIENCE
+        follow(services, "s", "main", execution, check=runtime.check if runtime else None), PATIENCE
     )
 
 
-async def events(engine: Services, kind: type[T]) -> list[T]:
-    log = await engine.store.read_stream(StreamId("s", "main"))
+async def events(services: Services, kind: type[T]) -> list[T]:
+    log = await services.store.read_stream(StreamId("s", "main"))
     return [e.payload for e in log if isinstance(e.payload, kind)]
 
 
-async def task_ids(engine: Services, execution: str) -> list[str]:
-    state = await engine.scenes.load("s")
+async def task_ids(services: Services, execution: str) -> list[str]:
+    state = await services.scenes.load("s")
     return sorted(t.id for t in state.tasks.values() if t.execution == execution)
 
 
@@ -311,26 +311,26 @@ async def test_a_task_on_a_killed_worker_process_comes_back_and_succeeds_once(
     pipeline: Pipeline, processes: Processes
 ) -> None:
     async with (
-        open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine,
-        Runtime(engine, workers=0) as runtime,
+        open_services(pipeline.settings, bus_options=pipeline.bus_options) as services,
+        Runtime(services, workers=0) as runtime,
     ):
-        await act(engine, {"name": "create_scene"})
+        await act(services, {"name": "create_scene"})
         doomed = await processes.worker(pipeline, "doomed")
         execution = await act(
-            engine, {"name": "diagnose", "operation": "sleep", "params": {"seconds": 3.0}}
+            services, {"name": "diagnose", "operation": "sleep", "params": {"seconds": 3.0}}
         )
-        (task,) = await task_ids(engine, execution)
+        (task,) = await task_ids(services, execution)
 
         async def running_on_doomed() -> bool:
-            state = await engine.scenes.load("s")
+            state = await services.scenes.load("s")
             started = state.tasks[task].status == TaskStatus.RUNNING
             return started and any(r.worker == "doomed" for r in starts(pipeline))
 
         await eventually(running_on_doomed, "the task running on the first worker")
         await processes.kill(doomed)
         await processes.worker(pipeline, "survivor")
-        progress = await finish(engine, execution, runtime)
-        succeeded = await events(engine, TaskSucceeded)
+        progress = await finish(services, execution, runtime)
+        succeeded = await events(services, TaskSucceeded)
     assert progress.status == "succeeded"
     assert [(s.task, s.worker, s.deliveries) for s in succeeded] == [(task, "survivor", 2)]
     assert sorted((r.worker, r.step) for r in runs(pipeline)) == [
@@ -349,15 +349,15 @@ async def test_a_stalled_worker_that_finishes_late_is_folded_once(
     the bus, so it is the result folder that must ignore it."""
     pipeline.bus_options["duplicate_window"] = 0.1  # the least NATS takes
     async with (
-        open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine,
-        Runtime(engine, workers=0) as runtime,
+        open_services(pipeline.settings, bus_options=pipeline.bus_options) as services,
+        Runtime(services, workers=0) as runtime,
     ):
-        await act(engine, {"name": "create_scene"})
+        await act(services, {"name": "create_scene"})
         stalled = await processes.worker(pipeline, "stalled")
         execution = await act(
-            engine, {"name": "diagnose", "operation": "sleep", "params": {"seconds": 3.0}}
+            services, {"name": "diagnose", "operation": "sleep", "params": {"seconds": 3.0}}
         )
-        (task,) = await task_ids(engine, execution)
+        (task,) = await task_ids(services, execution)
 
         async def running_on_stalled() -> bool:
             return any(r.worker == "stalled" for r in starts(pipeline))
@@ -365,8 +365,8 @@ async def test_a_stalled_worker_that_finishes_late_is_folded_once(
         await eventually(running_on_stalled, "the task running on the first worker")
         stalled.send_signal(signal.SIGSTOP)
         await processes.worker(pipeline, "second")
-        progress = await finish(engine, execution, runtime)
-        head = (await engine.scenes.load("s")).version
+        progress = await finish(services, execution, runtime)
+        head = (await services.scenes.load("s")).version
         await asyncio.sleep(1.0)  # past the duplicate window of the second success
         stalled.send_signal(signal.SIGCONT)
 
@@ -377,8 +377,8 @@ async def test_a_stalled_worker_that_finishes_late_is_folded_once(
         await eventually(
             lambda: results_folded(pipeline, at_least=4), "every result taken and folded"
         )
-        succeeded = await events(engine, TaskSucceeded)
-        assert (await engine.scenes.load("s")).version == head
+        succeeded = await events(services, TaskSucceeded)
+        assert (await services.scenes.load("s")).version == head
     assert progress.status == "succeeded"
     assert [(s.task, s.worker) for s in succeeded] == [(task, "second")]
     assert sorted((r.worker, r.step) for r in runs(pipeline)) == [
@@ -403,32 +403,32 @@ async def results_folded(pipeline: Pipeline, at_least: int) -> bool:
 async def test_an_engine_killed_mid_execution_resumes_and_reruns_nothing(
     pipeline: Pipeline, processes: Processes
 ) -> None:
-    async with open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine:
-        await act(engine, {"name": "create_scene"})
+    async with open_services(pipeline.settings, bus_options=pipeline.bus_options) as services:
+        await act(services, {"name": "create_scene"})
         first_engine = await processes.engine(pipeline)
         async with worker_here(pipeline, "worker", concurrency=3):
             sleep = {"name": "diagnose", "operation": "sleep", "params": {"seconds": 0.4}}
-            chain = await act(engine, {**sleep, "count": 8, "chain": True})
-            fan = await act(engine, {**sleep, "count": 12})
-            chain_tasks, fan_tasks = await task_ids(engine, chain), await task_ids(engine, fan)
+            chain = await act(services, {**sleep, "count": 8, "chain": True})
+            fan = await act(services, {**sleep, "count": 12})
+            chain_tasks, fan_tasks = await task_ids(services, chain), await task_ids(services, fan)
 
             async def chain_half_done() -> bool:
-                done = {s.task for s in await events(engine, TaskSucceeded)}
+                done = {s.task for s in await events(services, TaskSucceeded)}
                 return len(done & set(chain_tasks)) >= 3
 
             await eventually(chain_half_done, "three tasks of the chain done")
             await processes.kill(first_engine)
-            done_when_killed = {s.task for s in await events(engine, TaskSucceeded)}
+            done_when_killed = {s.task for s in await events(services, TaskSucceeded)}
             await processes.engine(pipeline)
-            chain_progress = await finish(engine, chain)
-            fan_progress = await finish(engine, fan)
-        succeeded = await events(engine, TaskSucceeded)
-        started = await events(engine, TaskStarted)
+            chain_progress = await finish(services, chain)
+            fan_progress = await finish(services, fan)
+        succeeded = await events(services, TaskSucceeded)
+        started = await events(services, TaskStarted)
     everything = sorted(chain_tasks + fan_tasks)
     assert len(done_when_killed & set(chain_tasks)) < len(chain_tasks), "killed too late"
     assert (chain_progress.status, fan_progress.status) == ("succeeded", "succeeded")
     assert each_once([s.task for s in succeeded], everything)
-    # A RUNNING report the killed engine had taken but not acked may come back after
+    # A RUNNING report the killed services had taken but not acked may come back after
     # the task's success and is then stale: a task starts at most once, not always.
     assert set(Counter(s.task for s in started).values()) <= {1}
     assert each_once([r.task for r in starts(pipeline)], everything)
@@ -439,17 +439,17 @@ async def test_tasks_waiting_on_the_bus_survive_a_nats_restart(
 ) -> None:
     pipeline = new_pipeline(tmp_path, database_url, nats_server.url)
     async with (
-        open_services(pipeline.settings, bus_options=pipeline.bus_options) as engine,
-        Runtime(engine, workers=0) as runtime,
+        open_services(pipeline.settings, bus_options=pipeline.bus_options) as services,
+        Runtime(services, workers=0) as runtime,
     ):
-        bus = engine.bus
+        bus = services.bus
         assert isinstance(bus, JetStreamTaskBus)
-        await act(engine, {"name": "create_scene"})
-        execution = await act(engine, {"name": "diagnose", "operation": "echo", "count": 30})
-        tasks = await task_ids(engine, execution)
+        await act(services, {"name": "create_scene"})
+        execution = await act(services, {"name": "diagnose", "operation": "echo", "count": 30})
+        tasks = await task_ids(services, execution)
 
         async def all_queued() -> bool:
-            state = await engine.scenes.load("s")
+            state = await services.scenes.load("s")
             return all(state.tasks[t].status == TaskStatus.QUEUED for t in tasks)
 
         await eventually(all_queued, "all 30 tasks on the bus")
@@ -459,12 +459,12 @@ async def test_tasks_waiting_on_the_bus_survive_a_nats_restart(
         depth = await eventually(lambda: depth_once_answering(bus), "the restarted server")
         assert depth is not None and depth[Lane.INTERACTIVE] == 30
         # the dispatcher goes on publishing on its reconnected connection
-        later = await act(engine, {"name": "diagnose", "operation": "echo", "count": 5})
-        tasks += await task_ids(engine, later)
+        later = await act(services, {"name": "diagnose", "operation": "echo", "count": 5})
+        tasks += await task_ids(services, later)
         async with worker_here(pipeline, "after-restart", concurrency=4):
-            progress = await finish(engine, execution, runtime)
-            later_progress = await finish(engine, later, runtime)
-        succeeded = await events(engine, TaskSucceeded)
+            progress = await finish(services, execution, runtime)
+            later_progress = await finish(services, later, runtime)
+        succeeded = await events(services, TaskSucceeded)
     assert (progress.status, later_progress.status) == ("succeeded", "succeeded")
     assert each_once([s.task for s in succeeded], tasks)
     assert each_once([r.task for r in starts(pipeline)], tasks)
@@ -493,8 +493,8 @@ async def serve_worker(options: dict[str, Any]) -> None:
 async def serve_engine(options: dict[str, Any]) -> None:
     """The engine's background work alone: the dispatcher and the result folder."""
     async with (
-        open_services(load_settings(), bus_options=options["bus"]) as engine,
-        Runtime(engine, workers=0) as runtime,
+        open_services(load_settings(), bus_options=options["bus"]) as services,
+        Runtime(services, workers=0) as runtime,
     ):
         while True:
             runtime.check()

@@ -75,6 +75,9 @@ def test_bad_input_is_refused_with_the_field_and_nothing_changes(cli: Cli) -> No
     assert run.returncode == 2 and "not valid JSON" in run.stderr
     run = cli("show", "nowhere", ok=False)
     assert run.returncode == 4 and "no scene 'nowhere'" in run.stderr
+    run = cli("history", "promo", "--branch", "nosuch", ok=False)
+    assert run.returncode == 4
+    assert "scene 'promo' has no branch 'nosuch' (its branches: main)" in run.stderr
     assert cli("history", "promo").stdout == before
 
 

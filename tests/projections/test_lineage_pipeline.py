@@ -32,7 +32,7 @@ from tests.conftest import fresh_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
+async def services(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
     if request.param == "sqlite":
         settings = Settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'film.db'}", None)
         async with open_services(settings) as opened:
@@ -45,8 +45,8 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield opened
 
 
-async def act(engine: Services, action: dict[str, object], actor: str = "ana") -> str:
-    scenes = engine.scenes
+async def act(services: Services, action: dict[str, object], actor: str = "ana") -> str:
+    scenes = services.scenes
     raw = {
         "kind": "structured_action",
         "studio": "st",
@@ -58,40 +58,46 @@ async def act(engine: Services, action: dict[str, object], actor: str = "ana") -
     return receipt.execution_id
 
 
-async def film(engine: Services) -> None:
-    await act(engine, {"name": "create_scene", "title": "Lighthouse"})
+async def film(services: Services) -> None:
+    await act(services, {"name": "create_scene", "title": "Lighthouse"})
     for n in (1, 2):
         shot = {"title": f"Shot {n}", "prompt": f"the lighthouse, view {n}", "duration": 1.5}
-        await act(engine, {"name": "add_node", "kind": "shot", "node": f"shot-{n}", "props": shot})
+        await act(
+            services, {"name": "add_node", "kind": "shot", "node": f"shot-{n}", "props": shot}
+        )
     caption = {"kind": "caption", "parent": "shot-1", "node": "cap", "props": {"text": "Dusk."}}
-    await act(engine, {"name": "add_node", **caption})
+    await act(services, {"name": "add_node", **caption})
     voice = {"kind": "voiceover", "node": "narration", "props": {"text": "Every night."}}
-    await act(engine, {"name": "add_node", **voice}, actor="bo")
+    await act(services, {"name": "add_node", **voice}, actor="bo")
 
 
-async def test_the_final_renders_lineage_names_every_model_and_transform(engine: Services) -> None:
-    await film(engine)
-    state = await engine.scenes.load("film")
+async def test_the_final_renders_lineage_names_every_model_and_transform(
+    services: Services,
+) -> None:
+    await film(services)
+    state = await services.scenes.load("film")
     works = film_works(state)
     echo: dict[tuple[str, str], Operation] = {(w.provider, w.operation): Echo() for w in works}
-    worker = Worker(engine.bus, engine.artifacts, echo, LANES, name="echo-worker")
-    execution = await act(engine, {"name": "render"})
-    async with Runtime(engine, workers=0) as runtime:
+    worker = Worker(services.bus, services.artifacts, echo, LANES, name="echo-worker")
+    execution = await act(services, {"name": "render"})
+    async with Runtime(services, workers=0) as runtime:
         working = asyncio.create_task(worker.run())
         try:
             progress = await asyncio.wait_for(
-                follow(engine, "film", "main", execution, check=runtime.check if runtime else None),
+                follow(
+                    services, "film", "main", execution, check=runtime.check if runtime else None
+                ),
                 60,
             )
         finally:
             working.cancel()
     assert progress.status == "succeeded"
-    state = await engine.scenes.load("film")
+    state = await services.scenes.load("film")
     render = state.nodes[state.root].artifact("render")
     assert render is not None
-    read_models = open_read_models(engine.settings.database_url)
+    read_models = open_read_models(services.settings.database_url)
     try:
-        await ProjectionRunner(engine.store, read_models, default_projections()).catch_up()
+        await ProjectionRunner(services.store, read_models, default_projections()).catch_up()
         found = await trace_artifact(read_models, render)
     finally:
         await read_models.close()
@@ -101,7 +107,7 @@ async def test_the_final_renders_lineage_names_every_model_and_transform(engine:
     assert found.transforms == ["planning.film@1"]
     (root,) = found.root_intents
     assert '"name":"render"' in root.summary and root.actor == "ana"
-    finished = await finished_work(engine.scenes, state, Fidelity.PRODUCTION)
+    finished = await finished_work(services.scenes, state, Fidelity.PRODUCTION)
     view = fidelity_view(state, Fidelity.PRODUCTION, {}, finished)
     assert (view.status, view.output, view.missing) == ("ready", render, [])
     assert set(needed_keys(state, Fidelity.PRODUCTION)) == {w.key for w in works}

@@ -162,3 +162,34 @@ async def test_an_oversize_body_is_413_however_it_is_sent(hostile: Api) -> None:
             headers={"Content-Type": "application/json"},
         )
         assert answer.status_code == 413, answer.text
+
+
+async def test_a_body_the_server_cannot_read_says_where_and_why(
+    hostile: Api, backend_url: str
+) -> None:
+    api = hostile
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    before = await settled_tables(backend_url)
+    as_json = {"Content-Type": "application/json"}
+    for path in ("/scenes", "/scenes/promo/intents"):
+        broken = await api.request("POST", path, "acme", content=b'{"id":\n  ', headers=as_json)
+        await _refused(broken, 400)
+        message = broken.json()["error"]["message"]
+        assert "not valid JSON" in message and "line 2, column 3" in message, message
+    unlabelled = await api.request(
+        "POST", "/scenes", "acme", content=b'{"id": "other"}', headers={"Content-Type": ""}
+    )
+    await _refused(unlabelled, 415)
+    assert "Content-Type: application/json" in unlabelled.json()["error"]["message"]
+    texted = await api.request(
+        "POST",
+        "/scenes",
+        "acme",
+        content=b'{"id": "other"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    await _refused(texted, 415)
+    assert "(was: text/plain)" in texted.json()["error"]["message"]
+    after = await settled_tables(backend_url)
+    assert not changed(before, after), changed(before, after)

@@ -20,13 +20,13 @@ from engine.ports import StreamId
 
 
 @pytest.fixture
-async def engine(settings: Settings) -> AsyncIterator[Services]:
+async def services(settings: Settings) -> AsyncIterator[Services]:
     async with open_services(settings, migrate_first=False) as opened:
         yield opened
 
 
-async def _add_shots(engine: Services, scene: str, count: int) -> None:
-    scenes = engine.scenes
+async def _add_shots(services: Services, scene: str, count: int) -> None:
+    scenes = services.scenes
     for n in range(count):
         action: dict[str, Any] = (
             {"name": "create_scene"}
@@ -44,8 +44,8 @@ async def _add_shots(engine: Services, scene: str, count: int) -> None:
         await scenes.submit(intent)
 
 
-async def _positions(engine: Services, scene: str) -> list[int]:
-    events = await engine.store.read_stream(StreamId(scene))
+async def _positions(services: Services, scene: str) -> list[int]:
+    events = await services.store.read_stream(StreamId(scene))
     return [e.position for e in events if e.position is not None]
 
 
@@ -72,10 +72,10 @@ async def _running(hub: StreamHub) -> AsyncIterator[StreamHub]:
             await task
 
 
-async def test_a_resume_from_before_the_window_reads_the_store(engine: Services) -> None:
-    async with _running(StreamHub(engine.store, engine.scenes, window=4)) as hub:
-        await asyncio.gather(_add_shots(engine, "one", 15), _add_shots(engine, "two", 15))
-        wanted = await _positions(engine, "one")
+async def test_a_resume_from_before_the_window_reads_the_store(services: Services) -> None:
+    async with _running(StreamHub(services.store, services.scenes, window=4)) as hub:
+        await asyncio.gather(_add_shots(services, "one", 15), _add_shots(services, "two", 15))
+        wanted = await _positions(services, "one")
         async with asyncio.timeout(10):
             while hub.position < max(wanted):  # noqa: ASYNC110 (the hub has no event for it)
                 await asyncio.sleep(0.01)
@@ -84,32 +84,32 @@ async def test_a_resume_from_before_the_window_reads_the_store(engine: Services)
 
 
 async def test_a_subscriber_too_slow_for_its_queue_catches_up_without_a_gap(
-    engine: Services,
+    services: Services,
 ) -> None:
-    async with _running(StreamHub(engine.store, engine.scenes, queue_limit=3)) as hub:
+    async with _running(StreamHub(services.store, services.scenes, queue_limit=3)) as hub:
         # no keep-alive within the test's time: the first thing it yields is an event
         stream = hub.stream(StreamFilter("one"), None, 60.0)
         first = asyncio.create_task(anext(stream))
         while hub.subscribers < 1:  # noqa: ASYNC110 (the hub has no event for it)
             await asyncio.sleep(0.005)
         # subscribed: now fall behind while 20 intents land
-        await _add_shots(engine, "one", 20)
-        wanted = await _positions(engine, "one")
+        await _add_shots(services, "one", 20)
+        wanted = await _positions(services, "one")
         head = await first
         assert head is not None and head.position == wanted[0]
         assert await _take(stream, len(wanted) - 1) == wanted[1:]
 
 
-async def test_subscribers_joining_while_writers_append_miss_nothing(engine: Services) -> None:
-    async with _running(StreamHub(engine.store, engine.scenes, window=8)) as hub:
-        writers = asyncio.gather(*(_add_shots(engine, scene, 12) for scene in ("a", "b", "c")))
+async def test_subscribers_joining_while_writers_append_miss_nothing(services: Services) -> None:
+    async with _running(StreamHub(services.store, services.scenes, window=8)) as hub:
+        writers = asyncio.gather(*(_add_shots(services, scene, 12) for scene in ("a", "b", "c")))
         starts: list[tuple[int, asyncio.Task[list[int]]]] = []
         for _ in range(6):
             await asyncio.sleep(0.01)
             after = hub.position
             starts.append((after, asyncio.create_task(_collect_until_quiet(hub, after))))
         await writers
-        wanted = await _positions(engine, "a")
+        wanted = await _positions(services, "a")
         for after, task in starts:
             assert await task == [p for p in wanted if p > after]
 
