@@ -83,8 +83,10 @@ async function route() {
     replace(main, h("h1", { tabindex: "-1" }, "Something went wrong"));
     say(err.message);
   }
+  // A new view takes the focus to its heading (a screen reader says where it is now),
+  // unless the view put it somewhere itself.
   const heading = main.querySelector("h1");
-  if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
+  if (heading && !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
 }
 
 function signIn() {

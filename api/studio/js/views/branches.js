@@ -15,7 +15,7 @@ export async function showBranches(main, scene, params) {
   replace(main,
     h("h1", { tabindex: "-1" }, "Branches", h("span", { class: "sub" }, ` · ${scene}`)),
     h("section", { "aria-labelledby": "graph-title" }, h("h2", { id: "graph-title" }, "Forks and merges"),
-      branchGraph(branches),
+      branchGraph(scene, branches),
       table("Every branch", ["branch", "parent", "fork point", "head", "merges in", "open conflicts"],
         branches.map((b) => h("tr", {}, h("th", { scope: "row" }, b.name), h("td", {}, b.parent || "—"),
           h("td", {}, b.parent ? `${b.parent}@${b.fork_version}` : "—"), h("td", {}, `v${b.head_version}`),
@@ -27,7 +27,7 @@ export async function showBranches(main, scene, params) {
   await showConflicts(conflictsBox, at, chosen, branches, () => showBranches(main, scene, params));
 }
 
-function branchGraph(branches) {
+function branchGraph(scene, branches) {
   const lane = new Map(branches.map((b, i) => [b.name, i]));
   const offset = new Map();
   const startOf = (b) => {
@@ -44,7 +44,8 @@ function branchGraph(branches) {
   const y = (name) => 24 + lane.get(name) * ROW;
   const parts = [];
   for (const b of branches) {
-    parts.push(s("text", { x: 6, y: y(b.name) + 4, class: "label" }, b.name));
+    parts.push(s("a", { href: `#/s/${encodeURIComponent(scene)}/tree?branch=${encodeURIComponent(b.name)}`, "aria-label": `tree of branch ${b.name}` },
+      s("text", { x: 6, y: y(b.name) + 4, class: "label link" }, b.name)));
     parts.push(s("line", { x1: x(b, 0), y1: y(b.name), x2: x(b, b.head_version), y2: y(b.name), class: `lane${b.name === "main" ? " main" : ""}` }));
     parts.push(s("circle", { cx: x(b, b.head_version), cy: y(b.name), r: 5, class: "head" }, s("title", {}, `${b.name} head v${b.head_version}`)));
     const parent = branches.find((p) => p.name === b.parent);
