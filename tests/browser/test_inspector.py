@@ -132,10 +132,10 @@ def test_the_page_resumes_a_live_execution_across_a_server_restart(
     page: Any, server: Server
 ) -> None:
     server.api("POST", "/scenes", json={"id": "ops"})
-    work = action("diagnose", count=8, operation="sleep", params={"seconds": 0.5}, chain=True)
+    sign_in(page, server)  # first, so that the work below is still running when it shows
+    work = action("diagnose", count=10, operation="sleep", params={"seconds": 0.5}, chain=True)
     started = server.api("POST", "/scenes/ops/intents", json=work)
     execution = started["execution_id"]
-    sign_in(page, server)
     page.goto(f"{server.url}/studio#/s/ops/executions/{execution}")
     seen = page.locator(".event-log li")
     wait_until(
