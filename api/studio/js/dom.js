@@ -76,3 +76,8 @@ export function badge(text, kind = text) {
 export function link(href, text, attrs = {}) {
   return h("a", { href, ...attrs }, text);
 }
+
+/** "1 node", "2 nodes": a count with its noun agreeing. */
+export function counted(count, thing) {
+  return `${count} ${thing}${count === 1 ? "" : "s"}`;
+}

@@ -2,7 +2,7 @@
 // and a branch's open conflicts with ours / theirs / new-value buttons.
 
 import { get, post, query, scenePath } from "../api.js";
-import { field, h, replace, short, table, value } from "../dom.js";
+import { field, h, replace, short, table, value, counted } from "../dom.js";
 import { say } from "../main.js";
 import { s } from "../svg.js";
 
@@ -82,7 +82,7 @@ function diffForm(at, branches, box) {
       const rows = diff.changes.map((c) => h("tr", {}, h("td", {}, c.node), h("td", {}, c.field),
         h("td", { class: "old" }, value(c.old)), h("td", { class: "new" }, value(c.new)),
         h("td", {}, c.new_provenance ? `${c.new_provenance.actor} (${c.new_provenance.transform})` : "—")));
-      replace(box, rows.length ? table(`${diff.old} (v${diff.old_version}) → ${diff.new} (v${diff.new_version}): ${rows.length} differences`,
+      replace(box, rows.length ? table(`${diff.old} (v${diff.old_version}) → ${diff.new} (v${diff.new_version}): ${counted(rows.length, "difference")}`,
         ["node", "field", diff.old, diff.new, "set by"], rows) : h("p", { role: "status" }, `No differences between ${diff.old} and ${diff.new}.`));
     } catch (err) { say(`Cannot compare: ${err.message}`); }
   });

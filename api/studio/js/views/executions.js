@@ -3,7 +3,7 @@
 // run time, and cancel and retry-in-place buttons.
 
 import { LiveStream, get, post, query, scenePath } from "../api.js";
-import { badge, h, link, replace, seconds, short, table } from "../dom.js";
+import { badge, h, link, replace, seconds, short, table, counted } from "../dom.js";
 import { onLeave, say } from "../main.js";
 import { taskChart } from "../chart.js";
 
@@ -21,7 +21,7 @@ export async function showExecutions(main, scene, params) {
     h("td", { class: "num" }, run.failed), h("td", { class: "num" }, run.reused)));
   replace(main,
     h("h1", { tabindex: "-1" }, `Executions`, h("span", { class: "sub" }, ` · ${scene} · ${branch}`)),
-    table(`${total} executions, newest first`, ["execution", "goal", "status", "done", "failed", "reused"], rows),
+    table(`${counted(total, "execution")}, newest first`, ["execution", "goal", "status", "done", "failed", "reused"], rows),
     h("nav", { class: "pager", "aria-label": "Pages of executions" },
       page > 0 ? link(here(page - 1), "← Newer") : "",
       h("span", {}, ` page ${page + 1} of ${Math.max(1, Math.ceil(total / PAGE))} `),

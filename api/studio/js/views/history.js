@@ -2,7 +2,7 @@
 // time, each event with a link to the scene as it was right after it.
 
 import { get, query, scenePath } from "../api.js";
-import { field, h, link, replace, short, table, when } from "../dom.js";
+import { field, h, link, replace, short, table, when, counted } from "../dom.js";
 
 const FILTERS = [
   ["node", "Node", "shot-2"],
@@ -36,7 +36,7 @@ export async function showHistory(main, scene, params) {
   replace(main,
     h("h1", { tabindex: "-1" }, "History", h("span", { class: "sub" }, ` · ${scene} · ${branch}`)),
     form,
-    table(`${entries.length} events${after ? ` after version ${after}` : ""}`, ["version", "time", "event", "what", "actor", "see"],
+    table(`${counted(entries.length, "event")}${after ? ` after version ${after}` : ""}`, ["version", "time", "event", "what", "actor", "see"],
       entries.map((e) => historyRow(scene, branch, e)), { class: "history" }),
     h("nav", { class: "pager", "aria-label": "Pages of history" }, after ? link(`#/s/${encodeURIComponent(scene)}/history${query({ branch, ...asked })}`, "← First events") : "", " ", next));
 }

@@ -2,7 +2,7 @@
 // history), with a link to the execution when it started one.
 
 import { get, query, scenePath } from "../api.js";
-import { h, link, replace, short, table, when } from "../dom.js";
+import { h, link, replace, short, table, when, counted } from "../dom.js";
 import { historyRow } from "./history.js";
 
 export async function showIntent(main, scene, execution, params) {
@@ -22,5 +22,5 @@ export async function showIntent(main, scene, execution, params) {
       h("dt", {}, "When"), h("dd", {}, when(accepted?.recorded_at)),
       h("dt", {}, "Branch"), h("dd", {}, branch),
       h("dt", {}, "Execution"), h("dd", {}, started ? link(`#/s/${encodeURIComponent(scene)}/executions/${execution}${query({ branch })}`, short(execution), { class: "mono" }) : "none (it changed the scene directly)")),
-    table(`${entries.length} events it caused`, ["version", "time", "event", "what", "actor", "see"], entries.map((e) => historyRow(scene, branch, e))));
+    table(`${counted(entries.length, "event")} it caused`, ["version", "time", "event", "what", "actor", "see"], entries.map((e) => historyRow(scene, branch, e))));
 }

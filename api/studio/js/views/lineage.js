@@ -3,7 +3,7 @@
 // right. Each box links to the lineage of what that task made.
 
 import { contentUrl, get, query } from "../api.js";
-import { h, link, replace, seconds, short, when } from "../dom.js";
+import { h, link, replace, seconds, short, when, counted } from "../dom.js";
 import { clipText, layers, s } from "../svg.js";
 
 const BOX_W = 176, BOX_H = 46, COL = 206, ROW = 60;
@@ -25,7 +25,7 @@ export async function showLineage(main, artifact) {
         h("dt", {}, "Transforms"), h("dd", {}, lineage.transforms.join(", ") || "—"))),
     h("section", { "aria-labelledby": "graph-title" }, h("h2", { id: "graph-title" }, "Made from"),
       h("div", { class: "scroll" }, drawGraph(nodes, edges, lineage.artifact)),
-      h("details", {}, h("summary", {}, `The ${nodes.length} steps as a list`),
+      h("details", {}, h("summary", {}, `The ${counted(nodes.length, "step")} as a list`),
         h("ol", {}, nodes.map((n) => h("li", {}, n.href ? link(n.href, `${n.title} — ${n.subtitle}`) : `${n.title} — ${n.subtitle}`))))));
 }
 

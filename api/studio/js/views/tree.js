@@ -3,7 +3,7 @@
 // at a time, and a node's props are drawn when it is opened.
 
 import { get, query, scenePath } from "../api.js";
-import { badge, field, h, link, replace, short, value } from "../dom.js";
+import { badge, field, h, link, replace, short, value, counted } from "../dom.js";
 
 const PAGE = 150;
 
@@ -21,7 +21,7 @@ export async function showTree(main, scene, params) {
     for (const node of next) list.append(nodeRow(scene, node, depth.get(node.id)));
     shown += next.length;
     more.hidden = shown >= state.nodes.length;
-    more.textContent = `Show ${Math.min(PAGE, state.nodes.length - shown)} more of ${state.nodes.length - shown} nodes`;
+    more.textContent = `Show ${Math.min(PAGE, state.nodes.length - shown)} more of ${counted(state.nodes.length - shown, "node")}`;
   };
   more.addEventListener("click", () => {
     const before = shown;
@@ -32,8 +32,8 @@ export async function showTree(main, scene, params) {
   replace(main,
     h("h1", { tabindex: "-1" }, `${state.title || scene}`, h("span", { class: "sub" }, ` tree · ${branch} @ v${state.version}`)),
     h("p", { class: "facts" },
-      `${state.nodes.length} nodes · ${state.executions} executions · `,
-      state.open_conflicts ? link(`#/s/${encodeURIComponent(scene)}/branches?branch=${branch}`, `${state.open_conflicts} open conflicts`, { class: "warn" }) : "no open conflicts",
+      `${counted(state.nodes.length, "node")} · ${counted(state.executions, "execution")} · `,
+      state.open_conflicts ? link(`#/s/${encodeURIComponent(scene)}/branches?branch=${branch}`, counted(state.open_conflicts, "open conflict"), { class: "warn" }) : "no open conflicts",
       state.parent_branch ? ` · forked from ${state.parent_branch}@${state.fork_version}` : ""),
     asOfForm(scene, branch, asOf),
     list, more);
