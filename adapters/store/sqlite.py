@@ -64,8 +64,11 @@ _SELECT_APPEND = (
     "SELECT scene, branch, first_version, last_version, first_position, last_position "
     "FROM appends WHERE idempotency_key = ?"
 )
-_HEAD_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE scene = ? AND branch = ?"
-_HEAD_POSITION = "SELECT coalesce(max(position), 0) FROM events"
+# The stream's head and the log's, in one statement.
+_HEADS = (
+    "SELECT (SELECT coalesce(max(version), 0) FROM events WHERE scene = ? AND branch = ?), "
+    "(SELECT coalesce(max(position), 0) FROM events)"
+)
 _INSERT_EVENT = (
     "INSERT INTO events (position, scene, branch, version, event_id, type, schema_version, "
     "data, metadata, studio, idempotency_key, recorded_at) "
@@ -211,35 +214,35 @@ def _append(
         earlier = conn.execute(_SELECT_APPEND, (idempotency_key,)).fetchone()
         if earlier is not None:
             return append_result(earlier, duplicate=True)
-    (head,) = conn.execute(_HEAD_VERSION, (stream.scene, stream.branch)).fetchone()
+    head, top = conn.execute(_HEADS, (stream.scene, stream.branch)).fetchone()
     if head != expected_version:
         raise ConcurrencyConflict(str(stream), expected_version, head)
-    (top,) = conn.execute(_HEAD_POSITION).fetchone()
     scene, branch, count = stream.scene, stream.branch, len(rows)
     result = AppendResult(
         scene, branch, expected_version + 1, expected_version + count, top + 1, top + count
     )
-    try:
-        conn.executemany(
-            _INSERT_EVENT,
-            [
-                (
-                    top + n,
-                    scene,
-                    branch,
-                    expected_version + n,
-                    row.event_id,
-                    row.type,
-                    row.schema_version,
-                    row.data,
-                    row.metadata,
-                    row.studio,
-                    idempotency_key,
-                    row.recorded_at.isoformat(),
-                )
-                for n, row in enumerate(rows, start=1)
-            ],
+    values = [
+        (
+            top + n,
+            scene,
+            branch,
+            expected_version + n,
+            row.event_id,
+            row.type,
+            row.schema_version,
+            row.data,
+            row.metadata,
+            row.studio,
+            idempotency_key,
+            row.recorded_at.isoformat(),
         )
+        for n, row in enumerate(rows, start=1)
+    ]
+    try:
+        if count == 1:
+            conn.execute(_INSERT_EVENT, values[0])
+        else:
+            conn.executemany(_INSERT_EVENT, values)
         _record(conn, result, idempotency_key, {row.studio for row in rows})
     except sqlite3.IntegrityError as exc:
         # Only an event id stored before gets here: versions and keys are checked
