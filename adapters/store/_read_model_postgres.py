@@ -22,6 +22,7 @@ from engine.errors import RowsRefused, StoreError
 
 # Commits at once: one per projection a runner follows is plenty.
 COMMITTERS = 4
+QUERIERS = 4
 
 # The checkpoint's compare-and-set, which (only when it moves the checkpoint) also
 # sets, for this transaction alone:
@@ -40,8 +41,16 @@ RETURNING set_config('scenestate.generation', generation::text, true),
 
 
 class PostgresReadModels(SqlReadModels):
-    def __init__(self, url: URL, schema: str | None) -> None:
-        super().__init__(create_postgres_engine(url, schema, autocommit=False, pool_size=4))
+    def __init__(
+        self,
+        url: URL,
+        schema: str | None,
+        *,
+        pool_size: int = QUERIERS,
+        committers: int = COMMITTERS,
+    ) -> None:
+        super().__init__(create_postgres_engine(url, schema, autocommit=False, pool_size=pool_size))
+        self._committers = committers
         self._connect_args: dict[str, Any] = url.translate_connect_args(username="user")
         self._settings = session_settings(schema)
         self._pool: asyncpg.Pool | None = None
@@ -81,7 +90,7 @@ class PostgresReadModels(SqlReadModels):
                         **self._connect_args,
                         server_settings=self._settings,
                         min_size=1,
-                        max_size=COMMITTERS,
+                        max_size=self._committers,
                         timeout=10,
                     )
                 except (OSError, asyncpg.PostgresError) as exc:

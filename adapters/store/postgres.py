@@ -87,7 +87,8 @@ from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
 
-# Connections for writes, and as many for reads, per store; past that, callers queue.
+# Connections for writes, and as many for reads unless told, per store; past that,
+# callers queue. A process's wiring passes its share of `ConnectionBudget` instead.
 DEFAULT_POOL_SIZE = 20
 
 # Any append, in one statement: read the key's earlier append and the stream head,
@@ -231,12 +232,14 @@ class PostgresEventStore(SqlEventStore):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         poll_interval: float = 0.2,
         pool_size: int = DEFAULT_POOL_SIZE,
+        read_pool_size: int | None = None,
         sequencer_interval: float = 0.005,
     ) -> None:
-        engine = create_postgres_engine(url, schema, autocommit=True, pool_size=pool_size)
+        reads = pool_size if read_pool_size is None else read_pool_size
+        engine = create_postgres_engine(url, schema, autocommit=True, pool_size=reads)
         super().__init__(engine, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
         self._announced = 0  # the last position a wake-up of subscribers announced
-        self._listener = Listener(url, self._news)
+        self._listener = Listener(url, self._news, session_settings(schema))
         # Appends run on asyncpg connections of their own, with generic plans.
         connect = partial(
             asyncpg.connect,
