@@ -41,7 +41,9 @@ The write path
 --------------
 Reads go through SQLAlchemy Core (`_base`), the project's choice; appends and the
 sequencer's passes go straight to asyncpg, on connections of their own
-(`_pg_connections`), as prepared statements with generic plans. Measured on a
+(`_pg_connections`), as prepared statements with generic plans that never scan
+the table (`write_session_settings` says why: a plan made while the table was
+small once read all of it at every append for the connection's life). Measured on a
 2-core machine, one writer appending one event at a time: SQLAlchemy's checkout,
 statement handling and per-call planning of the one-statement append cost ~1.5 ms
 of client CPU per append, and the store reached 0.1-0.3x of a plain INSERT.
