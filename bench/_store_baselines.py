@@ -132,29 +132,26 @@ async def pg_append_rate(
     return sum(written) / (time.perf_counter() - start)
 
 
-async def pg_short_streams_rate(
+async def pg_short_streams_time(
     conns: Sequence[asyncpg.Connection],
-    streams: int,
+    streams: range,
     events_per_stream: int,
     next_batch: NextBatch,
     tag: str,
 ) -> float:
-    """Events/s writing `streams` streams of `events_per_stream` one-event appends, the
-    streams dealt out to one writer per connection, each stream's events in a row."""
+    """Seconds to write `streams` (numbers) of `events_per_stream` one-event appends
+    each, dealt out to one writer per connection, each stream's events in a row."""
 
-    async def writer(index: int, conn: asyncpg.Connection) -> int:
-        written = 0
-        for stream in range(index, streams, len(conns)):
+    async def writer(index: int, conn: asyncpg.Connection) -> None:
+        for stream in streams[index :: len(conns)]:
             scene = f"{tag}-{stream}"
             for version in range(1, events_per_stream + 1):
                 row = encode_row(scene, version, next_batch(1)[0])
                 await conn.execute(_PG_INSERT_ONE, *row)
-                written += 1
-        return written
 
     start = time.perf_counter()
-    written = await asyncio.gather(*(writer(i, c) for i, c in enumerate(conns)))
-    return sum(written) / (time.perf_counter() - start)
+    await asyncio.gather(*(writer(i, c) for i, c in enumerate(conns)))
+    return time.perf_counter() - start
 
 
 def _columns(events: list[NewEvent]) -> list[list[Any]]:
@@ -231,15 +228,15 @@ def sqlite_append_rate(
     return sum(written) / elapsed
 
 
-def sqlite_short_streams_rate(
-    path: str, streams: int, events_per_stream: int, next_batch: NextBatch, tag: str
+def sqlite_short_streams_time(
+    path: str, streams: range, events_per_stream: int, next_batch: NextBatch, tag: str
 ) -> float:
-    """Events/s of one writer writing `streams` streams of `events_per_stream`
-    one-event appends, each its own BEGIN IMMEDIATE transaction."""
+    """Seconds for one writer to write `streams` (numbers) of `events_per_stream`
+    one-event appends each, every append its own BEGIN IMMEDIATE transaction."""
     conn = sqlite_connect(path)
     top = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
     start = time.perf_counter()
-    for stream in range(streams):
+    for stream in streams:
         scene = f"{tag}-{stream}"
         for version in range(1, events_per_stream + 1):
             top += 1
@@ -249,7 +246,7 @@ def sqlite_short_streams_rate(
             conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()
-    return streams * events_per_stream / elapsed
+    return elapsed
 
 
 def _sqlite_row(row: Row) -> Row:
@@ -305,8 +302,8 @@ def fold_rows(state: SceneState, rows: Iterable[Sequence[Any]]) -> SceneState:
 
 RawAppend = Callable[[int, float, int, NextBatch, str], Awaitable[float]]
 RawRead = Callable[[str, int, int, bool], Awaitable[SceneState]]
-# (writers, streams, events per stream, next_batch, tag) -> events/s
-RawShortStreams = Callable[[int, int, int, NextBatch, str], Awaitable[float]]
+# (writers, stream numbers, events per stream, next_batch, tag) -> seconds
+RawShortStreams = Callable[[int, range, int, NextBatch, str], Awaitable[float]]
 
 
 @dataclass
@@ -350,12 +347,12 @@ async def sqlite_backend(directory: Path) -> AsyncIterator[Backend]:
         )
 
     async def raw_short_streams(
-        writers: int, streams: int, events: int, next_batch: NextBatch, tag: str
+        writers: int, streams: range, events: int, next_batch: NextBatch, tag: str
     ) -> float:
         if writers != 1:
             raise ValueError("the SQLite short-streams baseline has one writer")
         return await asyncio.to_thread(
-            sqlite_short_streams_rate, raw_file, streams, events, next_batch, tag
+            sqlite_short_streams_time, raw_file, streams, events, next_batch, tag
         )
 
     try:
@@ -409,9 +406,9 @@ def _postgres(
         return await pg_read_fold(reader, scene, after, count, by_position=by_position, page=page)
 
     async def raw_short_streams(
-        count: int, streams: int, events: int, next_batch: NextBatch, tag: str
+        count: int, streams: range, events: int, next_batch: NextBatch, tag: str
     ) -> float:
-        return await pg_short_streams_rate(writers[:count], streams, events, next_batch, tag)
+        return await pg_short_streams_time(writers[:count], streams, events, next_batch, tag)
 
     async def settle() -> None:
         while True:

@@ -86,6 +86,7 @@ class Plan:
     reads: int  # timed runs of each read figure (median)
     loads: int  # timed loads per load figure (median)
     short_streams: int  # streams per run of the many-short-streams shape
+    short_rounds: int  # its runs (median)
 
 
 # Several short alternating append runs rather than a few long ones: on a shared machine
@@ -98,6 +99,7 @@ FULL = Plan(
     reads=3,
     loads=9,
     short_streams=4_000,
+    short_rounds=3,
 )
 QUICK = Plan(
     seconds=0.25,
@@ -107,6 +109,7 @@ QUICK = Plan(
     reads=1,
     loads=5,
     short_streams=800,
+    short_rounds=3,
 )
 
 
@@ -569,7 +572,9 @@ async def run_backend(
 ) -> list[Figure]:
     print(f"{backend.name}:")
     # First, while the store's table is empty, as in a new deployment.
-    figures = await short_stream_figures(backend, plan.short_streams, plan.rounds, history.edits)
+    figures = await short_stream_figures(
+        backend, plan.short_streams, plan.short_rounds, history.edits
+    )
     figures += await append_figures(backend, plan, history)
     for scene in sorted(scenes, key=lambda s: -s.length):
         await write_scene(backend, scene)
