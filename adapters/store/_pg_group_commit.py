@@ -84,7 +84,9 @@ FROM unnest($4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::t
 
 # Several appends, to different streams: one row per event, carrying its append's
 # stream and expected version and its place in the append, in queue order (ORDER BY
-# keeps the semi-joins from reordering rows). Returns the streams written to.
+# keeps the rows in that order). The guard of a stream's first append (expected 0)
+# finds no version and takes 0 for its head; that append also records the stream's
+# studio(s), as `postgres._APPEND` does. Returns the streams written to.
 _APPEND_GROUP = f"""
 WITH written AS (
     INSERT INTO events ({EVENT_COLUMNS})
@@ -95,11 +97,20 @@ WITH written AS (
                 $11::timestamptz[])
          WITH ORDINALITY AS e(scene, branch, expected, n, event_id, type, schema_version,
                               data, metadata, studio, recorded_at, place)
-    WHERE (SELECT v.version FROM events v
-           WHERE v.scene = e.scene AND v.branch = e.branch AND v.version >= e.expected
-           ORDER BY v.version DESC LIMIT 1) = e.expected
+    WHERE coalesce((SELECT v.version FROM events v
+                    WHERE v.scene = e.scene AND v.branch = e.branch
+                      AND v.version >= e.expected
+                    ORDER BY v.version DESC LIMIT 1), 0) = e.expected
     ORDER BY e.place
     RETURNING scene, branch
+), stream_rows AS (
+    INSERT INTO streams (scene, branch, studio)
+    SELECT DISTINCT s.scene, s.branch, s.studio
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $10::text[])
+         AS s(scene, branch, expected, studio)
+    WHERE s.expected = 0
+      AND (s.scene, s.branch) IN (SELECT w.scene, w.branch FROM written w)
+    ON CONFLICT DO NOTHING
 )
 SELECT DISTINCT scene, branch FROM written
 """
@@ -115,7 +126,7 @@ Queued = tuple[Append, "asyncio.Future[bool]"]
 
 
 class GroupCommit:
-    """Appends to streams that have events, with no idempotency key."""
+    """Appends with no idempotency key (a stream's first append among them)."""
 
     def __init__(self, connections: WriteConnections) -> None:
         self._connections = connections
@@ -221,6 +232,9 @@ class GroupCommit:
 
     async def _alone(self, append: Append) -> bool:
         stream, expected, rows = append
+        if expected == 0:  # the stream's row is written too: the group statement does
+            found = await self._grouped([append])
+            return (stream.scene, stream.branch) in found
         args: Sequence[Any] = rows[0]
         statement = _APPEND_ONE
         if len(rows) > 1:
@@ -232,20 +246,24 @@ class GroupCommit:
         return status != "INSERT 0 0"
 
     async def _together(self, appends: list[Append]) -> list[bool | BaseException]:
+        try:
+            written = await self._grouped(appends)
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+            # One row was refused, or the statement was chosen to end a deadlock with
+            # another process's group: none was written, so each goes again on its own.
+            return [await _outcome(self._alone(append)) for append in appends]
+        return [(append.stream.scene, append.stream.branch) in written for append in appends]
+
+    async def _grouped(self, appends: list[Append]) -> set[tuple[str, str]]:
+        """The group statement: the (scene, branch) of every append it wrote."""
         rows = [
             (stream.scene, stream.branch, expected, n, *row)
             for stream, expected, events in appends
             for n, row in enumerate(events, start=1)
         ]
-        try:
-            async with self._connections.connection() as conn:
-                found = await conn.fetch(_APPEND_GROUP, *zip(*rows, strict=True))
-        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
-            # One row was refused, or the statement was chosen to end a deadlock with
-            # another process's group: none was written, so each goes again on its own.
-            return [await _outcome(self._alone(append)) for append in appends]
-        written = {(scene, branch) for scene, branch in found}
-        return [(append.stream.scene, append.stream.branch) in written for append in appends]
+        async with self._connections.connection() as conn:
+            found = await conn.fetch(_APPEND_GROUP, *zip(*rows, strict=True))
+        return {(scene, branch) for scene, branch in found}
 
 
 async def _outcome(attempt: Awaitable[bool]) -> bool | BaseException:

@@ -47,9 +47,9 @@ small once read all of it at every append for the connection's life). Measured o
 2-core machine, one writer appending one event at a time: SQLAlchemy's checkout,
 statement handling and per-call planning of the one-statement append cost ~1.5 ms
 of client CPU per append, and the store reached 0.1-0.3x of a plain INSERT.
-The common append (a stream that has events, no idempotency key) is a short
-guarded INSERT, and concurrent appends share statements (`_pg_group_commit`);
-the first append of a stream and appends with a key take `_APPEND` below. A lone
+The common append (no idempotency key) is a short guarded INSERT, and concurrent
+appends share statements (`_pg_group_commit`), a stream's first append among them;
+appends with a key take `_APPEND` below. A lone
 writer now reaches 0.5-0.65x of a plain INSERT on that machine (what is left is
 mostly the pass's second write of every row), 16 writers 0.7-0.85x.
 
@@ -327,7 +327,7 @@ class PostgresEventStore(SqlEventStore):
         rows = encode_events(events, self._max_event_bytes)
         earlier: AppendResult | None = None
         try:
-            if idempotency_key is None and expected_version > 0:
+            if idempotency_key is None:
                 if not await self._group_commit.append(stream, expected_version, rows):
                     head = await self.head_version(stream)
                     raise ConcurrencyConflict(str(stream), expected_version, head)
