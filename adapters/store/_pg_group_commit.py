@@ -15,7 +15,12 @@ smaller.)
 What stays exact:
 
 * Each append keeps its own guard (its stream's head is its expected version), so
-  one refused append writes nothing and does not stop the others of its group.
+  one refused append writes nothing and does not stop the others of its group. A
+  stream's first append (expected version 0) also records the stream's studio
+  (the `streams` table), in the same statement.
+* Guards are answered by one descent of the (scene, branch, version) index per
+  append, whatever the table's size when the connection planned the statement
+  (see `postgres.write_session_settings`).
 * A group holds at most one append per stream: the guard reads the statement's
   snapshot, so a second append to the same stream would be judged without the
   first. It waits for the next statement instead.
