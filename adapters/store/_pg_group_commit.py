@@ -90,9 +90,8 @@ FROM unnest($4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::t
 # Several appends, to different streams: one row per event, carrying its append's
 # stream and expected version and its place in the append, in queue order (ORDER BY
 # keeps the rows in that order). The guard of a stream's first append (expected 0)
-# finds no version and takes 0 for its head; that append also records the stream's
-# studio(s), as `postgres._APPEND` does. Returns the streams written to.
-_APPEND_GROUP = f"""
+# finds no version and takes 0 for its head. Returns the streams written to.
+_WRITE_GROUP = f"""
 WITH written AS (
     INSERT INTO events ({EVENT_COLUMNS})
     SELECT e.scene, e.branch, e.expected + e.n, e.event_id, e.type, e.schema_version,
@@ -108,13 +107,18 @@ WITH written AS (
                     ORDER BY v.version DESC LIMIT 1), 0) = e.expected
     ORDER BY e.place
     RETURNING scene, branch
-), stream_rows AS (
+)"""
+_APPEND_GROUP = f"""{_WRITE_GROUP}
+SELECT DISTINCT scene, branch FROM written
+"""
+# The same, when the group holds a stream's first append: that append also records
+# the stream's studio(s), as `postgres._APPEND` does.
+_APPEND_GROUP_WITH_FIRST = f"""{_WRITE_GROUP}, stream_rows AS (
     INSERT INTO streams (scene, branch, studio)
     SELECT DISTINCT s.scene, s.branch, s.studio
     FROM unnest($1::text[], $2::text[], $3::bigint[], $10::text[])
          AS s(scene, branch, expected, studio)
-    WHERE s.expected = 0
-      AND (s.scene, s.branch) IN (SELECT w.scene, w.branch FROM written w)
+    WHERE s.expected = 0 AND (s.scene, s.branch) IN (SELECT w.scene, w.branch FROM written w)
     ON CONFLICT DO NOTHING
 )
 SELECT DISTINCT scene, branch FROM written
@@ -266,8 +270,10 @@ class GroupCommit:
             for stream, expected, events in appends
             for n, row in enumerate(events, start=1)
         ]
+        first = any(append.expected_version == 0 for append in appends)
+        statement = _APPEND_GROUP_WITH_FIRST if first else _APPEND_GROUP
         async with self._connections.connection() as conn:
-            found = await conn.fetch(_APPEND_GROUP, *zip(*rows, strict=True))
+            found = await conn.fetch(statement, *zip(*rows, strict=True))
         return {(scene, branch) for scene, branch in found}
 
 
