@@ -238,8 +238,8 @@ class PostgresEventStore(SqlEventStore):
         sequencer_interval: float = 0.005,
     ) -> None:
         reads = pool_size if read_pool_size is None else read_pool_size
-        engine = create_postgres_engine(url, schema, autocommit=True, pool_size=reads)
-        super().__init__(engine, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
+        database = create_postgres_engine(url, schema, autocommit=True, pool_size=reads)
+        super().__init__(database, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
         self._announced = 0  # the last position a wake-up of subscribers announced
         self._listener = Listener(url, self._news, session_settings(schema))
         # Appends run on asyncpg connections of their own, with generic plans.
@@ -351,7 +351,7 @@ class PostgresEventStore(SqlEventStore):
         exc: asyncpg.UniqueViolationError,
     ) -> AppendResult:
         """A unique index refused the insert: say which race was lost, and to whom."""
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             if idempotency_key is not None:
                 earlier = await select_append(conn, idempotency_key)
                 if earlier is not None:
@@ -370,11 +370,11 @@ class PostgresEventStore(SqlEventStore):
         upsert = statement.on_conflict_do_update(
             index_elements=["scene", "branch", "version"], set_=values
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             await conn.execute(upsert)
 
     async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             await conn.execute(prune_snapshots(stream, keep))
 
     async def save_checkpoint(self, name: str, position: int) -> None:

@@ -123,9 +123,9 @@ def create_sqlite_engine(url: URL) -> AsyncEngine:
     "DEFERRED") starts a real transaction, which pysqlite would otherwise begin
     lazily and DEFERRED, or not at all before DDL.
     """
-    engine = create_async_engine(url)
+    database = create_async_engine(url)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(database.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -133,13 +133,13 @@ def create_sqlite_engine(url: URL) -> AsyncEngine:
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(database.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin")
         if mode is not None:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
-    return engine
+    return database
 
 
 def connect_writer(engine: AsyncEngine) -> sqlite3.Connection:
@@ -163,9 +163,9 @@ class SqliteEventStore(SqlEventStore):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         poll_interval: float = 0.05,
     ) -> None:
-        engine = create_sqlite_engine(url)
-        super().__init__(engine, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
-        self._writer = SqliteWriter(partial(connect_writer, engine))
+        database = create_sqlite_engine(url)
+        super().__init__(database, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
+        self._writer = SqliteWriter(partial(connect_writer, database))
 
     async def append(
         self,
