@@ -6,7 +6,9 @@
     │   └── UnknownAction
     ├── NotFound                 a scene, branch or stream that does not exist
     ├── AlreadyExists            an id that is taken (a studio); names the field
-    │   └── IntentIdTaken        an intent id another intent used; ids are used once
+    │   ├── IntentIdTaken        an intent id another intent used; ids are used once
+    │   └── KeysUsed             runs of one `append_runs` under keys used before or
+    │                            twice in it; nothing written: append them one by one
     ├── ConcurrencyConflict      the stream moved on past the expected version
     ├── StoreError               the event store refused or could not read
     │   ├── PayloadTooLarge      an event over the size limit; nothing written
@@ -32,6 +34,8 @@ the message.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class ScenestateError(Exception):
@@ -77,6 +81,17 @@ class IntentIdTaken(AlreadyExists):
             "id", f"intent id {intent_id!r} was used before; an intent id is used once"
         )
         self.intent_id = intent_id
+
+
+class KeysUsed(AlreadyExists):
+    """An `append_runs` refused whole: some runs' keys were used before, or repeat."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        named = ", ".join(repr(key) for key in keys)
+        super().__init__(
+            "idempotency_key", f"append keys used before or twice in one append: {named}"
+        )
+        self.keys = tuple(keys)
 
 
 class ConcurrencyConflict(ScenestateError):

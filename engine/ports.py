@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import msgspec
 
@@ -53,6 +53,14 @@ class AppendResult(msgspec.Struct, frozen=True):
     duplicate: bool = False
 
 
+class AppendRun(NamedTuple):
+    """One intent's events in an `EventStore.append_runs`, under the key that records
+    that intent's append (its own first and last version), as `append` records one."""
+
+    events: Sequence[NewEvent]
+    idempotency_key: str
+
+
 class StoredSnapshot(msgspec.Struct, frozen=True):
     scene: str
     branch: str
@@ -72,6 +80,8 @@ class EventStore(Protocol):
     - `read_all` and `subscribe` deliver every committed event exactly once in global
       position order, with no gaps and no skips, however many writers commit at once.
     - reading an event no decoder knows raises UnknownEventType naming its position.
+    - `append_runs` appends several keyed runs to one stream at once, all or nothing
+      (tests/adapters/store_contract_runs.py).
     """
 
     async def append(
@@ -81,6 +91,21 @@ class EventStore(Protocol):
         expected_version: int,
         idempotency_key: str | None = None,
     ) -> AppendResult: ...
+
+    async def append_runs(
+        self, stream: StreamId, runs: Sequence[AppendRun], expected_version: int
+    ) -> list[AppendResult]:
+        """Append several runs of events to one stream in one atomic write, one after
+        the other from `expected_version` + 1, each recorded under its own key: one
+        result per run, in order, holding that run's versions (and positions where the
+        store knows them), so `find_append(run's key)` later returns the same.
+
+        All or nothing: ConcurrencyConflict unless the stream's head is
+        `expected_version`; KeysUsed (naming them) when a run's key was used before or
+        repeats in `runs`, so that the caller appends those runs one at a time and
+        hears about each key as `append` says; ValueError for no runs or an empty run;
+        PayloadTooLarge as `append`. In every such case nothing is written."""
+        ...
 
     async def find_append(self, idempotency_key: str) -> AppendResult | None: ...
 

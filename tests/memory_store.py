@@ -13,12 +13,13 @@ from datetime import datetime
 
 import msgspec
 
+from adapters.store._runs import check_runs, run_results
 from adapters.store.following import follow_in_batches, landed_positions
 from engine.codec import decode_event, decode_metadata, encode_event, encode_metadata
-from engine.errors import ConcurrencyConflict, PayloadTooLarge, StoreError
+from engine.errors import ConcurrencyConflict, KeysUsed, PayloadTooLarge, StoreError
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
-from engine.ports import AppendResult, StoredSnapshot, StreamId
+from engine.ports import AppendResult, AppendRun, StoredSnapshot, StreamId
 
 DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
 
@@ -110,6 +111,46 @@ class MemoryStore:
         db = self.db
         if idempotency_key is not None and idempotency_key in db.keys:
             return msgspec.structs.replace(db.keys[idempotency_key], duplicate=True)
+        result = self._write(stream, events, expected_version)
+        if idempotency_key is not None:
+            db.keys[idempotency_key] = result
+        condition = db.condition()
+        async with condition:
+            condition.notify_all()
+        return result
+
+    async def append_runs(
+        self, stream: StreamId, runs: Sequence[AppendRun], expected_version: int
+    ) -> list[AppendResult]:
+        check_runs(runs)
+        for run in runs:  # every refusal before anything is written
+            for index, new in enumerate(run.events):
+                self._encoded(index, new)
+        await asyncio.sleep(0)
+        used = sorted(run.idempotency_key for run in runs if run.idempotency_key in self.db.keys)
+        if used:
+            raise KeysUsed(used)
+        head = len(self.db.streams.get(stream, []))
+        if head != expected_version:
+            raise ConcurrencyConflict(str(stream), expected_version, head)
+        ids = [new.event_id for run in runs for new in run.events]
+        if len(set(ids)) < len(ids) or self.db.event_ids.intersection(ids):
+            raise StoreError(f"append to {stream} refused: an event id is stored already")
+        top = len(self.db.log)
+        results = run_results(stream, [len(run.events) for run in runs], expected_version, top)
+        for run, result in zip(runs, results, strict=True):
+            self._write(stream, run.events, result.first_version - 1)
+            self.db.keys[run.idempotency_key] = result
+        condition = self.db.condition()
+        async with condition:
+            condition.notify_all()
+        return results
+
+    def _write(
+        self, stream: StreamId, events: Sequence[NewEvent], expected_version: int
+    ) -> AppendResult:
+        """Check and write one append at once (no await: nothing runs in between)."""
+        db = self.db
         encoded = [self._encoded(index, new) for index, new in enumerate(events)]
         held = db.streams.setdefault(stream, [])
         if len(held) != expected_version:
@@ -140,11 +181,6 @@ class MemoryStore:
             len(db.log) - len(events) + 1,
             len(db.log),
         )
-        if idempotency_key is not None:
-            db.keys[idempotency_key] = result
-        condition = db.condition()
-        async with condition:
-            condition.notify_all()
         return result
 
     def _encoded(self, index: int, new: NewEvent) -> tuple[str, int, bytes]:

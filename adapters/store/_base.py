@@ -21,7 +21,7 @@ from adapters.store._wakeups import Wakeups
 from adapters.store.following import follow_in_batches, landed_positions
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
-from engine.ports import AppendResult, StoredSnapshot, StreamId
+from engine.ports import AppendResult, AppendRun, StoredSnapshot, StreamId
 
 # Rows per query when reading a stream: big enough that round trips do not matter,
 # small enough that one query never holds a whole long stream in driver buffers.
@@ -72,6 +72,11 @@ class SqlEventStore(ABC):
         expected_version: int,
         idempotency_key: str | None = None,
     ) -> AppendResult: ...
+
+    @abstractmethod
+    async def append_runs(
+        self, stream: StreamId, runs: Sequence[AppendRun], expected_version: int
+    ) -> list[AppendResult]: ...
 
     @abstractmethod
     async def save_snapshot(self, snapshot: StoredSnapshot) -> None:

@@ -79,15 +79,17 @@ from adapters.store._base import (
 from adapters.store._listener import Listener
 from adapters.store._pg_connections import WriteConnections
 from adapters.store._pg_group_commit import EVENT_COLUMNS, GroupCommit
+from adapters.store._pg_runs import append_runs, used_keys
 from adapters.store._rows import DEFAULT_MAX_EVENT_BYTES, EncodedEvent, decode_rows, encode_events
+from adapters.store._runs import check_runs, run_results
 from adapters.store._sequencer import Sequencer
 from adapters.store._snapshot_pruning import prune_snapshots
 from adapters.store._tables import snapshots
 from adapters.store._url import check_schema_name
-from engine.errors import ConcurrencyConflict, StoreError
+from engine.errors import ConcurrencyConflict, KeysUsed, StoreError
 from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
-from engine.ports import AppendResult, StoredSnapshot, StreamId
+from engine.ports import AppendResult, AppendRun, StoredSnapshot, StreamId
 
 # Connections for writes, and as many for reads unless told, per store; past that,
 # callers queue. A process's wiring passes its share of `ConnectionBudget` instead.
@@ -342,6 +344,39 @@ class PostgresEventStore(SqlEventStore):
         return AppendResult(
             stream.scene, stream.branch, expected_version + 1, expected_version + len(rows)
         )
+
+    async def append_runs(
+        self, stream: StreamId, runs: Sequence[AppendRun], expected_version: int
+    ) -> list[AppendResult]:
+        check_runs(runs)
+        encoded = [
+            (run.idempotency_key, encode_events(run.events, self._max_event_bytes)) for run in runs
+        ]
+        try:
+            async with self._connections.connection() as conn:
+                await append_runs(conn, stream, expected_version, encoded)
+        except asyncpg.UniqueViolationError as exc:
+            await self._after_runs_race(stream, expected_version, [key for key, _ in encoded], exc)
+        self._sequencer.poke()
+        counts = [len(rows) for _, rows in encoded]
+        return run_results(stream, counts, expected_version, None)
+
+    async def _after_runs_race(
+        self,
+        stream: StreamId,
+        expected_version: int,
+        keys: list[str],
+        exc: asyncpg.UniqueViolationError,
+    ) -> None:
+        """A unique index refused the runs (nothing was written): say which race was lost."""
+        async with self._connections.connection() as conn:
+            used = await used_keys(conn, keys)
+        if used:
+            raise KeysUsed(used) from exc
+        head = await self.head_version(stream)
+        if head != expected_version:
+            raise ConcurrencyConflict(str(stream), expected_version, head) from exc
+        raise StoreError(f"append to {stream} refused: {exc}") from exc
 
     async def _after_race(
         self,

@@ -42,11 +42,12 @@ from adapters.store._rows import (
     append_result,
     encode_events,
 )
+from adapters.store._runs import check_runs, run_results
 from adapters.store._sqlite_writer import SqliteWriter
-from engine.errors import ConcurrencyConflict, StoreError
+from engine.errors import ConcurrencyConflict, KeysUsed, StoreError
 from engine.events import NewEvent
 from engine.planning import CachedWork
-from engine.ports import AppendResult, StoredSnapshot, StreamId
+from engine.ports import AppendResult, AppendRun, StoredSnapshot, StreamId
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -64,6 +65,7 @@ _SELECT_APPEND = (
     "SELECT scene, branch, first_version, last_version, first_position, last_position "
     "FROM appends WHERE idempotency_key = ?"
 )
+_SELECT_USED_KEYS = "SELECT idempotency_key FROM appends WHERE idempotency_key IN"
 # The stream's head and the log's, in one statement.
 _HEADS = (
     "SELECT (SELECT coalesce(max(version), 0) FROM events WHERE scene = ? AND branch = ?), "
@@ -184,6 +186,21 @@ class SqliteEventStore(SqlEventStore):
             self._wakeups.wake_all()
         return result
 
+    async def append_runs(
+        self, stream: StreamId, runs: Sequence[AppendRun], expected_version: int
+    ) -> list[AppendResult]:
+        check_runs(runs)
+        encoded = [
+            (run.idempotency_key, encode_events(run.events, self._max_event_bytes)) for run in runs
+        ]
+        write = partial(_append_runs, stream, encoded, expected_version)
+        try:
+            results = await self._writer.run(write)
+        except sqlite3.Error as exc:
+            raise StoreError(f"append to {stream} failed: {exc}") from exc
+        self._wakeups.wake_all()
+        return results
+
     async def save_snapshot(self, snapshot: StoredSnapshot) -> None:
         row = (snapshot.scene, snapshot.branch, snapshot.version, snapshot.schema, snapshot.data)
         await self._write(_SAVE_SNAPSHOT, [row])
@@ -248,6 +265,39 @@ def _append(
         # above while holding the write lock.
         raise StoreError(f"append to {stream} refused: {exc}") from exc
     return result
+
+
+def _append_runs(
+    stream: StreamId,
+    runs: list[tuple[str, list[EncodedEvent]]],
+    expected_version: int,
+    conn: sqlite3.Connection,
+) -> list[AppendResult]:
+    """`_append` of several keyed runs, one after the other: no key may have been used,
+    the head must be the expected version; then every event and every key's record."""
+    keys = [key for key, _ in runs]
+    marks = ", ".join("?" * len(keys))
+    used = conn.execute(f"{_SELECT_USED_KEYS} ({marks})", keys).fetchall()
+    if used:
+        raise KeysUsed(sorted(key for (key,) in used))
+    head, top = conn.execute(_HEADS, (stream.scene, stream.branch)).fetchone()
+    if head != expected_version:
+        raise ConcurrencyConflict(str(stream), expected_version, head)
+    results = run_results(stream, [len(rows) for _, rows in runs], expected_version, top)
+    scene, branch = stream.scene, stream.branch
+    values = []
+    for (key, rows), result in zip(runs, results, strict=True):
+        before = result.first_version - expected_version - 1  # events of earlier runs
+        for n, row in enumerate(rows, start=before + 1):
+            values.append((top + n, scene, branch, expected_version + n, *_columns(row, key)))
+    try:
+        conn.executemany(_INSERT_EVENT, values)
+        studios = {row.studio for _, rows in runs for row in rows}
+        for (key, _), result in zip(runs, results, strict=True):
+            _record(conn, result, key, studios)
+    except sqlite3.IntegrityError as exc:  # an event id stored before
+        raise StoreError(f"append to {stream} refused: {exc}") from exc
+    return results
 
 
 def _append_one(

@@ -10,6 +10,7 @@ import pytest
 
 from engine.ports import EventStore, StoredSnapshot, StreamId
 from tests.adapters.store_contract import METADATA_JSON, StoreBackend, StoreContract
+from tests.adapters.store_contract_runs import RunsContract
 from tests.memory_store import MemoryDatabase, MemoryStore, Row
 
 PLANTED_AT = datetime.fromisoformat("2024-05-01T12:00:00+00:00")
@@ -45,7 +46,7 @@ class MemoryBackend(StoreBackend):
         await self.open().save_snapshot(snapshot)
 
 
-class TestMemoryStore(StoreContract):
+class TestMemoryStore(StoreContract, RunsContract):
     @pytest.fixture
     def backend(self) -> StoreBackend:
         return MemoryBackend()

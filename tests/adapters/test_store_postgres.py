@@ -25,6 +25,7 @@ from tests.adapters.store_contract import (
     nodes,
     settled,
 )
+from tests.adapters.store_contract_runs import RunsContract
 
 pytestmark = pytest.mark.postgres
 
@@ -103,7 +104,7 @@ async def backend(postgres_url: str, postgres_schema: str) -> AsyncIterator[Post
     yield PostgresBackend(postgres_url, postgres_schema)
 
 
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(StoreContract, RunsContract):
     pass
 
 

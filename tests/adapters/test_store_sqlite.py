@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.store import migrate, open_store
 from engine.ports import EventStore, StreamId
 from tests.adapters.store_contract import METADATA_JSON, StoreBackend, StoreContract
+from tests.adapters.store_contract_runs import RunsContract
 
 
 class SqliteBackend(StoreBackend):
@@ -58,7 +59,7 @@ class SqliteBackend(StoreBackend):
         )
 
 
-class TestSqliteStore(StoreContract):
+class TestSqliteStore(StoreContract, RunsContract):
     @pytest.fixture
     async def backend(self, sqlite_url: str) -> AsyncIterator[StoreBackend]:
         await migrate(sqlite_url)
