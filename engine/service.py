@@ -9,7 +9,7 @@ one that no longer applies is refused with the reason.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -25,7 +25,14 @@ from engine.binding import (
 )
 from engine.branching import Change
 from engine.decisions import Context, decide
-from engine.errors import ConcurrencyConflict, IntentIdTaken, InvalidIntent, NotFound
+from engine.errors import (
+    ConcurrencyConflict,
+    IntentIdTaken,
+    InvalidIntent,
+    KeysUsed,
+    NotFound,
+    StoreError,
+)
 from engine.events import (
     AnyEvent,
     BranchForked,
@@ -55,6 +62,7 @@ from engine.models import LOCAL_CHOICES, ModelChoices
 from engine.planning import CachedWork, Work, content_keys, plan_execution
 from engine.ports import (
     AppendResult,
+    AppendRun,
     Clock,
     EventStore,
     ExecutionArchive,
@@ -231,6 +239,75 @@ class SceneService:
                 return await self._earlier_receipt(result, intent)
             await self._after_append(state, events, result)
             return _receipt(intent, result, events)
+
+    async def submit_together(self, intents: Sequence[AnyIntent]) -> list[Receipt | Exception]:
+        """Decide and append intents for one scene branch that arrived together: in order,
+        each on the state the ones before it leave, all appended in one `append_runs`,
+        each under its own key. Each gets what `submit` would have given it alone: its
+        receipt (its own versions), or its own error, which does not stop the others.
+        Merges and resolutions are reviewed against one state: they take `submit`."""
+        stream = _stream_of_editors(intents)
+        outcomes: dict[int, Receipt | Exception] = {}
+        for index, intent in enumerate(intents):
+            if intent.idempotency_key is not None:
+                earlier = await self.store.find_append(intent_key(intent.id))
+                if earlier is not None:
+                    outcomes[index] = await _outcome(self._earlier_receipt(earlier, intent))
+        pending = [index for index in range(len(intents)) if index not in outcomes]
+        # Optimistic as `submit`: on the newest state this process knows first; a
+        # refusal or a conflict on it sends everyone back to the store's state.
+        cached = self.cache.newest(stream) if pending else None
+        attempt = 1
+        while pending:
+            state = cached or await self.load(stream.scene, stream.branch)
+            decided, refused = await self._decide_in_turn(state, intents, pending)
+            if refused and cached is not None:
+                cached = None  # refused on what may be old news: ask the store first
+                continue
+            outcomes.update(refused)
+            if not decided:
+                break
+            runs = [AppendRun(events, intent_key(intents[i].id)) for i, events, _ in decided]
+            try:
+                results = await self.store.append_runs(stream, runs, state.version)
+            except ConcurrencyConflict as conflict:
+                if cached is None and attempt == self.max_attempts:
+                    outcomes.update((i, conflict) for i, _, _ in decided)
+                    break
+                attempt += cached is None
+                cached = None
+                continue
+            except (KeysUsed, StoreError):
+                # A key used meanwhile (a retry racing its first attempt, an id used
+                # again) or one intent's events refused: each alone, to hear its own.
+                for index, _, _ in decided:
+                    outcomes[index] = await _outcome(self.submit(intents[index]))
+                break
+            for (index, events, before), result in zip(decided, results, strict=True):
+                await self._after_append(before, events, result)
+                outcomes[index] = _receipt(intents[index], result, events)
+            break
+        return [outcomes[index] for index in range(len(intents))]
+
+    async def _decide_in_turn(
+        self, state: SceneState, intents: Sequence[AnyIntent], pending: Sequence[int]
+    ) -> tuple[list[tuple[int, list[NewEvent], SceneState]], dict[int, Exception]]:
+        """The events of each pending intent decided on the state those before it leave
+        (with the state it was decided on), and the error of each one refused."""
+        stream = StreamId(state.scene, state.branch)
+        decided: list[tuple[int, list[NewEvent], SceneState]] = []
+        refused: dict[int, Exception] = {}
+        for index in pending:
+            intent = intents[index]
+            try:
+                context = await self._context(state, intent)
+                events = await self._new_events(state, intent, context)
+            except Exception as exc:  # this intent's own error; the others go on
+                refused[index] = exc
+                continue
+            decided.append((index, events, state))
+            state = fold(state, self._as_recorded(state, events, stream))
+        return decided, refused
 
     async def _earlier_receipt(self, earlier: AppendResult, intent: AnyIntent) -> Receipt:
         """The receipt of the first append under this intent's id, if it was this same
@@ -592,6 +669,26 @@ def reviewed_against_one_state(intent: AnyIntent) -> bool:
     return isinstance(intent, StructuredAction) and isinstance(
         intent.action, MergeBranch | ResolveConflict | ResolveAll
     )
+
+
+def _stream_of_editors(intents: Sequence[AnyIntent]) -> StreamId:
+    """The one scene branch a batch of `submit_together` is for."""
+    if not intents:
+        raise ValueError("submit_together needs at least one intent")
+    stream = StreamId(intents[0].scene, intents[0].branch)
+    for intent in intents:
+        if StreamId(intent.scene, intent.branch) != stream:
+            raise ValueError(f"intents submitted together must share one scene branch ({stream})")
+        if reviewed_against_one_state(intent):
+            raise ValueError("merges and resolutions are submitted alone")
+    return stream
+
+
+async def _outcome(receipt: Awaitable[Receipt]) -> Receipt | Exception:
+    try:
+        return await receipt
+    except Exception as exc:
+        return exc
 
 
 def intent_key(intent_id: str) -> str:

@@ -4,6 +4,7 @@ arguments in and answers out. Each use case takes the process's `Services` (buil
 `api.bootstrap`) and, where someone asks, the `Caller`.
 
     intake        submit an intent: parse, check tenancy, decide, append, say where
+    editors       the intents of this process for one scene branch, appended together
     scenes        create and list scenes; a branch's state now, at a version or a
                   moment; its history; its views at each fidelity
     branches      fork, merge, resolve conflicts, list branches, diff two states
@@ -17,13 +18,11 @@ arguments in and answers out. Each use case takes the process's `Services` (buil
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from api.config import Settings
+from api.services.editors import SceneEditors
 from api.services.tenancy import ArtifactGrants, Tenancy
 from engine.ports import (
     EventStore,
@@ -35,29 +34,6 @@ from engine.ports import (
 )
 from engine.service import SceneService
 from projections.ports import ReadModelStore
-
-
-class EditorTurns:
-    """One intent at a time per scene branch in this process: intents that arrive
-    together are decided in turn on the newest state, so none loses a race to another
-    of this process (races with other processes are decided again, see intake)."""
-
-    def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._waiting: dict[tuple[str, str], int] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, scene: str, branch: str) -> AsyncIterator[None]:
-        where = (scene, branch)
-        lock = self._locks.setdefault(where, asyncio.Lock())
-        self._waiting[where] = self._waiting.get(where, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._waiting[where] -= 1
-            if not self._waiting[where]:
-                del self._waiting[where], self._locks[where]
 
 
 @dataclass(frozen=True)
@@ -92,7 +68,7 @@ class Services:
     webhook_transport: WebhookTransport
     volatile_bus: bool  # an in-process bus: its queue is gone when the process stops
     positions: PositionWatch | None = None
-    editors: EditorTurns = field(default_factory=EditorTurns)
+    editors: SceneEditors = field(default_factory=SceneEditors)
 
 
 __all__ = ["Caller", "PositionWatch", "Services"]

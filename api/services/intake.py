@@ -5,7 +5,8 @@
 2. check tenancy: the scene is the caller's studio's (or an unclaimed id it may
    claim), and every artifact it names is one the studio may read;
 3. decide and append it (`engine.service.SceneService.submit`: load, decide, plan,
-   append with the expected version, retried on a race);
+   append with the expected version, retried on a race), together with the intents
+   of this process for the same scene branch (`api.services.editors`);
 4. say where it landed: its versions and global positions, and whether it set
    generation in motion. The generation itself runs elsewhere.
 """
@@ -105,16 +106,17 @@ async def _submit(
             # a merge or resolution races: the loser must be looked at again
             receipt = await services.scenes.submit(intent)
         else:
-            async with services.editors.turn(intent.scene, intent.branch):
-                receipt = await _appended(services, intent)
+            receipt = await _appended(services, intent)
         took = time.perf_counter() - started
     except Exception:
         if claimed is not None:  # a refused intent claims nothing
             await tenancy.release_scene(caller.studio, intent.scene, claimed)
         raise
     first, last = await landed(services, receipt)
-    state = await services.scenes.load(receipt.scene, receipt.branch, receipt.last_version)
-    started = receipt.execution_started or receipt.execution_id in state.executions
+    started = receipt.execution_started
+    if receipt.duplicate:  # a repeat's receipt does not say: its state at the time does
+        state = await services.scenes.load(receipt.scene, receipt.branch, receipt.last_version)
+        started = receipt.execution_id in state.executions
     return Submission(receipt, first, last, started, took)
 
 
@@ -125,7 +127,7 @@ async def _appended(services: Services, intent: AnyIntent) -> Receipt:
     pause = FIRST_PAUSE
     while True:
         try:
-            return await services.scenes.submit(intent)
+            return await services.editors.submit(services.scenes, intent)
         except ConcurrencyConflict:
             if time.monotonic() > deadline:
                 raise

@@ -4,6 +4,7 @@ refusals that name the field, and concurrency conflicts that carry the version."
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 
@@ -122,3 +123,38 @@ async def test_a_streamed_body_over_the_limit_is_refused_with_413(api: Api) -> N
     refused = await api.request("POST", "/artifacts", "acme", content=chunks())
     assert refused.status_code == 413
     assert refused.json()["error"]["code"] == "too_large"
+
+
+async def test_many_editors_on_one_scene_all_land_none_gets_409(api: Api) -> None:
+    """Intents that arrive together for one scene are decided in turn and appended
+    together: every one lands, each answer's versions hold exactly its events."""
+    editors = 12
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    for n in range(editors):
+        shot = {"kind": "structured_action", "action": {"name": "add_node", "kind": "shot"}}
+        shot["action"]["node"] = f"shot-{n}"
+        assert (await api.intent("acme", "promo", shot)).status_code == 202
+    before = (await api.request("GET", "/scenes/promo", "acme")).json()["version"]
+
+    def edit(n: int, take: int) -> dict[str, object]:
+        return {"kind": "direct_edit", "node": f"shot-{n}", "prop": "title", "value": f"{take}"}
+
+    answers = await asyncio.gather(
+        *(api.intent("acme", "promo", edit(n, t)) for t in range(3) for n in range(editors))
+    )
+    assert [a.status_code for a in answers] == [202] * len(answers), [a.text for a in answers]
+    landed = sorted((a.json()["first_version"], a.json()["last_version"]) for a in answers)
+    assert landed[0][0] == before + 1
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(landed))  # none overlap
+    history = await api.request(
+        "GET", "/scenes/promo/history", "acme", params={"after_version": before}
+    )
+    by_intent: dict[str, list[int]] = {}
+    for entry in history.json()["entries"]:
+        by_intent.setdefault(entry["intent_id"], []).append(entry["version"])
+    for answer in answers:
+        body = answer.json()
+        first, last = body["first_version"], body["last_version"]
+        # (what its execution's tasks record later carries its id too)
+        assert [v for v in by_intent[body["intent_id"]] if v <= last] == [*range(first, last + 1)]
