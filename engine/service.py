@@ -15,6 +15,7 @@ import msgspec
 
 from engine.ancestry import Ancestry
 from engine.archive import LogArchive
+from engine.batch_lookups import BatchLookups
 from engine.binding import (
     LocalStructurePlanner,
     StructureContext,
@@ -297,11 +298,12 @@ class SceneService:
         stream = StreamId(state.scene, state.branch)
         decided: list[tuple[int, list[NewEvent], SceneState]] = []
         refused: dict[int, Exception] = {}
+        lookups = BatchLookups(self.models_for, self.work_cache)
         for index in pending:
             intent = intents[index]
             try:
                 context = await self._context(state, intent)
-                events = await self._new_events(state, intent, context)
+                events = await self._new_events(state, intent, context, lookups)
             except Exception as exc:  # this intent's own error; the others go on
                 refused[index] = exc
                 continue
@@ -426,26 +428,37 @@ class SceneService:
         return StructureContext(tuple(specs))
 
     async def _new_events(
-        self, state: SceneState, intent: AnyIntent, context: Context = None
+        self,
+        state: SceneState,
+        intent: AnyIntent,
+        context: Context = None,
+        lookups: BatchLookups | None = None,
     ) -> list[NewEvent]:
         decision = decide(state, intent, context)
         events = self._wrap(decision.events, intent, decision.transform, decision.transform_version)
         if generates(intent):
-            events += await self._plan(state, intent, events)
+            events += await self._plan(state, intent, events, lookups)
         return events
 
     async def _plan(
-        self, state: SceneState, intent: AnyIntent, decided: list[NewEvent]
+        self,
+        state: SceneState,
+        intent: AnyIntent,
+        decided: list[NewEvent],
+        lookups: BatchLookups | None = None,
     ) -> list[NewEvent]:
-        """The execution plan for the scene as the intent leaves it."""
+        """The execution plan for the scene as the intent leaves it (`lookups`: what the
+        intents planned with it asked already)."""
         after = fold(state, self._as_recorded(state, decided, StreamId(state.scene, state.branch)))
-        works = _works_for(after, intent, await self.models_for(intent.studio))
+        models = self.models_for if lookups is None else lookups.models_for
+        works = _works_for(after, intent, await models(intent.studio))
         if not works:
             if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
                 raise InvalidIntent("action", "the scene has no shots to render")
             return []
         keys = content_keys(works)
-        cache = await self.work_cache.find_work(intent.studio, set(keys.values()))
+        work_cache = self.work_cache if lookups is None else lookups
+        cache = await work_cache.find_work(intent.studio, set(keys.values()))
         goal = _goal_of(intent, after)
         bound = bound_nodes(after, intent)
         plan = plan_execution(after, works, cache, execution_id_for(intent.id), goal, bound)
