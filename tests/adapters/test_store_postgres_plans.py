@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.store import migrate, open_store
 from adapters.store.postgres import application_name
-from engine.ports import EventStore, StreamId
+from engine.ports import AppendRun, EventStore, StreamId
 from tests.adapters.store_contract import eventually, nodes
 
 pytestmark = pytest.mark.postgres
@@ -56,6 +56,27 @@ async def _append_to_every_stream(store: EventStore, head: int, rounds: int) -> 
     return head
 
 
+async def _append_runs_to_every_stream(store: EventStore, head: int, rounds: int) -> int:
+    """Concurrent `append_runs` of two keyed runs to all streams whose head is `head`,
+    `rounds` times; the new head."""
+    for _ in range(rounds):
+        await asyncio.gather(
+            *(
+                store.append_runs(
+                    StreamId(f"s{i}"),
+                    [
+                        AppendRun(nodes(1, prefix=f"s{i}-{head}-a"), f"s{i}-{head}-a"),
+                        AppendRun(nodes(1, prefix=f"s{i}-{head}-b"), f"s{i}-{head}-b"),
+                    ],
+                    head,
+                )
+                for i in range(STREAMS)
+            )
+        )
+        head += 2
+    return head
+
+
 async def _rows_read_by_scans(admin: asyncpg.Connection, schema: str) -> int:
     """Rows (index entries) of `events` read by scans of the table or of its indexes
     so far, once every store connection
@@ -88,9 +109,11 @@ async def test_appends_do_not_scan_a_table_that_grew_after_they_began(
             for i in range(STREAMS):
                 await store.append(StreamId(f"s{i}"), nodes(1, prefix=f"s{i}-0-"), 0)
             head = await _append_to_every_stream(store, 1, rounds=3)
+            head = await _append_runs_to_every_stream(store, head, rounds=2)
             await store.head_position()
             await admin.execute(_GROW, GROWN)
-            await _append_to_every_stream(store, head, rounds=10)
+            head = await _append_to_every_stream(store, head, rounds=10)
+            await _append_runs_to_every_stream(store, head, rounds=5)
             await store.head_position()
         finally:
             await store.close()
