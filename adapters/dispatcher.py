@@ -91,14 +91,19 @@ class Dispatcher:
     async def dispatch(
         self, scene: str, branch: str, studio: str, version: int | None = None
     ) -> int:
-        """Publish every ready task of one scene branch as of `version` (default: its
-        head); returns how many went out.
+        """Publish every ready task of one scene branch as of `version` or later
+        (default: its head); returns how many went out.
 
-        The log's order makes the version of the last event handled enough: whatever
-        happens after it comes through the log too and is dispatched in turn. That
-        state is usually in the engine's cache (this process appended it), so it costs
-        no read of the store."""
-        state = await self.scenes.load(scene, branch, version)
+        The log's order makes any state from the last event handled on enough:
+        whatever happens after it comes through the log too and is dispatched in
+        turn, and what a later state already shows dispatched or canceled is rightly
+        left alone. So the engine's newest state serves when it is that far (this
+        process usually appended it): no read of the store and no fold, however far
+        the results folded since have taken the scene past the log's batch."""
+        if version is None:
+            state = await self.scenes.load(scene, branch)
+        else:
+            state = await self.scenes.load_newer(scene, branch, version)
         ready = ready_tasks(state, studio, self.tier_of(studio))
         if not ready:
             return 0
