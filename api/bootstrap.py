@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.artifacts import FilesystemArtifactStore
 from adapters.bus import MemoryTaskBus, open_bus
 from adapters.snapshotter import Snapshotter
-from adapters.store import migrate, open_store, open_tenancy_store
+from adapters.store import ConnectionBudget, migrate, open_store, open_tenancy_store
 from adapters.store.read_models import open_read_models
 from adapters.system import RandomIds, SystemClock
 from adapters.webhooks import HttpWebhookTransport
@@ -151,15 +151,18 @@ class _Opened:
         url = settings.database_url
         self.settings = settings
         self.stack = stack
-        self.store = open_store(url)
+        pools = _pools(settings)
+        self.store = open_store(url, **pools.store)
         stack.push_async_callback(self.store.close)
         self.bus = open_task_bus(settings, **(bus_options or {}))
         stack.push_async_callback(self.bus.close)
         self.artifacts = open_artifacts(settings)
         stack.push_async_callback(_close_artifacts, self.artifacts)
-        self.tenancy_store = open_tenancy_store(url)
+        self.tenancy_store = open_tenancy_store(url, pool_size=pools.tenancy)
         stack.push_async_callback(self.tenancy_store.close)
-        self.read_models = open_read_models(url)
+        self.read_models = open_read_models(
+            url, pool_size=pools.read_models, committers=pools.committers
+        )
         stack.push_async_callback(self.read_models.close)
         # registered after the store: runs before it closes, so what is due gets saved
         self.snapshotter = Snapshotter(self.store, KEEP_SNAPSHOTS)
@@ -196,6 +199,29 @@ class _Opened:
             volatile_bus=isinstance(self.bus, MemoryTaskBus),
             positions=positions,
         )
+
+
+@dataclass(frozen=True)
+class _Pools:
+    """Each adapter's pools: its share of the process's PostgreSQL connections
+    (SCENESTATE_DATABASE_POOL_SIZE). SQLite has no pools: the store takes no pool
+    options there, and the others ignore theirs."""
+
+    store: dict[str, int]
+    tenancy: int
+    read_models: int
+    committers: int
+
+
+def _pools(settings: Settings) -> _Pools:
+    budget = ConnectionBudget.of(settings.database_pool_size)
+    store = {"pool_size": budget.writes, "read_pool_size": budget.reads}
+    return _Pools(
+        store={} if settings.embedded else store,
+        tenancy=budget.tenancy,
+        read_models=budget.read_models,
+        committers=budget.committers,
+    )
 
 
 @asynccontextmanager

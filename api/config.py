@@ -29,6 +29,11 @@ def is_hosted_variable(name: str) -> bool:
     return name in HOSTED_KEYS or name == HOSTED_ORDER or name.startswith(HOSTED_PREFIXES)
 
 
+# PostgreSQL connections a process may hold in all, and the fewest it can work with
+# (one per pool; adapters.store.budget, whose numbers tests/api/test_config.py checks).
+DEFAULT_POOL_SIZE = 20
+MINIMUM_POOL_SIZE = 6
+
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -89,6 +94,8 @@ class Settings:
     data_dir: Path
     database_url: str
     nats_url: str | None
+    # PostgreSQL connections this process may hold in all (adapters.store.budget)
+    database_pool_size: int = DEFAULT_POOL_SIZE
     snapshot_every: int = 200
     idempotency_ttl: float = 86_400.0  # seconds an idempotency key is remembered
     demo_format: str = "1920x1080@24"  # the demo film's size and frame rate
@@ -111,10 +118,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         f"sqlite+aiosqlite:///{(data_dir / 'scenestate.db').resolve()}"
     )
     snapshot_every = int(_number(env, "SCENESTATE_SNAPSHOT_EVERY", 200, minimum=0, whole=True))
+    pool_size = _number(
+        env,
+        "SCENESTATE_DATABASE_POOL_SIZE",
+        DEFAULT_POOL_SIZE,
+        minimum=MINIMUM_POOL_SIZE,
+        whole=True,
+        unit="connections",
+    )
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
         nats_url=env.get("SCENESTATE_NATS_URL") or None,
+        database_pool_size=int(pool_size),
         snapshot_every=snapshot_every,
         demo_format=env.get("SCENESTATE_DEMO_FORMAT", "1920x1080@24"),
         idempotency_ttl=_number(

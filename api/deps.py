@@ -4,6 +4,8 @@
     ServicesDep    the service layer's `Services` (every use case takes it)
     ApiDep         the HTTP parts: stream hub, keys, rate limits, webhooks, metrics
     CurrentStudio  a studio's key, authenticated and within its rate limit
+    StreamReader   that, or a stream token (the stream checks the token's scope)
+    ContentReader  that, or a token for one artifact's bytes (the route checks which)
     Admin          the admin key (SCENESTATE_ADMIN_KEY)
     OwnedScene     a scene id of the caller's studio (404 for anyone else's)
     BranchQuery    `?branch=`, default main
@@ -72,6 +74,16 @@ async def stream_reader(principal: Annotated[Principal, Depends(authenticated)])
     return principal
 
 
+async def content_reader(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    """A studio's key, or a token minted for one artifact's bytes (which the content
+    route checks against the artifact asked for); no stream token."""
+    if principal.admin:
+        raise ApiError(403, "the admin key manages studios and keys; use a studio's key here")
+    if principal.stream is not None and principal.stream.artifact is None:
+        raise ApiError(403, "a stream token opens its stream and nothing else; send the API key")
+    return principal
+
+
 async def admin_key(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
     if not principal.admin:
         raise ApiError(403, "only the admin key (SCENESTATE_ADMIN_KEY) may do this")
@@ -80,6 +92,7 @@ async def admin_key(principal: Annotated[Principal, Depends(authenticated)]) -> 
 
 CurrentStudio = Annotated[Principal, Depends(studio_key)]
 StreamReader = Annotated[Principal, Depends(stream_reader)]
+ContentReader = Annotated[Principal, Depends(content_reader)]
 Admin = Annotated[Principal, Depends(admin_key)]
 
 SceneId = Annotated[str, Path(pattern=ID_PATTERN, description="The scene's id.")]
@@ -107,6 +120,8 @@ OwnedScene = Annotated[str, Depends(owned_scene)]
 async def streamed_scene(scene: SceneId, principal: StreamReader, services: ServicesDep) -> str:
     """A scene of the caller's studio that the caller may stream: with a stream token,
     only the token's own scene."""
+    if principal.stream is not None and principal.stream.artifact is not None:
+        raise ApiError(403, "this token opens one artifact's bytes only")
     if principal.stream is not None and principal.stream.scene != scene:
         raise ApiError(403, f"this stream token opens scene {principal.stream.scene!r} only")
     await services.tenancy.require_scene(principal.caller.studio, scene)

@@ -6,7 +6,8 @@ In this order, each refusal in the one error body and nothing read or written pa
 1. the query string: a parameter holding NUL or a lone surrogate is 422, naming it;
 2. the caller: a key is authenticated (401) and held to its rate limit (429) before
    a byte of the body is read; an address that keeps failing to authenticate is
-   throttled (429); `/healthz`, `/readyz` and the API's documentation are public;
+   throttled (429); `/healthz`, `/readyz`, the API's documentation and the inspector's
+   page (`/studio`) are public;
 3. the body: over the limit is 413 however it is sent (with Content-Length or
    chunked); a body that takes longer than the body timeout to arrive is 408; a
    client that goes away mid-body is logged at info, not as an error.
@@ -36,9 +37,11 @@ from api.metrics import add_log_context, log_context
 log = logging.getLogger("scenestate.api")
 
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/studio"}
 )
-PUBLIC_PREFIXES = ("/static-offline-docs/",)  # the documentation pages' own assets
+# the documentation pages' own assets, and the inspector's page and assets (the page
+# signs in with a key and reads the API like any client)
+PUBLIC_PREFIXES = ("/static-offline-docs/", "/studio/assets/")
 UPLOAD = ("POST", "/artifacts")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 

@@ -3,7 +3,8 @@ since it cannot send an Authorization header, so that the API key itself never g
 into a URL.
 
 A token opens one stream, read only, for a few minutes: one scene's events, or one
-execution's. It is minted by an authenticated POST and reads
+execution's, or one artifact's bytes (for a page's player, which cannot send a header
+either and asks for byte ranges as it plays). It is minted by an authenticated POST and reads
 `sst_<key id>.<payload>.<mac>`: the payload (scene, execution, expiry) is signed with
 HMAC-SHA256 keyed by the stored hash of its API key's secret, so every server of a
 deployment can check it without a shared secret of its own, and revoking the key
@@ -26,11 +27,14 @@ LIFETIME = 300.0  # seconds a token opens its stream for (a stream already open 
 
 
 class StreamScope(msgspec.Struct, frozen=True, array_like=True):
-    """What a token opens: one scene (every branch), or one execution of it."""
+    """What a token opens: one scene (every branch), or one execution of it; or, with
+    `artifact` set (and no scene), one artifact's bytes, for a page's <video> or <img>
+    that cannot send a header either."""
 
     scene: str
     execution: str | None
     expires: float
+    artifact: str | None = None
 
 
 def _encode(data: bytes) -> str:
@@ -46,11 +50,19 @@ def _mac(secret_hash: str, payload: str) -> str:
     return _encode(digest)
 
 
-def mint(key_id: str, secret_hash: str, scene: str, execution: str | None) -> tuple[str, float]:
-    """A token for the key `key_id` opening `scene` (or one execution of it), and when
-    it expires (unix seconds)."""
+def mint(
+    key_id: str,
+    secret_hash: str,
+    scene: str,
+    execution: str | None,
+    *,
+    artifact: str | None = None,
+) -> tuple[str, float]:
+    """A token for the key `key_id` opening `scene` (or one execution of it), or with
+    `artifact` (and scene "") one artifact's bytes, and when it expires (unix seconds)."""
     expires = time.time() + LIFETIME
-    payload = _encode(msgspec.msgpack.encode(StreamScope(scene, execution, expires)))
+    scope = StreamScope(scene, execution, expires, artifact)
+    payload = _encode(msgspec.msgpack.encode(scope))
     return f"{PREFIX}{key_id}.{payload}.{_mac(secret_hash, payload)}", expires
 
 

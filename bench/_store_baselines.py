@@ -132,6 +132,28 @@ async def pg_append_rate(
     return sum(written) / (time.perf_counter() - start)
 
 
+async def pg_short_streams_time(
+    conns: Sequence[asyncpg.Connection],
+    streams: range,
+    events_per_stream: int,
+    next_batch: NextBatch,
+    tag: str,
+) -> float:
+    """Seconds to write `streams` (numbers) of `events_per_stream` one-event appends
+    each, dealt out to one writer per connection, each stream's events in a row."""
+
+    async def writer(index: int, conn: asyncpg.Connection) -> None:
+        for stream in streams[index :: len(conns)]:
+            scene = f"{tag}-{stream}"
+            for version in range(1, events_per_stream + 1):
+                row = encode_row(scene, version, next_batch(1)[0])
+                await conn.execute(_PG_INSERT_ONE, *row)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(writer(i, c) for i, c in enumerate(conns)))
+    return time.perf_counter() - start
+
+
 def _columns(events: list[NewEvent]) -> list[list[Any]]:
     rows = [encode_row("", 0, e)[3:] for e in events]
     return [list(column) for column in zip(*rows, strict=True)]
@@ -206,6 +228,27 @@ def sqlite_append_rate(
     return sum(written) / elapsed
 
 
+def sqlite_short_streams_time(
+    path: str, streams: range, events_per_stream: int, next_batch: NextBatch, tag: str
+) -> float:
+    """Seconds for one writer to write `streams` (numbers) of `events_per_stream`
+    one-event appends each, every append its own BEGIN IMMEDIATE transaction."""
+    conn = sqlite_connect(path)
+    top = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+    start = time.perf_counter()
+    for stream in streams:
+        scene = f"{tag}-{stream}"
+        for version in range(1, events_per_stream + 1):
+            top += 1
+            row = (top, *encode_row(scene, version, next_batch(1)[0]))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_SQLITE_INSERT, _sqlite_row(row))
+            conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
 def _sqlite_row(row: Row) -> Row:
     # ISO 8601 text, as the store keeps timestamps on SQLite
     return (*row[:-1], row[-1].isoformat())
@@ -259,6 +302,8 @@ def fold_rows(state: SceneState, rows: Iterable[Sequence[Any]]) -> SceneState:
 
 RawAppend = Callable[[int, float, int, NextBatch, str], Awaitable[float]]
 RawRead = Callable[[str, int, int, bool], Awaitable[SceneState]]
+# (writers, stream numbers, events per stream, next_batch, tag) -> seconds
+RawShortStreams = Callable[[int, range, int, NextBatch, str], Awaitable[float]]
 
 
 @dataclass
@@ -269,6 +314,7 @@ class Backend:
     store: EventStore
     raw_append: RawAppend  # (writers, seconds, batch, next_batch, tag) -> events/s
     raw_read: RawRead  # (scene, after, count, by_position) -> folded state
+    raw_short_streams: RawShortStreams
     # Wait until every appended event has its position (PostgreSQL's sequencer).
     settle: Callable[[], Awaitable[None]]
     # After bulk writes: what autovacuum would have done by the time anyone reads.
@@ -300,8 +346,17 @@ async def sqlite_backend(directory: Path) -> AsyncIterator[Backend]:
             sqlite_read_fold, reader, scene, after, count, by_position=by_position, page=page
         )
 
+    async def raw_short_streams(
+        writers: int, streams: range, events: int, next_batch: NextBatch, tag: str
+    ) -> float:
+        if writers != 1:
+            raise ValueError("the SQLite short-streams baseline has one writer")
+        return await asyncio.to_thread(
+            sqlite_short_streams_time, raw_file, streams, events, next_batch, tag
+        )
+
     try:
-        yield Backend("sqlite", store, raw_append, raw_read, _nothing, _nothing)
+        yield Backend("sqlite", store, raw_append, raw_read, raw_short_streams, _nothing, _nothing)
     finally:
         reader.close()
         await store.close()
@@ -350,6 +405,11 @@ def _postgres(
         page = READ_ALL_PAGE if by_position else STREAM_PAGE
         return await pg_read_fold(reader, scene, after, count, by_position=by_position, page=page)
 
+    async def raw_short_streams(
+        count: int, streams: range, events: int, next_batch: NextBatch, tag: str
+    ) -> float:
+        return await pg_short_streams_time(writers[:count], streams, events, next_batch, tag)
+
     async def settle() -> None:
         while True:
             await store.head_position()  # runs a sequencing pass, as every reader does
@@ -362,4 +422,4 @@ def _postgres(
     async def steady() -> None:
         await reader.execute("VACUUM ANALYZE events")
 
-    return Backend("postgresql", store, raw_append, raw_read, settle, steady)
+    return Backend("postgresql", store, raw_append, raw_read, raw_short_streams, settle, steady)

@@ -4,6 +4,9 @@ against a raw baseline of the same shape measured in the same run
 
 1. appends of one event per transaction, 1 writer and 16 writers on different scenes;
 2. appends of 100-event batches;
+   and many short streams: 4,000 streams of 10 one-event appends, each created by its
+   first append, with 16 writers on PostgreSQL and one on SQLite, from an empty table
+   (`bench/_short_streams.py`);
 3. reading a 100,000-event scene (read_stream, read_all) decoded and folded, and the
    decode + fold alone on rows already in memory;
 4. loading scenes of 1,000, 10,000 and 100,000 events with and without snapshots.
@@ -40,6 +43,7 @@ from fractional_indexing import generate_n_keys_between
 
 from adapters.system import RandomIds, SystemClock
 from bench._report import Figure, parser, report
+from bench._short_streams import short_stream_figures
 from bench._store_baselines import (
     READ_ALL_PAGE,
     Backend,
@@ -81,12 +85,32 @@ class Plan:
     sizes: tuple[int, ...]  # scene lengths loaded; the longest is also read and folded
     reads: int  # timed runs of each read figure (median)
     loads: int  # timed loads per load figure (median)
+    short_streams: int  # streams per run of the many-short-streams shape
+    short_rounds: int  # its runs (median)
 
 
 # Several short alternating append runs rather than a few long ones: on a shared machine
 # a burst of other load then spoils one run of the median, not a third of them.
-FULL = Plan(seconds=1.2, warmup=0.3, rounds=5, sizes=(1_000, 10_000, 100_000), reads=3, loads=9)
-QUICK = Plan(seconds=0.25, warmup=0.2, rounds=3, sizes=(1_000, 10_000, 20_000), reads=1, loads=5)
+FULL = Plan(
+    seconds=1.2,
+    warmup=0.3,
+    rounds=5,
+    sizes=(1_000, 10_000, 100_000),
+    reads=3,
+    loads=9,
+    short_streams=4_000,
+    short_rounds=3,
+)
+QUICK = Plan(
+    seconds=0.25,
+    warmup=0.2,
+    rounds=3,
+    sizes=(1_000, 10_000, 20_000),
+    reads=1,
+    loads=5,
+    short_streams=800,
+    short_rounds=3,
+)
 
 
 # --- realistic events -------------------------------------------------------------------
@@ -547,7 +571,11 @@ async def run_backend(
     backend: Backend, plan: Plan, history: History, scenes: list[Scene]
 ) -> list[Figure]:
     print(f"{backend.name}:")
-    figures = await append_figures(backend, plan, history)
+    # First, while the store's table is empty, as in a new deployment.
+    figures = await short_stream_figures(
+        backend, plan.short_streams, plan.short_rounds, history.edits
+    )
+    figures += await append_figures(backend, plan, history)
     for scene in sorted(scenes, key=lambda s: -s.length):
         await write_scene(backend, scene)
     await backend.steady()

@@ -246,6 +246,26 @@ class ExecutionsReadModel:
 
         return await self._read(stream, up_to, find, [])
 
+    async def started(self, stream: StreamId, up_to: int) -> list[str]:
+        """Every execution the branch started (finished or not), oldest first: a list of
+        a scene's executions pages through these and folds only the page's."""
+
+        async def find(reader: _Reader) -> list[str]:
+            rows = await reader.rows(("type", "=", ExecutionStarted.__name__))
+            return [str(r["execution"]) for r in rows]
+
+        return await self._read(stream, up_to, find, [])
+
+    async def finished(
+        self, stream: StreamId, executions: Collection[str], up_to: int
+    ) -> dict[str, ExecutionRecord]:
+        """The named executions that had finished by version `up_to`, as they finished."""
+
+        async def find(reader: _Reader) -> dict[str, ExecutionRecord]:
+            return await reader.records(executions)
+
+        return await self._read(stream, up_to, find, {})
+
     async def tasks_for(
         self, stream: StreamId, content_keys: Collection[str], up_to: int
     ) -> list[TaskState]:

@@ -3,6 +3,8 @@
     open_store(url, **options) -> SqlEventStore      an EventStore and a WorkCache,
                                                      the adapter picked by URL scheme
     open_tenancy_store(url) -> SqlTenancyStore       studios, keys, owners, webhooks
+    ConnectionBudget.of(total)                       a process's PostgreSQL connections,
+                                                     shared out between those pools
     migrate(url, schema=None)                        async; Alembic `upgrade head`
 
 `sqlite+aiosqlite:///path` (or `sqlite:///path`) opens `SqliteEventStore`,
@@ -17,11 +19,13 @@ from typing import Any
 from adapters.store._base import SqlEventStore
 from adapters.store._migrate import migrate
 from adapters.store._url import parse_store_url
+from adapters.store.budget import ConnectionBudget
 from adapters.store.postgres import PostgresEventStore
 from adapters.store.sqlite import SqliteEventStore
 from adapters.store.tenancy import SqlTenancyStore, open_tenancy_store
 
 __all__ = [
+    "ConnectionBudget",
     "PostgresEventStore",
     "SqlEventStore",
     "SqlTenancyStore",
@@ -38,7 +42,8 @@ def open_store(url: str, **options: Any) -> SqlEventStore:
     Options, all keyword: `max_event_bytes` (default 1 MiB) and `poll_interval`
     (seconds between a subscriber's polls) for both; for PostgreSQL `schema` (tables
     live in that schema), `pool_size` (connections for writes, and as many for
-    reads; default 20) and `sequencer_interval` (seconds between the background
+    reads; default 20), `read_pool_size` (connections for reads, when they should
+    differ) and `sequencer_interval` (seconds between the background
     sequencing passes while appends come in; default 0.005).
     An option the adapter does not know is a TypeError.
     """

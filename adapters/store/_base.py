@@ -54,10 +54,12 @@ class SqlEventStore(ABC):
         super().__init_subclass__(**kwargs)
         translates_failures()(cls)
 
-    def __init__(self, engine: AsyncEngine, *, max_event_bytes: int, poll_interval: float) -> None:
+    def __init__(
+        self, database: AsyncEngine, *, max_event_bytes: int, poll_interval: float
+    ) -> None:
         if max_event_bytes < 1:
             raise ValueError("max_event_bytes must be positive")
-        self._engine = engine
+        self._database = database
         self._max_event_bytes = max_event_bytes
         self._poll_interval = poll_interval
         self._wakeups = Wakeups()
@@ -99,11 +101,11 @@ class SqlEventStore(ABC):
         """Make sure wake-ups from other processes reach this store's subscribers."""
 
     async def find_append(self, idempotency_key: str) -> AppendResult | None:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return await select_append(conn, idempotency_key)
 
     async def head_version(self, stream: StreamId) -> int:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return await select_head_version(conn, stream)
 
     async def read_stream(
@@ -118,7 +120,7 @@ class SqlEventStore(ABC):
         if up_to_version is not None:
             query = query.where(events.c.version <= up_to_version)
         found: list[RecordedEvent] = []
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             while True:
                 rows = (await conn.execute(query.where(events.c.version > after_version))).all()
                 found.extend(decode_rows(rows))
@@ -128,7 +130,7 @@ class SqlEventStore(ABC):
 
     async def head_position(self) -> int:
         await self._before_global_read()
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return await select_head_position(conn)
 
     async def read_all(self, after_position: int, limit: int = 1000) -> list[RecordedEvent]:
@@ -141,7 +143,7 @@ class SqlEventStore(ABC):
             .order_by(events.c.position)
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return decode_rows((await conn.execute(query)).all())
 
     async def subscribe(
@@ -192,7 +194,7 @@ class SqlEventStore(ABC):
         )
         if up_to_version is not None:
             query = query.where(snapshots.c.version <= up_to_version)
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
@@ -203,13 +205,13 @@ class SqlEventStore(ABC):
         query = select(streams.c.scene).distinct().order_by(streams.c.scene)
         if studio is not None:
             query = query.where(streams.c.studio == studio)
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
     async def load_checkpoint(self, name: str) -> int:
         """The position a follower of the log named `name` has processed (0: none)."""
         query = select(checkpoints.c.position).where(checkpoints.c.name == name)
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             position = (await conn.execute(query)).scalar()
         return 0 if position is None else int(position)
 
@@ -219,7 +221,7 @@ class SqlEventStore(ABC):
         query = select(work_cache.c.content_key, work_cache.c.artifact, work_cache.c.task).where(
             work_cache.c.studio == studio, work_cache.c.content_key.in_(list(keys))
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             rows = (await conn.execute(query)).all()
         return {key: CachedWork(artifact, task) for key, artifact, task in rows}
 
@@ -230,8 +232,8 @@ class SqlEventStore(ABC):
             .where(streams.c.scene == scene)
             .order_by(streams.c.branch)
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._database.dispose()

@@ -24,8 +24,11 @@ RETRY_AFTER = 5.0
 
 
 class Listener:
-    def __init__(self, url: URL, on_notify: Callable[[int | None], None]) -> None:
+    def __init__(
+        self, url: URL, on_notify: Callable[[int | None], None], settings: dict[str, str]
+    ) -> None:
         self._connect_args: dict[str, Any] = url.translate_connect_args(username="user")
+        self._settings = settings
         self._on_notify = on_notify
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
@@ -41,7 +44,9 @@ class Listener:
             if time.monotonic() < self._retry_at:
                 return
             try:
-                conn = await asyncpg.connect(**self._connect_args, timeout=5)
+                conn = await asyncpg.connect(
+                    **self._connect_args, server_settings=self._settings, timeout=5
+                )
                 await conn.add_listener(CHANNEL, self._notified)
             except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
                 log.warning("cannot LISTEN %s, subscribers will poll: %s", CHANNEL, exc)

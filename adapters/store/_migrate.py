@@ -51,25 +51,25 @@ async def run_in_migration_transaction(
     if backend == "sqlite":
         if schema is not None:
             raise ValueError("schema is a PostgreSQL option; SQLite has one schema per file")
-        engine = create_sqlite_engine(parsed)
+        database = create_sqlite_engine(parsed)
         try:
-            async with engine.connect() as conn:
+            async with database.connect() as conn:
                 # BEGIN IMMEDIATE is SQLite's migration lock (and makes the DDL atomic).
                 await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
                     await conn.run_sync(migrate_on)
         finally:
-            await engine.dispose()
+            await database.dispose()
         return
     if schema is not None:
         await _create_schema(parsed, check_schema_name(schema))
-    engine = create_postgres_engine(parsed, schema, autocommit=False, pool_size=1)
+    database = create_postgres_engine(parsed, schema, autocommit=False, pool_size=1)
     try:
-        async with engine.begin() as conn:
+        async with database.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             await conn.run_sync(migrate_on)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def _current_revision(connection: Connection) -> str | None:
@@ -79,14 +79,14 @@ def _current_revision(connection: Connection) -> str | None:
 
 
 async def _create_schema(url: URL, schema: str) -> None:
-    engine = create_postgres_engine(url, None, autocommit=True, pool_size=1)
+    database = create_postgres_engine(url, None, autocommit=True, pool_size=1)
     try:
-        async with engine.connect() as conn:
+        async with database.connect() as conn:
             # Two processes creating it at once: the loser's error means it exists.
             with contextlib.suppress(IntegrityError, ProgrammingError):
                 await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def _upgrade_head(connection: Connection) -> None:

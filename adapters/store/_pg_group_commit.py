@@ -15,7 +15,12 @@ smaller.)
 What stays exact:
 
 * Each append keeps its own guard (its stream's head is its expected version), so
-  one refused append writes nothing and does not stop the others of its group.
+  one refused append writes nothing and does not stop the others of its group. A
+  stream's first append (expected version 0) also records the stream's studio
+  (the `streams` table), in the same statement.
+* Guards are answered by one descent of the (scene, branch, version) index per
+  append, whatever the table's size when the connection planned the statement
+  (see `postgres.write_session_settings`).
 * A group holds at most one append per stream: the guard reads the statement's
   snapshot, so a second append to the same stream would be judged without the
   first. It waits for the next statement instead.
@@ -52,14 +57,13 @@ EVENT_COLUMNS = (
     "scene, branch, version, event_id, type, schema_version, data, metadata, studio, recorded_at"
 )
 
-# The guard: versions are dense, so "the head is the expected version" is "version
-# `expected` exists and the next does not", two index probes (a max() over the
-# stream's versions cost ~25 us more of server CPU per append).
+# The guard: "the stream's head is the expected version", answered by one descent of
+# the (scene, branch, version) index: the highest version from `expected` up is
+# `expected` itself. (Versions are dense, so that is the head.)
 _HEAD_IS_EXPECTED = """
-WHERE EXISTS (SELECT FROM events
-              WHERE scene = $1::text AND branch = $2::text AND version = $3::bigint)
-  AND NOT EXISTS (SELECT FROM events
-                  WHERE scene = $1::text AND branch = $2::text AND version = $3::bigint + 1)
+WHERE (SELECT version FROM events
+       WHERE scene = $1::text AND branch = $2::text AND version >= $3::bigint
+       ORDER BY version DESC LIMIT 1) = $3::bigint
 """
 
 # One append of one event, the commonest case, as plain parameters: unnesting arrays
@@ -85,8 +89,9 @@ FROM unnest($4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::t
 
 # Several appends, to different streams: one row per event, carrying its append's
 # stream and expected version and its place in the append, in queue order (ORDER BY
-# keeps the semi-joins from reordering rows). Returns the streams written to.
-_APPEND_GROUP = f"""
+# keeps the rows in that order). The guard of a stream's first append (expected 0)
+# finds no version and takes 0 for its head. Returns the streams written to.
+_WRITE_GROUP = f"""
 WITH written AS (
     INSERT INTO events ({EVENT_COLUMNS})
     SELECT e.scene, e.branch, e.expected + e.n, e.event_id, e.type, e.schema_version,
@@ -96,14 +101,25 @@ WITH written AS (
                 $11::timestamptz[])
          WITH ORDINALITY AS e(scene, branch, expected, n, event_id, type, schema_version,
                               data, metadata, studio, recorded_at, place)
-    WHERE EXISTS (SELECT FROM events v
-                  WHERE v.scene = e.scene AND v.branch = e.branch
-                    AND v.version = e.expected)
-      AND NOT EXISTS (SELECT FROM events v
-                      WHERE v.scene = e.scene AND v.branch = e.branch
-                        AND v.version = e.expected + 1)
+    WHERE coalesce((SELECT v.version FROM events v
+                    WHERE v.scene = e.scene AND v.branch = e.branch
+                      AND v.version >= e.expected
+                    ORDER BY v.version DESC LIMIT 1), 0) = e.expected
     ORDER BY e.place
     RETURNING scene, branch
+)"""
+_APPEND_GROUP = f"""{_WRITE_GROUP}
+SELECT DISTINCT scene, branch FROM written
+"""
+# The same, when the group holds a stream's first append: that append also records
+# the stream's studio(s), as `postgres._APPEND` does.
+_APPEND_GROUP_WITH_FIRST = f"""{_WRITE_GROUP}, stream_rows AS (
+    INSERT INTO streams (scene, branch, studio)
+    SELECT DISTINCT s.scene, s.branch, s.studio
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $10::text[])
+         AS s(scene, branch, expected, studio)
+    WHERE s.expected = 0 AND (s.scene, s.branch) IN (SELECT w.scene, w.branch FROM written w)
+    ON CONFLICT DO NOTHING
 )
 SELECT DISTINCT scene, branch FROM written
 """
@@ -119,7 +135,7 @@ Queued = tuple[Append, "asyncio.Future[bool]"]
 
 
 class GroupCommit:
-    """Appends to streams that have events, with no idempotency key."""
+    """Appends with no idempotency key (a stream's first append among them)."""
 
     def __init__(self, connections: WriteConnections) -> None:
         self._connections = connections
@@ -225,6 +241,9 @@ class GroupCommit:
 
     async def _alone(self, append: Append) -> bool:
         stream, expected, rows = append
+        if expected == 0:  # the stream's row is written too: the group statement does
+            found = await self._grouped([append])
+            return (stream.scene, stream.branch) in found
         args: Sequence[Any] = rows[0]
         statement = _APPEND_ONE
         if len(rows) > 1:
@@ -236,20 +255,26 @@ class GroupCommit:
         return status != "INSERT 0 0"
 
     async def _together(self, appends: list[Append]) -> list[bool | BaseException]:
+        try:
+            written = await self._grouped(appends)
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+            # One row was refused, or the statement was chosen to end a deadlock with
+            # another process's group: none was written, so each goes again on its own.
+            return [await _outcome(self._alone(append)) for append in appends]
+        return [(append.stream.scene, append.stream.branch) in written for append in appends]
+
+    async def _grouped(self, appends: list[Append]) -> set[tuple[str, str]]:
+        """The group statement: the (scene, branch) of every append it wrote."""
         rows = [
             (stream.scene, stream.branch, expected, n, *row)
             for stream, expected, events in appends
             for n, row in enumerate(events, start=1)
         ]
-        try:
-            async with self._connections.connection() as conn:
-                found = await conn.fetch(_APPEND_GROUP, *zip(*rows, strict=True))
-        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
-            # One row was refused, or the statement was chosen to end a deadlock with
-            # another process's group: none was written, so each goes again on its own.
-            return [await _outcome(self._alone(append)) for append in appends]
-        written = {(scene, branch) for scene, branch in found}
-        return [(append.stream.scene, append.stream.branch) in written for append in appends]
+        first = any(append.expected_version == 0 for append in appends)
+        statement = _APPEND_GROUP_WITH_FIRST if first else _APPEND_GROUP
+        async with self._connections.connection() as conn:
+            found = await conn.fetch(statement, *zip(*rows, strict=True))
+        return {(scene, branch) for scene, branch in found}
 
 
 async def _outcome(attempt: Awaitable[bool]) -> bool | BaseException:

@@ -39,8 +39,8 @@ class SqlReadModels(ABC):
         super().__init_subclass__(**kwargs)
         translates_failures()(cls)
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: AsyncEngine) -> None:
+        self._database = database
 
     @abstractmethod
     async def commit(
@@ -49,11 +49,11 @@ class SqlReadModels(ABC):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.begin() as conn:
+        async with self._database.begin() as conn:
             yield conn
 
     async def generations(self) -> list[Record]:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return await ReadModelSnapshot(conn).generations()
 
     async def create_generation(
@@ -114,7 +114,7 @@ class SqlReadModels(ABC):
         descending: bool = False,
         limit: int | None = None,
     ) -> list[Record]:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             snapshot = ReadModelSnapshot(conn)
             return await snapshot.find(table, generation, where, order_by, descending, limit)
 
@@ -122,7 +122,7 @@ class SqlReadModels(ABC):
     async def reading(self) -> AsyncIterator[ReadModelSnapshot]:
         """Reads that all see one snapshot of the read models, however many statements
         they take (a rebuild may take over and drop a generation meanwhile)."""
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             await self._snapshot_isolation(conn)
             async with conn.begin():
                 yield ReadModelSnapshot(conn)
@@ -135,11 +135,11 @@ class SqlReadModels(ABC):
         columns = [c for c in found.columns if c.name != "generation"]
         keys = [c for c in found.primary_key.columns if c.name != "generation"]
         query = select(*columns).where(found.c.generation == generation).order_by(*keys)
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             return [tuple(row) for row in (await conn.execute(query)).all()]
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._database.dispose()
 
 
 def _create_unless_held(projection: str, version: int, role: str) -> Insert:

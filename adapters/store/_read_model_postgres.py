@@ -18,10 +18,11 @@ from sqlalchemy.engine import URL
 from adapters.store._failures import DATABASE_FAILURES
 from adapters.store._read_model_base import LIVE_ROLES, SqlReadModels, TableRows, check_columns
 from adapters.store.postgres import create_postgres_engine, session_settings
-from engine.errors import RowsRefused, StoreError
+from engine.errors import RowsRefused
 
 # Commits at once: one per projection a runner follows is plenty.
 COMMITTERS = 4
+QUERIERS = 4
 
 # The checkpoint's compare-and-set, which (only when it moves the checkpoint) also
 # sets, for this transaction alone:
@@ -40,8 +41,16 @@ RETURNING set_config('scenestate.generation', generation::text, true),
 
 
 class PostgresReadModels(SqlReadModels):
-    def __init__(self, url: URL, schema: str | None) -> None:
-        super().__init__(create_postgres_engine(url, schema, autocommit=False, pool_size=4))
+    def __init__(
+        self,
+        url: URL,
+        schema: str | None,
+        *,
+        pool_size: int = QUERIERS,
+        committers: int = COMMITTERS,
+    ) -> None:
+        super().__init__(create_postgres_engine(url, schema, autocommit=False, pool_size=pool_size))
+        self._committers = committers
         self._connect_args: dict[str, Any] = url.translate_connect_args(username="user")
         self._settings = session_settings(schema)
         self._pool: asyncpg.Pool | None = None
@@ -76,16 +85,15 @@ class PostgresReadModels(SqlReadModels):
     async def _connections(self) -> asyncpg.Pool:
         async with self._lock:
             if self._pool is None:
-                try:
-                    self._pool = await asyncpg.create_pool(
-                        **self._connect_args,
-                        server_settings=self._settings,
-                        min_size=1,
-                        max_size=COMMITTERS,
-                        timeout=10,
-                    )
-                except (OSError, asyncpg.PostgresError) as exc:
-                    raise StoreError(f"cannot connect to the read models' database: {exc}") from exc
+                # A refusal (too many clients, server down) leaves as the driver's error,
+                # which the class's boundary makes `Unavailable`: the runner waits it out.
+                self._pool = await asyncpg.create_pool(
+                    **self._connect_args,
+                    server_settings=self._settings,
+                    min_size=1,
+                    max_size=self._committers,
+                    timeout=10,
+                )
             return self._pool
 
     async def close(self) -> None:

@@ -31,14 +31,14 @@ _MOVE_CHECKPOINT = (
 
 class SqliteReadModels(SqlReadModels):
     def __init__(self, url: URL) -> None:
-        engine = create_sqlite_engine(url)
-        super().__init__(engine)
-        self._writer = SqliteWriter(partial(connect_writer, engine))
+        database = create_sqlite_engine(url)
+        super().__init__(database)
+        self._writer = SqliteWriter(partial(connect_writer, database))
         self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with conn.begin():
                 yield conn

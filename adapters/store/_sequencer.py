@@ -16,6 +16,10 @@ only who runs the `sequence_events()` function (created by the migration) and wh
   WAL flush) and ~0.3 ms of server CPU, which one pass per append would add to
   every append of a lone writer.
 
+- `close()` numbers what this store appended before it stops: a command that
+  appends and exits (the CLI) leaves no event without its position for another
+  process to number later.
+
 Passes run on the store's asyncpg write connections (`_pg_connections`).
 """
 
@@ -33,7 +37,14 @@ from adapters.store._pg_connections import WriteConnections
 
 log = logging.getLogger(__name__)
 
+# How long close() keeps trying to number this store's events before it gives up
+# and leaves them to the next reader's pass.
+FINISH_TIMEOUT = 10.0
+
 _PASS = "SELECT assigned, last_position, pending FROM sequence_events($1::integer)"
+
+
+_PASS_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 class SequencerPass(NamedTuple):
@@ -64,6 +75,7 @@ class Sequencer:
         self._last = SequencerPass(0, None, True)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._appended = False  # poked since the last pass that saw everything
 
     async def sync(self) -> SequencerPass:
         self._asked += 1
@@ -81,6 +93,7 @@ class Sequencer:
         return done
 
     def poke(self) -> None:
+        self._appended = True
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(
                 self._follow(), name="scenestate-sequencer"
@@ -88,11 +101,29 @@ class Sequencer:
         self._wake.set()
 
     async def close(self) -> None:
+        """Stop the background task, after numbering every event this store appended."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._appended:
+            try:
+                async with asyncio.timeout(FINISH_TIMEOUT):
+                    await self._finish()
+            except (TimeoutError, *_PASS_FAILURES) as exc:
+                log.warning("events appended here are left for the next reader to number: %s", exc)
+
+    async def _finish(self) -> None:
+        """Run passes until one has numbered every row committed before it began (ours
+        committed before close() was called), or another process's pass has."""
+        while True:
+            done = await self.sync()
+            if not done.pending or 0 < done.assigned < self._batch_size:
+                self._appended = False
+                return
+            # another process's pass holds the lock, or more than a batch waits
+            await asyncio.sleep(self._interval)
 
     async def _follow(self) -> None:
         delay = self._interval
@@ -102,7 +133,7 @@ class Sequencer:
             try:
                 done = await self.sync()
                 delay = self._interval
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            except _PASS_FAILURES as exc:
                 # Readers sequence too, so a failing pass here only delays news.
                 log.warning("sequencing pass failed, retrying: %s", exc)
                 done = SequencerPass(0, None, True)

@@ -12,7 +12,8 @@ through `loop.run_in_executor` and a ThreadPoolExecutor.
 Group commit. While the thread is busy, new writes queue on the event loop; when it
 is free, everything queued (up to MAX_GROUP writes) goes to it in one hop and runs in
 one `BEGIN IMMEDIATE` transaction, so the whole group costs one commit and one WAL
-sync. The writes run in the order they were queued, each inside its own SAVEPOINT:
+sync. The writes run in the order they were queued, each inside its own SAVEPOINT
+(a group of one needs none: its transaction is rolled back instead):
 
 * each sees the writes before it, exactly as if they had committed one by one, so
   an expected-version or idempotency-key check inside a write stays exact;
@@ -134,6 +135,8 @@ class SqliteWriter:
             except sqlite3.Error as exc:
                 return [(None, exc)] * len(writes)
         conn = self._conn
+        if len(writes) == 1:
+            return [_alone(conn, writes[0])]
         outcomes: list[Outcome] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -152,6 +155,21 @@ class SqliteWriter:
                 len(writes) - len(outcomes)
             )
         return outcomes
+
+
+def _alone(conn: sqlite3.Connection, write: Write) -> Outcome:
+    """A group of one: its transaction is its savepoint, so it needs none (two
+    statements fewer for a lone writer's every append)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        result = write(conn)
+        conn.execute("COMMIT")
+    except Exception as exc:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        return None, exc
+    return result, None
 
 
 def _in_savepoint(conn: sqlite3.Connection, write: Write) -> Outcome:

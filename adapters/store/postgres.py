@@ -41,13 +41,15 @@ The write path
 --------------
 Reads go through SQLAlchemy Core (`_base`), the project's choice; appends and the
 sequencer's passes go straight to asyncpg, on connections of their own
-(`_pg_connections`), as prepared statements with generic plans. Measured on a
+(`_pg_connections`), as prepared statements with generic plans that never scan
+the table (`write_session_settings` says why: a plan made while the table was
+small once read all of it at every append for the connection's life). Measured on a
 2-core machine, one writer appending one event at a time: SQLAlchemy's checkout,
 statement handling and per-call planning of the one-statement append cost ~1.5 ms
 of client CPU per append, and the store reached 0.1-0.3x of a plain INSERT.
-The common append (a stream that has events, no idempotency key) is a short
-guarded INSERT, and concurrent appends share statements (`_pg_group_commit`);
-the first append of a stream and appends with a key take `_APPEND` below. A lone
+The common append (no idempotency key) is a short guarded INSERT, and concurrent
+appends share statements (`_pg_group_commit`), a stream's first append among them;
+appends with a key take `_APPEND` below. A lone
 writer now reaches 0.5-0.65x of a plain INSERT on that machine (what is left is
 mostly the pass's second write of every row), 16 writers 0.7-0.85x.
 
@@ -87,7 +89,8 @@ from engine.events import NewEvent, RecordedEvent
 from engine.planning import CachedWork
 from engine.ports import AppendResult, StoredSnapshot, StreamId
 
-# Connections for writes, and as many for reads, per store; past that, callers queue.
+# Connections for writes, and as many for reads unless told, per store; past that,
+# callers queue. A process's wiring passes its share of `ConnectionBudget` instead.
 DEFAULT_POOL_SIZE = 20
 
 # Any append, in one statement: read the key's earlier append and the stream head,
@@ -161,15 +164,45 @@ ON CONFLICT (name) DO UPDATE SET position = excluded.position
 """
 
 
+APPLICATION_NAME = "scenestate"
+
+
+def application_name(schema: str | None) -> str:
+    """How the store's connections name themselves in `pg_stat_activity`: with the
+    schema, when there is one, so an operator (or a test) can tell whose they are."""
+    return APPLICATION_NAME if schema is None else f"{APPLICATION_NAME}:{schema}"
+
+
 def session_settings(schema: str | None) -> dict[str, str]:
     """What every store connection starts with: `search_path` set to `schema`, so the
     store's queries, the migrations and the sequencer function find the schema's
     tables with no per-query work; and JIT off, whose compile time dwarfs these short
     queries."""
-    settings = {"application_name": "scenestate", "jit": "off"}
+    settings = {"application_name": application_name(schema), "jit": "off"}
     if schema is not None:
         settings["search_path"] = check_schema_name(schema)
     return settings
+
+
+def write_session_settings(schema: str | None) -> dict[str, str]:
+    """`session_settings`, for the connections that append and sequence.
+
+    Their statements run with generic plans, made once per connection at a
+    statement's first run and kept for the connection's life: planning the guarded
+    append afresh cost more than running it. A generic plan is costed on the table
+    as it is when it is made, so a connection that first appends while `events` is
+    small (a new deployment; a table never analyzed, or analyzed while empty) was
+    planned a sequential scan for the version check and the sequencer's searches,
+    and read the whole, ever growing table at every append (54-86 M rows read in
+    one 40k-event run). Every statement on these connections is answered from an
+    index by design (the stream's versions, the unsequenced rows, positions, keys),
+    so sequential scans are ruled out here: the plans are then the same whatever
+    the table's size when they were made.
+    """
+    return session_settings(schema) | {
+        "plan_cache_mode": "force_generic_plan",
+        "enable_seqscan": "off",
+    }
 
 
 def create_postgres_engine(
@@ -201,18 +234,19 @@ class PostgresEventStore(SqlEventStore):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         poll_interval: float = 0.2,
         pool_size: int = DEFAULT_POOL_SIZE,
+        read_pool_size: int | None = None,
         sequencer_interval: float = 0.005,
     ) -> None:
-        engine = create_postgres_engine(url, schema, autocommit=True, pool_size=pool_size)
-        super().__init__(engine, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
+        reads = pool_size if read_pool_size is None else read_pool_size
+        database = create_postgres_engine(url, schema, autocommit=True, pool_size=reads)
+        super().__init__(database, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
         self._announced = 0  # the last position a wake-up of subscribers announced
-        self._listener = Listener(url, self._news)
-        # Appends run on asyncpg connections of their own, with generic plans: the
-        # append statements' plans do not depend on their parameters, and planning
-        # the guarded statement afresh cost more than running it.
-        settings = session_settings(schema) | {"plan_cache_mode": "force_generic_plan"}
+        self._listener = Listener(url, self._news, session_settings(schema))
+        # Appends run on asyncpg connections of their own, with generic plans.
         connect = partial(
-            asyncpg.connect, **url.translate_connect_args(username="user"), server_settings=settings
+            asyncpg.connect,
+            **url.translate_connect_args(username="user"),
+            server_settings=write_session_settings(schema),
         )
         self._connections = WriteConnections(connect, pool_size)
         self._group_commit = GroupCommit(self._connections)
@@ -293,7 +327,7 @@ class PostgresEventStore(SqlEventStore):
         rows = encode_events(events, self._max_event_bytes)
         earlier: AppendResult | None = None
         try:
-            if idempotency_key is None and expected_version > 0:
+            if idempotency_key is None:
                 if not await self._group_commit.append(stream, expected_version, rows):
                     head = await self.head_version(stream)
                     raise ConcurrencyConflict(str(stream), expected_version, head)
@@ -317,7 +351,7 @@ class PostgresEventStore(SqlEventStore):
         exc: asyncpg.UniqueViolationError,
     ) -> AppendResult:
         """A unique index refused the insert: say which race was lost, and to whom."""
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             if idempotency_key is not None:
                 earlier = await select_append(conn, idempotency_key)
                 if earlier is not None:
@@ -336,11 +370,11 @@ class PostgresEventStore(SqlEventStore):
         upsert = statement.on_conflict_do_update(
             index_elements=["scene", "branch", "version"], set_=values
         )
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             await conn.execute(upsert)
 
     async def prune_snapshots(self, stream: StreamId, keep: int) -> None:
-        async with self._engine.connect() as conn:
+        async with self._database.connect() as conn:
             await conn.execute(prune_snapshots(stream, keep))
 
     async def save_checkpoint(self, name: str, position: int) -> None:

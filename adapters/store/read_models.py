@@ -18,18 +18,25 @@ and drops go through SQLAlchemy Core here, shared by both.
 from __future__ import annotations
 
 from adapters.store._read_model_base import SqlReadModels
-from adapters.store._read_model_postgres import PostgresReadModels
+from adapters.store._read_model_postgres import COMMITTERS, QUERIERS, PostgresReadModels
 from adapters.store._read_model_sqlite import SqliteReadModels
 from adapters.store._url import parse_store_url
 
 __all__ = ["PostgresReadModels", "SqlReadModels", "SqliteReadModels", "open_read_models"]
 
 
-def open_read_models(url: str, *, schema: str | None = None) -> SqlReadModels:
-    """Read models in the database at `url` (migrated to 0003 or later)."""
+def open_read_models(
+    url: str,
+    *,
+    schema: str | None = None,
+    pool_size: int = QUERIERS,
+    committers: int = COMMITTERS,
+) -> SqlReadModels:
+    """Read models in the database at `url` (migrated to 0003 or later); on PostgreSQL
+    with at most `pool_size` connections for queries and `committers` for commits."""
     backend, parsed = parse_store_url(url)
     if backend == "sqlite":
         if schema is not None:
             raise ValueError("schema is a PostgreSQL option; SQLite has one schema per file")
         return SqliteReadModels(parsed)
-    return PostgresReadModels(parsed, schema)
+    return PostgresReadModels(parsed, schema, pool_size=pool_size, committers=committers)

@@ -64,8 +64,24 @@ _SELECT_APPEND = (
     "SELECT scene, branch, first_version, last_version, first_position, last_position "
     "FROM appends WHERE idempotency_key = ?"
 )
+# The stream's head and the log's, in one statement.
+_HEADS = (
+    "SELECT (SELECT coalesce(max(version), 0) FROM events WHERE scene = ? AND branch = ?), "
+    "(SELECT coalesce(max(position), 0) FROM events)"
+)
 _HEAD_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE scene = ? AND branch = ?"
-_HEAD_POSITION = "SELECT coalesce(max(position), 0) FROM events"
+# An append of one event, the commonest, as one statement (a lone writer's append is
+# then BEGIN, this, COMMIT, as a plain insert's is): numbered after the highest
+# position, inserted only if the stream's head is the expected version (no row
+# returned otherwise).
+_INSERT_ONE_GUARDED = (
+    "INSERT INTO events (position, scene, branch, version, event_id, type, schema_version, "
+    "data, metadata, studio, idempotency_key, recorded_at) "
+    "SELECT (SELECT coalesce(max(position), 0) + 1 FROM events), "
+    "?1, ?2, ?3 + 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
+    "WHERE (SELECT coalesce(max(version), 0) FROM events WHERE scene = ?1 AND branch = ?2) = ?3 "
+    "RETURNING position"
+)
 _INSERT_EVENT = (
     "INSERT INTO events (position, scene, branch, version, event_id, type, schema_version, "
     "data, metadata, studio, idempotency_key, recorded_at) "
@@ -107,9 +123,9 @@ def create_sqlite_engine(url: URL) -> AsyncEngine:
     "DEFERRED") starts a real transaction, which pysqlite would otherwise begin
     lazily and DEFERRED, or not at all before DDL.
     """
-    engine = create_async_engine(url)
+    database = create_async_engine(url)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(database.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -117,13 +133,13 @@ def create_sqlite_engine(url: URL) -> AsyncEngine:
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(database.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin")
         if mode is not None:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
-    return engine
+    return database
 
 
 def connect_writer(engine: AsyncEngine) -> sqlite3.Connection:
@@ -147,9 +163,9 @@ class SqliteEventStore(SqlEventStore):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         poll_interval: float = 0.05,
     ) -> None:
-        engine = create_sqlite_engine(url)
-        super().__init__(engine, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
-        self._writer = SqliteWriter(partial(connect_writer, engine))
+        database = create_sqlite_engine(url)
+        super().__init__(database, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
+        self._writer = SqliteWriter(partial(connect_writer, database))
 
     async def append(
         self,
@@ -211,41 +227,66 @@ def _append(
         earlier = conn.execute(_SELECT_APPEND, (idempotency_key,)).fetchone()
         if earlier is not None:
             return append_result(earlier, duplicate=True)
-    (head,) = conn.execute(_HEAD_VERSION, (stream.scene, stream.branch)).fetchone()
+    if len(rows) == 1:
+        return _append_one(stream, rows[0], expected_version, idempotency_key, conn)
+    head, top = conn.execute(_HEADS, (stream.scene, stream.branch)).fetchone()
     if head != expected_version:
         raise ConcurrencyConflict(str(stream), expected_version, head)
-    (top,) = conn.execute(_HEAD_POSITION).fetchone()
     scene, branch, count = stream.scene, stream.branch, len(rows)
     result = AppendResult(
         scene, branch, expected_version + 1, expected_version + count, top + 1, top + count
     )
+    values = [
+        (top + n, scene, branch, expected_version + n, *_columns(row, idempotency_key))
+        for n, row in enumerate(rows, start=1)
+    ]
     try:
-        conn.executemany(
-            _INSERT_EVENT,
-            [
-                (
-                    top + n,
-                    scene,
-                    branch,
-                    expected_version + n,
-                    row.event_id,
-                    row.type,
-                    row.schema_version,
-                    row.data,
-                    row.metadata,
-                    row.studio,
-                    idempotency_key,
-                    row.recorded_at.isoformat(),
-                )
-                for n, row in enumerate(rows, start=1)
-            ],
-        )
+        conn.executemany(_INSERT_EVENT, values)
         _record(conn, result, idempotency_key, {row.studio for row in rows})
     except sqlite3.IntegrityError as exc:
         # Only an event id stored before gets here: versions and keys are checked
         # above while holding the write lock.
         raise StoreError(f"append to {stream} refused: {exc}") from exc
     return result
+
+
+def _append_one(
+    stream: StreamId,
+    row: EncodedEvent,
+    expected_version: int,
+    idempotency_key: str | None,
+    conn: sqlite3.Connection,
+) -> AppendResult:
+    """`_append` of one event: the head check, the numbering and the insert in one
+    statement."""
+    scene, branch = stream.scene, stream.branch
+    values = (scene, branch, expected_version, *_columns(row, idempotency_key))
+    try:
+        inserted = conn.execute(_INSERT_ONE_GUARDED, values).fetchall()
+    except sqlite3.IntegrityError as exc:  # an event id stored before
+        raise StoreError(f"append to {stream} refused: {exc}") from exc
+    if not inserted:
+        (head,) = conn.execute(_HEAD_VERSION, (scene, branch)).fetchone()
+        raise ConcurrencyConflict(str(stream), expected_version, head)
+    ((position,),) = inserted
+    version = expected_version + 1
+    result = AppendResult(scene, branch, version, version, position, position)
+    _record(conn, result, idempotency_key, {row.studio})
+    return result
+
+
+def _columns(row: EncodedEvent, idempotency_key: str | None) -> tuple[Any, ...]:
+    """An event's columns after its version, as `_INSERT_EVENT` takes them."""
+    return (
+        row.event_id,
+        row.type,
+        row.schema_version,
+        row.data,
+        row.metadata,
+        row.studio,
+        idempotency_key,
+        row.recorded_at.isoformat(),
+    )
 
 
 def _record(

@@ -55,12 +55,13 @@ INSERT_CHUNK = 500  # rows per statement: well under SQLite's limit of bound val
 R = TypeVar("R", bound=msgspec.Struct)
 
 
-def open_tenancy_store(url: str) -> SqlTenancyStore:
-    """The tenancy tables of the database at `url` (migrated to 0004 or later)."""
+def open_tenancy_store(url: str, *, pool_size: int = 8) -> SqlTenancyStore:
+    """The tenancy tables of the database at `url` (migrated to 0004 or later), on at
+    most `pool_size` connections (PostgreSQL)."""
     backend, parsed = parse_store_url(url)
     if backend == "sqlite":
         return SqlTenancyStore(create_sqlite_engine(parsed), backend)
-    database = create_postgres_engine(parsed, None, autocommit=False, pool_size=8)
+    database = create_postgres_engine(parsed, None, autocommit=False, pool_size=pool_size)
     return SqlTenancyStore(database, backend)
 
 

@@ -6,10 +6,20 @@ from typing import Any
 
 import typer
 
-from api.cli import branches, executions, models, projections, scenes, serve
+from api.cli import branches, executions, keys, models, projections, scenes, serve
 from api.cli._common import app
 
-__all__ = ["app", "branches", "executions", "main", "models", "projections", "scenes", "serve"]
+__all__ = [
+    "app",
+    "branches",
+    "executions",
+    "keys",
+    "main",
+    "models",
+    "projections",
+    "scenes",
+    "serve",
+]
 
 
 def main() -> None:

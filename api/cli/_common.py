@@ -87,22 +87,28 @@ def run_job(
     starts again."""
     settings = settings_or_exit()
 
-    async def main() -> T:
+    async def once() -> T:
         from api.bootstrap import open_services  # not for --help: it loads the drivers
 
-        delay = RETRY_FIRST
-        while True:
-            try:
-                async with open_services(settings) as services:
-                    return await job(services)
-            except Unavailable as exc:
-                if not keep_running:
-                    raise
-                errors.print(f"[yellow]waiting:[/] {exc}; trying again in {delay:g} s")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MOST)
+        async with open_services(settings) as services:
+            return await job(services)
 
-    return run_async(main, settings, interrupted)
+    return run_async(lambda: waiting(once) if keep_running else once(), settings, interrupted)
+
+
+async def waiting(work: Callable[[], Awaitable[T]]) -> T:
+    """`work()`, started again for as long as a backend fails or cannot be reached (a
+    database that refuses connections, too many clients, a server down), with one
+    line saying so each time and waits doubling up to RETRY_MOST seconds: what the
+    commands that run until stopped do instead of exiting."""
+    delay = RETRY_FIRST
+    while True:
+        try:
+            return await work()
+        except Unavailable as exc:
+            errors.print(f"[yellow]waiting:[/] {exc}; trying again in {delay:g} s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MOST)
 
 
 def settings_or_exit() -> Settings:

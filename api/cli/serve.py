@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._common import app, errors, run_async, settings_or_exit
+from api.cli._common import app, errors, run_async, settings_or_exit, waiting
 from api.cli._exits import Exit
 
 
@@ -49,7 +49,8 @@ def serve(
             "[yellow]note:[/] --no-workers with the in-process bus: nothing will run tasks "
             "(set SCENESTATE_NATS_URL and run `scenestate worker`)"
         )
-    run_async(lambda: prepare_database(settings), settings)  # one line if it cannot
+    # A database that refuses or cannot be reached is waited for, a line each try.
+    run_async(lambda: waiting(lambda: prepare_database(settings)), settings)
     listening = _listen(host, port)
     configure_json_logs()
     api = create_app(

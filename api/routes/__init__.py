@@ -13,6 +13,7 @@ from api.routes import (
     models,
     scenes,
     streams,
+    studio,
     studios,
     tasks,
     webhooks,
@@ -30,4 +31,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     artifacts.router,
     webhooks.router,
     models.router,
+    studio.router,
 )

@@ -5,14 +5,16 @@ bound or uploaded answers 404."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import ArtifactPath, CurrentStudio, ServicesDep
-from api.errors import ERROR_RESPONSES
-from api.schemas.artifacts import ArtifactPublic, LineagePublic
+from api import stream_tokens
+from api.deps import ApiDep, ArtifactPath, ContentReader, CurrentStudio, ServicesDep, StreamToken
+from api.errors import ERROR_RESPONSES, ApiError
+from api.schemas.artifacts import ArtifactPublic, ContentTokenPublic, LineagePublic
 from api.services import artifacts
 
 router = APIRouter(tags=["artifacts"], responses=ERROR_RESPONSES)
@@ -60,12 +62,17 @@ async def metadata(
 )
 async def content(
     artifact: ArtifactPath,
-    principal: CurrentStudio,
+    principal: ContentReader,
     services: ServicesDep,
     range_header: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
+    token: StreamToken = None,
 ) -> Response:
+    """With the key in the Authorization header, or (a page's <video> or <img>) a
+    token from `POST /artifacts/{artifact}/tokens` as `?token=`."""
     found = await artifacts.describe(services, principal.caller, artifact)
+    if principal.stream is not None and principal.stream.artifact != found.artifact:
+        raise ApiError(403, "this token opens another artifact's bytes")
     artifact, described = found.artifact, found.metadata
     size = described.size
     headers = {
@@ -97,3 +104,23 @@ async def lineage(
     artifact: ArtifactPath, principal: CurrentStudio, services: ServicesDep
 ) -> LineagePublic:
     return LineagePublic.of(await artifacts.lineage(services, principal.caller, artifact))
+
+
+@router.post(
+    "/artifacts/{artifact}/tokens",
+    status_code=201,
+    response_model=ContentTokenPublic,
+    summary="Mint a short-lived token that reads this artifact's bytes (for <video>, <img>)",
+)
+async def mint_content_token(
+    artifact: ArtifactPath, principal: CurrentStudio, api: ApiDep
+) -> ContentTokenPublic:
+    found = await artifacts.describe(api.services, principal.caller, artifact)
+    key = await api.keys.key(principal.key_id)
+    assert key is not None  # it authenticated this very request
+    token, expires = stream_tokens.mint(key.id, key.secret_hash, "", None, artifact=found.artifact)
+    return ContentTokenPublic(
+        token=token,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        content=f"/artifacts/{found.artifact}/content?token={token}",
+    )

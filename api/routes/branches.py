@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
 from api.errors import ERROR_RESPONSES
@@ -11,8 +13,10 @@ from api.schemas.branches import (
     BranchCreate,
     BranchList,
     BranchPublic,
+    ChangePublic,
     ConflictList,
     ConflictPublic,
+    DiffPublic,
     MergeCreate,
     ResolutionCreate,
     ResolveAllCreate,
@@ -21,6 +25,16 @@ from api.schemas.common import Accepted
 from api.services import branches, scenes
 
 router = APIRouter(tags=["branches"], responses=ERROR_RESPONSES)
+
+StateRef = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[a-z0-9][a-z0-9._/-]{0,63}(@[0-9]{1,19})?$",
+        description="BRANCH (its head) or BRANCH@VERSION.",
+    ),
+]
 
 
 @router.get("/scenes/{scene}/branches", response_model=BranchList, summary="A scene's branches")
@@ -42,6 +56,22 @@ async def fork(
         api.services, principal.caller, scene, body.name, body.source, body.at_version
     )
     return accepted(api, submitted)
+
+
+@router.get(
+    "/scenes/{scene}/diff",
+    response_model=DiffPublic,
+    summary="What differs between two branches or versions, per node and property",
+)
+async def diff(scene: OwnedScene, old: StateRef, new: StateRef, api: ApiDep) -> DiffPublic:
+    compared = await branches.compare(api.services, scene, old, new)
+    return DiffPublic(
+        old=old,
+        new=new,
+        old_version=compared.old.version,
+        new_version=compared.new.version,
+        changes=[ChangePublic.of(change) for change in compared.changes],
+    )
 
 
 @router.post(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
 from api.errors import ERROR_RESPONSES
@@ -18,11 +20,22 @@ router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
     "/scenes/{scene}/executions", response_model=ExecutionList, summary="A branch's executions"
 )
 async def list_executions(
-    scene: OwnedScene, api: ApiDep, branch: BranchQuery = "main"
+    scene: OwnedScene,
+    api: ApiDep,
+    branch: BranchQuery = "main",
+    order: Annotated[
+        Literal["oldest", "newest"], Query(description="In start order, or newest first.")
+    ] = "oldest",
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Skip this many.")] = 0,
+    limit: Annotated[
+        int | None, Query(ge=1, le=1000, description="At most this many (default: all).")
+    ] = None,
 ) -> ExecutionList:
-    runs = await executions.list_executions(api.services, scene, branch)
-    summaries = [ExecutionSummary.of(r.execution) for r in runs]
-    return ExecutionList(branch=branch, executions=summaries)
+    page = await executions.executions_page(
+        api.services, scene, branch, offset=offset, limit=limit, newest_first=order == "newest"
+    )
+    summaries = [ExecutionSummary.of(r.execution) for r in page.records]
+    return ExecutionList(branch=branch, executions=summaries, total=page.total)
 
 
 @router.get(

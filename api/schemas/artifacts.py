@@ -3,6 +3,7 @@ came from."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -57,3 +58,13 @@ class LineagePublic(BaseModel):
             root_intents=plain["root_intents"],
             origin=plain["origin"],
         )
+
+
+class ContentTokenPublic(BaseModel):
+    token: str = Field(
+        description="Pass as ?token= to the artifact's content; it opens nothing else."
+    )
+    expires_at: datetime = Field(
+        description="Start reading before then (a player's later ranges too)."
+    )
+    content: str = Field(description="The content URL, token included (ranges welcome).")

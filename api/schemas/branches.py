@@ -8,6 +8,7 @@ import msgspec
 from pydantic import BaseModel, Field
 
 from api.schemas.common import BranchName, CreateModel, PropValue, ProvenancePublic
+from engine.branching import Change
 from engine.events import ConflictRecorded, ConflictSide
 from engine.service import BranchInfo
 
@@ -110,3 +111,32 @@ class ResolutionCreate(CreateModel):
 
 class ResolveAllCreate(CreateModel):
     choice: Literal["ours", "theirs"]
+
+
+class ChangePublic(BaseModel):
+    node: str
+    field: str = Field(description="`node`, `parent`, `order`, `prop:NAME` or `slot:NAME`.")
+    old: PropValue | list[str] = Field(description="None where the node or value is absent.")
+    new: PropValue | list[str]
+    old_provenance: ProvenancePublic | None
+    new_provenance: ProvenancePublic | None
+
+    @classmethod
+    def of(cls, change: Change) -> ChangePublic:
+        old, new = change.old_provenance, change.new_provenance
+        return cls(
+            node=change.node,
+            field=change.field,
+            old=change.old,
+            new=change.new,
+            old_provenance=ProvenancePublic.of(old) if old is not None else None,
+            new_provenance=ProvenancePublic.of(new) if new is not None else None,
+        )
+
+
+class DiffPublic(BaseModel):
+    old: str
+    new: str
+    old_version: int
+    new_version: int
+    changes: list[ChangePublic]

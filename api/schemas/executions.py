@@ -102,6 +102,7 @@ class ExecutionSummary(BaseModel):
 class ExecutionList(BaseModel):
     branch: str
     executions: list[ExecutionSummary]
+    total: int = Field(description="The branch's executions in all (a page shows some).")
 
 
 class ExecutionPublic(BaseModel):

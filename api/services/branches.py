@@ -104,3 +104,18 @@ async def state_at(services: Services, scene: str, ref: str, field: str) -> Scen
 async def diff(services: Services, old: SceneState, new: SceneState) -> list[Change]:
     """Per node and property, what differs from `old` to `new`, with who set each."""
     return await services.scenes.diff(old, new)
+
+
+class StatesCompared(msgspec.Struct, frozen=True):
+    """Two states of a scene, named as asked, and what differs from the first to the second."""
+
+    old: SceneState
+    new: SceneState
+    changes: list[Change]
+
+
+async def compare(services: Services, scene: str, old: str, new: str) -> StatesCompared:
+    """What differs from `old` to `new`, each `BRANCH` or `BRANCH@VERSION`."""
+    before = await state_at(services, scene, old, "old")
+    after = await state_at(services, scene, new, "new")
+    return StatesCompared(before, after, await diff(services, before, after))

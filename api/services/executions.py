@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from api.services import Caller, Services
 from api.services.ids import SHORTEST, SHOWN, by_prefix
 from api.services.intake import Submission, submit
@@ -21,6 +23,7 @@ from engine.executions import ExecutionRecord, ExecutionState, TaskState
 from engine.ports import IdKind, StreamId
 from engine.progress import Progress, progress_in
 from engine.tasks import LANES, ExecutionStatus, TaskStatus
+from projections.executions import ExecutionsReadModel
 
 FOLLOW_POLL = 0.05  # seconds between looks at a followed execution
 # Seconds before a follower first asks whether any worker serves the tasks' lanes (so
@@ -46,6 +49,48 @@ async def list_executions(
     for run in state.executions.values():
         found[run.id] = ExecutionRecord(run, tuple(state.tasks[t] for t in run.tasks))
     return sorted(found.values(), key=lambda r: r.execution.started.version)
+
+
+class ExecutionsPage(msgspec.Struct, frozen=True):
+    """A page of a branch's executions and how many the branch has in all."""
+
+    records: list[ExecutionRecord]
+    total: int
+
+
+async def executions_page(
+    services: Services,
+    scene: str,
+    branch: str = "main",
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> ExecutionsPage:
+    """`limit` executions from `offset` on, in start order (or newest first), folding
+    only those: a scene with thousands of finished executions answers a page as fast
+    as a young one (where the archive is the executions read model)."""
+    archive = services.scenes.archive
+    if limit is None or not isinstance(archive, ExecutionsReadModel):
+        every = await list_executions(services, scene, branch)
+        ordered = every[::-1] if newest_first else every
+        end = None if limit is None else offset + limit
+        return ExecutionsPage(ordered[offset:end], len(every))
+    state = await scene_state(services, scene, branch)
+    stream = StreamId(scene, branch)
+    started = await archive.started(stream, state.version)
+    ids = list(dict.fromkeys([*started, *state.executions]))  # a fold may trail the state
+    chosen = (ids[::-1] if newest_first else ids)[offset : offset + limit]
+    running = {i for i in chosen if i in state.executions}
+    finished = await archive.finished(stream, set(chosen) - running, state.version)
+    records = []
+    for execution_id in chosen:
+        if execution_id in running:
+            run = state.executions[execution_id]
+            records.append(ExecutionRecord(run, tuple(state.tasks[t] for t in run.tasks)))
+        elif execution_id in finished:
+            records.append(finished[execution_id])
+    return ExecutionsPage(records, len(ids))
 
 
 async def record(

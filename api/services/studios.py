@@ -6,16 +6,19 @@ when it is made."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 import msgspec
 
+from api.schemas.common import NAME_PATTERN
 from api.services import Services
 from api.services.tenancy import now_micros
-from engine.errors import AlreadyExists, NotFound
+from engine.errors import AlreadyExists, InvalidIntent, NotFound
 from engine.tenancy import ApiKey, Studio
 
 TOKEN_PREFIX = "ssk"
+STUDIO_ID = re.compile(NAME_PATTERN)  # what POST /studios accepts
 
 
 class StudioExists(AlreadyExists):
@@ -84,6 +87,23 @@ async def create_key(
     )
     await services.tenancy_store.create_key(key)
     return MintedKey(key, f"{TOKEN_PREFIX}_{key_id}_{secret}")
+
+
+async def key_for_operator(
+    services: Services, studio: str, name: str, actor: str | None = None
+) -> MintedKey:
+    """A new key of `studio` made at the machine itself (`scenestate key`), making the
+    studio first if it is not there yet: the embedded default's scenes belong to the
+    studio `local`, which no one has had to create."""
+    if not STUDIO_ID.match(studio):
+        raise InvalidIntent(
+            "studio", f"{studio!r} is not a studio id (letters, digits, _.:- up to 64)"
+        )
+    if not 1 <= len(name) <= 100:
+        raise InvalidIntent("name", "a key's name has 1 to 100 characters")
+    if await services.tenancy_store.studio(studio) is None:
+        await services.tenancy_store.create_studio(Studio(studio, studio, now_micros()))
+    return await create_key(services, studio, name, actor)
 
 
 async def list_keys(services: Services, studio: str, *, check: bool = True) -> list[ApiKey]:

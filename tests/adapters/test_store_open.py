@@ -10,6 +10,7 @@ from adapters.store import PostgresEventStore, SqliteEventStore, open_store
 
 def test_the_public_surface() -> None:
     assert sorted(adapters.store.__all__) == [
+        "ConnectionBudget",
         "PostgresEventStore",
         "SqlEventStore",
         "SqlTenancyStore",

@@ -174,6 +174,21 @@ async def test_sequencing_goes_on_after_the_writer_is_gone(backend: PostgresBack
         await reader.close()
 
 
+async def test_a_store_numbers_its_own_appends_before_it_closes(
+    backend: PostgresBackend,
+) -> None:
+    writer = backend.open(sequencer_interval=60.0)
+    for n in range(3):
+        await writer.append(StreamId(f"s{n}"), nodes(2), expected_version=0)
+    await writer.close()
+    conn = await backend.connect()
+    try:
+        positions = await conn.fetch("SELECT position FROM events ORDER BY id")
+    finally:
+        await conn.close()
+    assert [row[0] for row in positions] == [1, 2, 3, 4, 5, 6]
+
+
 async def test_schemas_keep_stores_apart(
     backend: PostgresBackend, postgres_url: str, postgres_schema: str
 ) -> None:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from api.config import ConfigError, ProviderLimits, load_settings, parse_provider_limits
+from adapters.store import ConnectionBudget
+from api.config import (
+    MINIMUM_POOL_SIZE,
+    ConfigError,
+    ProviderLimits,
+    load_settings,
+    parse_provider_limits,
+)
 
 
 def test_no_configuration_means_embedded(tmp_path: Path) -> None:
@@ -96,3 +103,22 @@ def test_settings_keep_every_variable_the_hosted_providers_read() -> None:
     read = {*KEY_VARIABLES.values(), *URL_VARIABLES.values(), *PRICE_VARIABLES.values()}
     env = {name: "x" for name in {*read, ORDER_VARIABLE}}
     assert load_settings(env).hosted == env
+
+
+def test_the_database_pool_size_is_a_whole_number_of_connections_a_budget_can_share() -> None:
+    assert load_settings({}).database_pool_size == ConnectionBudget.of().total == 20
+    assert load_settings({"SCENESTATE_DATABASE_POOL_SIZE": "9"}).database_pool_size == 9
+    assert ConnectionBudget.of(MINIMUM_POOL_SIZE).total == MINIMUM_POOL_SIZE
+    for text, said in (("5", "at least 6"), ("many", "not a whole number")):
+        with pytest.raises(ConfigError, match=f"SCENESTATE_DATABASE_POOL_SIZE.*{said}"):
+            load_settings({"SCENESTATE_DATABASE_POOL_SIZE": text})
+
+
+@pytest.mark.parametrize("total", [6, 7, 13, 20, 21, 64, 100])
+def test_a_budget_gives_every_pool_a_connection_and_spends_exactly_its_total(total: int) -> None:
+    budget = ConnectionBudget.of(total)
+    assert budget.total == total
+    assert min(budget.writes, budget.reads, budget.tenancy, budget.read_models) >= 1
+    assert budget.committers >= 1 and budget.listener == 1
+    with pytest.raises(ValueError, match="at least 6"):
+        ConnectionBudget.of(MINIMUM_POOL_SIZE - 1)

@@ -57,3 +57,27 @@ async def test_a_finished_execution_and_its_task_are_found_by_a_unique_start(api
     assert both.status_code == 404  # shorter than any id worth matching
     again = await api.request("POST", f"/scenes/promo/executions/{execution[:8]}/cancel", "acme")
     assert again.status_code == 422 and "already" in again.json()["error"]["message"]
+
+
+async def test_executions_page_newest_first_and_the_same_as_the_whole_list(api: Api) -> None:
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    for _ in range(5):
+        posted = await api.intent("acme", "promo", diagnose(1))
+        await api.finished("acme", "promo", posted.json()["execution_id"])
+    whole = (await api.request("GET", "/scenes/promo/executions", "acme")).json()
+    assert whole["total"] == len(whole["executions"]) == 5
+    newest = whole["executions"][::-1]
+    pages = []
+    for offset in (0, 2, 4):
+        url = f"/scenes/promo/executions?order=newest&limit=2&offset={offset}"
+        page = (await api.request("GET", url, "acme")).json()
+        assert page["total"] == 5
+        pages += page["executions"]
+    assert pages == newest
+    oldest = await api.request("GET", "/scenes/promo/executions?limit=3&offset=1", "acme")
+    assert oldest.json()["executions"] == whole["executions"][1:4]
+    past = await api.request("GET", "/scenes/promo/executions?limit=3&offset=9", "acme")
+    assert past.json() == {"branch": "main", "executions": [], "total": 5}
+    refused = await api.request("GET", "/scenes/promo/executions?limit=0", "acme")
+    assert refused.status_code == 422

@@ -19,6 +19,8 @@ PUBLIC = {
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
     ("GET", "/static-offline-docs"),
+    ("GET", "/studio"),  # the inspector's page and assets: it signs in with a key
+    ("GET", "/studio/assets/{digest}/{name:path}"),
 }
 ADMIN_ONLY = {
     ("POST", "/studios"),
