@@ -3,10 +3,12 @@
 It follows the global log from its stored checkpoint. Whenever a scene's tasks
 may have become ready (a task planned, succeeded or retried), it loads the scene
 and publishes every ready task it has not handed out yet, then records that with
-`TaskDispatched`; a canceled task becomes a cancellation on the bus. The
-checkpoint moves only after a batch is fully handled, so a dispatcher killed
-half-way re-publishes, and the bus's de-duplication by `task_id:attempt` (and
-the task lifecycle) make that harmless.
+`TaskDispatched`; a per-scene ready index (`engine.ready_index`) says which tasks
+the events point at, so a check does not look over all of a scene's waiting work.
+A canceled task becomes a cancellation on the bus. The checkpoint moves only
+after a batch is fully handled, so a dispatcher killed half-way re-publishes, and
+the bus's de-duplication by `task_id:attempt` (and the task lifecycle) make that
+harmless.
 """
 
 from __future__ import annotations
@@ -18,17 +20,11 @@ from collections.abc import Callable
 
 import msgspec
 
-from engine.dispatch import input_artifacts, message_for, ready_tasks
-from engine.events import (
-    ExecutionStarted,
-    RecordedEvent,
-    TaskCanceled,
-    TaskPlanned,
-    TaskRetryRequested,
-    TaskSucceeded,
-)
+from engine.dispatch import input_artifacts, message_for
+from engine.events import RecordedEvent, TaskCanceled
 from engine.executions import TaskState
 from engine.ports import EventStore, StreamId, TaskBus
+from engine.ready_index import ReadyIndex
 from engine.scene import SceneState
 from engine.service import SceneService
 from engine.tasks import Cancellation, TaskMessage, TaskStatus
@@ -36,7 +32,6 @@ from engine.tasks import Cancellation, TaskMessage, TaskStatus
 log = logging.getLogger("scenestate.dispatcher")
 
 PUBLISH_WINDOW = 64
-_READINESS = (TaskPlanned, TaskSucceeded, TaskRetryRequested, ExecutionStarted)
 
 
 class Dispatcher:
@@ -57,9 +52,11 @@ class Dispatcher:
         self.tier_of = tier_of
         self.volatile_bus = volatile_bus
         self.replayed_to = 0
+        self.index = ReadyIndex()
 
     async def run(self) -> None:
         """Dispatch until cancelled."""
+        self.index = ReadyIndex()  # a run starts knowing nothing: full looks first
         if self.volatile_bus:
             await self.recover()
         position = await self.store.load_checkpoint(self.name)
@@ -78,9 +75,10 @@ class Dispatcher:
         handled: dict[tuple[str, str], int] = {}  # the last version of each stream seen
         for event in batch:
             payload = event.payload
-            handled[(event.scene, event.branch)] = event.version
-            if isinstance(payload, _READINESS):
-                dirty[(event.scene, event.branch)] = event.metadata.studio
+            stream = (event.scene, event.branch)
+            handled[stream] = event.version
+            if self.index.noted(stream, payload):
+                dirty[stream] = event.metadata.studio
             elif isinstance(payload, TaskCanceled):
                 await self.bus.cancel(Cancellation("", payload.task, payload.reason))
         live = (batch[-1].position or 0) > self.replayed_to
@@ -91,21 +89,31 @@ class Dispatcher:
     async def dispatch(
         self, scene: str, branch: str, studio: str, version: int | None = None
     ) -> int:
-        """Publish every ready task of one scene branch as of `version` (default: its
-        head); returns how many went out.
+        """Publish every ready task of one scene branch as of `version` or later
+        (default: its head); returns how many went out.
 
-        The log's order makes the version of the last event handled enough: whatever
-        happens after it comes through the log too and is dispatched in turn. That
-        state is usually in the engine's cache (this process appended it), so it costs
-        no read of the store."""
-        state = await self.scenes.load(scene, branch, version)
-        ready = ready_tasks(state, studio, self.tier_of(studio))
-        if not ready:
-            return 0
-        now = time.time()
-        await self._publish_all([msgspec.structs.replace(m, published_at=now) for m in ready])
-        done = [(m.task_id, m.attempt) for m in ready]
-        await self.scenes.mark_dispatched(scene, branch, done, studio)
+        The log's order makes any state from the last event handled on enough:
+        whatever happens after it comes through the log too and is dispatched in
+        turn, and what a later state already shows dispatched or canceled is rightly
+        left alone. So the engine's newest state serves when it is that far (this
+        process usually appended it): no read of the store and no fold, however far
+        the results folded since have taken the scene past the log's batch."""
+        try:
+            if version is None:
+                state = await self.scenes.load(scene, branch)
+            else:
+                state = await self.scenes.load_newer(scene, branch, version)
+            # only the tasks the log says may have become ready are looked at
+            ready = self.index.ready(state, studio, self.tier_of(studio))
+            if not ready:
+                return 0
+            now = time.time()
+            await self._publish_all([msgspec.structs.replace(m, published_at=now) for m in ready])
+            done = [(m.task_id, m.attempt) for m in ready]
+            await self.scenes.mark_dispatched(scene, branch, done, studio)
+        except BaseException:
+            self.index.forget((scene, branch))  # what it was told is not done: look again
+            raise
         return len(ready)
 
     async def _publish_all(self, messages: list[TaskMessage]) -> None:

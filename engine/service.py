@@ -193,6 +193,15 @@ class SceneService:
             state = await self.load(scene, fork.parent, fork.parent_version)
         return self._remember(fold(state, tail))
 
+    async def load_newer(self, scene: str, branch: str, version: int) -> SceneState:
+        """A state of the branch at `version` or later: the newest this process knows
+        when it is that far, else the head. Costs no read of the store when this
+        process appended the events up to `version` (and maybe more since)."""
+        cached = self.cache.newest(StreamId(scene, branch))
+        if cached is not None and cached.version >= version:
+            return cached
+        return await self.load(scene, branch)
+
     def _remember(self, state: SceneState) -> SceneState:
         self.cache.put(state)
         return state

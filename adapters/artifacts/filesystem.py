@@ -2,22 +2,24 @@
 with their metadata beside them in `<root>/ab/cdef....json`.
 
 Writes go to a temporary file in the same directory and are renamed into place,
-so a reader never sees half a file; the metadata is written before the bytes, so
-an artifact that exists always has it. Only 64-hex names are accepted, so no name
-a caller supplies can reach outside the store.
+so a reader never sees half a file; the metadata is renamed into place before the
+bytes, so an artifact that exists always has it. Puts that arrive together are
+written together, with one pass making them durable (`_disk_batches`). Only 64-hex
+names are accepted, so no name a caller supplies can reach outside the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import re
 import tempfile
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from adapters._failures import translates_failures
+from adapters.artifacts._disk_batches import DiskBatches, DiskWriter
 from adapters.artifacts.metadata import (
     ArtifactMetadata,
     check_range,
@@ -35,6 +37,11 @@ CHUNK = 256 * 1024
 class FilesystemArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._writer = DiskWriter(root)
+        # puts that arrive together are written together (`_disk_batches`), per loop
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DiskBatches] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def path(self, artifact: str) -> Path:
         """Where an artifact's bytes live (whether or not they exist yet)."""
@@ -47,17 +54,11 @@ class FilesystemArtifactStore:
         return target.with_name(target.name + ".json")
 
     async def put(self, data: bytes, media_type: str) -> str:
-        return await asyncio.to_thread(self._put, data, media_type)
-
-    def _put(self, data: bytes, media_type: str) -> str:
-        artifact = hashlib.sha256(data).hexdigest()
-        target = self.path(artifact)
-        if target.exists():
-            return artifact
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self._sidecar(artifact), encode_metadata(describe(data, media_type)))
-        _write_atomically(target, data)
-        return artifact
+        loop = asyncio.get_running_loop()
+        batches = self._batches.get(loop)
+        if batches is None:
+            batches = self._batches[loop] = DiskBatches(self._writer.write_batch)
+        return await batches.put(data, media_type)
 
     async def get(self, artifact: str) -> bytes:
         target = self.path(artifact)

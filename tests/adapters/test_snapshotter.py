@@ -4,6 +4,7 @@ newest few; a snapshot that cannot be saved fails nobody."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -51,3 +52,28 @@ async def test_a_snapshot_that_cannot_be_saved_fails_nobody(
     assert "not saved" in caplog.text and snapshotter.written == 0
     fresh: Any = Studio(store)
     assert (await fresh.state()).title == "still here"
+
+
+async def test_a_busy_stream_waits_out_the_writers_rest_but_a_flush_does_not() -> None:
+    store = MemoryStore()
+    # snapshots may take a millionth of the writer's time: after one, it rests for ages
+    snapshotter = Snapshotter(store, keep=5, share=1e-6)
+    studio = Studio(store, snapshot_every=2, snapshots=snapshotter)
+    await studio.act("main", "create_scene")
+    await snapshotter.flush()
+    assert snapshotter.written == 1
+    await studio.set("main", "root", "title", "later")  # due again
+    await studio.set("main", "root", "title", "latest")
+    for _ in range(20):  # the writer gets its turns, and rests through them
+        await asyncio.sleep(0)
+    assert snapshotter.written == 1
+    await snapshotter.flush()
+    head = (await studio.state()).version
+    assert snapshotter.written == 2
+    assert max(store.snapshots[StreamId(studio.scene)]) == head
+
+
+def test_a_share_outside_0_to_1_is_refused() -> None:
+    for share in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="share"):
+            Snapshotter(MemoryStore(), share=share)

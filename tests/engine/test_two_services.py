@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidIntent
+from engine.ports import StreamId
 from tests.engine.scenes import Studio
 
 
@@ -40,3 +41,20 @@ async def test_a_refusal_is_given_on_the_stores_state() -> None:
     await one.act("main", "remove_node", node="shot-1")
     with pytest.raises(InvalidIntent, match="shot-1"):
         await two.set("main", "shot-1", "title", "gone")
+
+
+async def test_a_state_at_least_this_far_is_the_newest_known_else_the_stores_head() -> None:
+    one = Studio(scene="film")
+    two = Studio(one.store, scene="film")
+    await one.act("main", "create_scene")
+    mid = (await one.act("main", "add_node", kind="shot", node="shot-1")).last_version
+    head = (await one.set("main", "shot-1", "title", "Later")).last_version
+    known = one.service.cache.newest(StreamId("film", "main"))
+    # one appended past `mid`: its own newest state serves, no older one is folded
+    assert await one.service.load_newer("film", "main", mid) is known
+    # two knows nothing that far: it reads the store's head
+    await two.state()  # now at head
+    newest = (await one.set("main", "shot-1", "title", "Newest")).last_version
+    newer = await two.service.load_newer("film", "main", head + 1)
+    assert newer.version == newest
+    assert newer.nodes["shot-1"].value("title") == "Newest"

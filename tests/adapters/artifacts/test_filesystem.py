@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,34 @@ async def test_an_artifact_stored_before_metadata_existed_is_described_on_reques
     metadata = await store.metadata(artifact)
     assert (metadata.media_type, metadata.sample_rate) == ("audio/wav", 16000)
     assert store.media_type(artifact) == "audio/wav"
+
+
+async def test_puts_that_arrive_together_all_land_once_and_leave_no_temporary_files(
+    tmp_path: Path,
+) -> None:
+    store = FilesystemArtifactStore(tmp_path)
+    bodies = [f"take {n % 40}".encode() for n in range(120)]  # each body three times
+    artifacts = await asyncio.gather(*(store.put(body, "text/plain") for body in bodies))
+    assert artifacts == [hashlib.sha256(body).hexdigest() for body in bodies]
+    for artifact, body in zip(artifacts, bodies, strict=True):
+        assert await store.get(artifact) == body
+        assert (await store.metadata(artifact)).size == len(body)
+    files = {Path(name).name for name in _tree(tmp_path) if "/" in name}
+    assert len(files) == 2 * 40
+    assert not [name for name in files if name.startswith(".")]
+
+
+def test_one_store_serves_one_event_loop_after_another(tmp_path: Path) -> None:
+    store = FilesystemArtifactStore(tmp_path)
+    first = asyncio.run(store.put(b"first", "text/plain"))
+    second = asyncio.run(store.put(b"second", "text/plain"))
+    assert asyncio.run(store.get(first)) == b"first"
+    assert asyncio.run(store.get(second)) == b"second"
+
+
+async def test_a_directory_removed_under_the_store_is_made_again(tmp_path: Path) -> None:
+    store = FilesystemArtifactStore(tmp_path)
+    artifact = await store.put(b"kept", "text/plain")
+    shutil.rmtree(store.path(artifact).parent)
+    assert await store.put(b"kept", "text/plain") == artifact
+    assert await store.get(artifact) == b"kept"
