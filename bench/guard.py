@@ -155,7 +155,7 @@ async def intent_p99(tmp: Path) -> Growth:
     return Growth(p99(posts, 0.99) * 1000, p99(floor, 0.99) * 1000, "ms")
 
 
-INTENTS_PER_CLIENT = 5
+INTENTS_PER_CLIENT = 8  # 800 of each: a p99 is the 8th slowest, not the 5th
 
 
 async def _pairs(
@@ -218,8 +218,8 @@ CHECKS = (
     Check(
         "intent p99",
         "POST /scenes/{scene}/intents against GET /healthz, 100 clients at 50/s",
-        limit=40.0,
-        today=12.0,
+        limit=70.0,
+        today=25.0,
         rerun="python -m bench.api --embedded --quick",
         measure=intent_p99,
     ),
