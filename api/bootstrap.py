@@ -27,6 +27,7 @@ from adapters.system import RandomIds, SystemClock
 from adapters.webhooks import HttpWebhookTransport
 from api.config import Settings
 from api.services import PositionWatch, Services
+from api.services.chosen_models import ChosenModels
 from api.services.tenancy import ArtifactGrants, Tenancy
 from engine.events import RecordedEvent
 from engine.ports import EventStore, MediaArtifactStore, Operation, TaskBus
@@ -171,6 +172,7 @@ class _Opened:
             allow_private=settings.http.webhook_allow_private
         )
         stack.push_async_callback(self.webhook_transport.close)
+        self.chosen_models = ChosenModels(self.tenancy_store)
         self.scenes = SceneService(
             self.store,
             SystemClock(),
@@ -179,7 +181,7 @@ class _Opened:
             work_cache=self.store,
             archive=ExecutionsReadModel(self.store, self.read_models),
             snapshots=self.snapshotter,
-            models=self.tenancy_store,
+            models=self.chosen_models,
         )
 
     def __call__(self, *, follow: Follow | None, positions: PositionWatch | None) -> Services:
@@ -195,6 +197,7 @@ class _Opened:
             grants=grants,
             read_models=self.read_models,
             scenes=self.scenes,
+            chosen_models=self.chosen_models,
             webhook_transport=self.webhook_transport,
             volatile_bus=isinstance(self.bus, MemoryTaskBus),
             positions=positions,

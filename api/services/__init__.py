@@ -14,6 +14,7 @@ arguments in and answers out. Each use case takes the process's `Services` (buil
     studios       studios and their API keys
     webhooks      register, list and delete webhooks; the delivery log
     tenancy       which scenes and artifacts belong to which studio
+    chosen_models a studio's model choices as planning reads them, kept briefly
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from api.config import Settings
+from api.services.chosen_models import ChosenModels
 from api.services.editors import SceneEditors
 from api.services.tenancy import ArtifactGrants, Tenancy
 from engine.ports import (
@@ -65,6 +67,7 @@ class Services:
     grants: ArtifactGrants
     read_models: ReadModelStore
     scenes: SceneService
+    chosen_models: ChosenModels
     webhook_transport: WebhookTransport
     volatile_bus: bool  # an in-process bus: its queue is gone when the process stops
     positions: PositionWatch | None = None

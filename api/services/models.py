@@ -47,10 +47,12 @@ async def choose_model(
     await services.tenancy_store.choose_model(
         studio, kind, ModelChoice(model, provider), now_micros()
     )
+    services.chosen_models.forget(studio)
     return await model_choices(services, studio)
 
 
 async def use_local_model(services: Services, studio: str, kind: str) -> ModelChoices:
     check_choice(kind, LOCAL_MODELS.get(kind, ""), LOCAL, known_models())
     await services.tenancy_store.choose_model(studio, kind, None, now_micros())
+    services.chosen_models.forget(studio)
     return await model_choices(services, studio)

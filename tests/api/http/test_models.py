@@ -58,3 +58,23 @@ async def test_the_recipes_plan_the_models_the_studio_chose(api: Api) -> None:
     assert ("write_copy", "llama-3-8b-instruct", "replicate") in planned
     assert ("text_to_image", "flux-schnell", "fal") in planned
     assert ("write_page", "local-page-1", "local") in planned  # code was not chosen
+
+
+async def test_a_choice_is_planned_by_the_very_next_intent(api: Api) -> None:
+    """Planning keeps a studio's choices briefly; choosing through the server forgets
+    them, so an intent planned just before a choice does not hide it from the next."""
+    await api.studio("acme")
+    await api.scene("acme", "lighthouse")
+
+    async def planned_text_model() -> tuple[str, str]:
+        accepted = await api.intent("acme", "lighthouse", {"kind": "text_prompt", "text": PROMPT})
+        url = f"/scenes/lighthouse/executions/{accepted.json()['execution_id']}"
+        await api.request("POST", f"{url}/cancel", "acme")
+        tasks = (await api.request("GET", url, "acme")).json()["tasks"]
+        return next((t["model"], t["provider"]) for t in tasks if t["operation"] == "write_copy")
+
+    assert (await planned_text_model())[1] == "local"
+    assert (await api.request("PUT", "/models/text", "acme", json=LLAMA)).status_code == 200
+    assert await planned_text_model() == (LLAMA["model"], LLAMA["provider"])
+    assert (await api.request("DELETE", "/models/text", "acme")).status_code == 200
+    assert (await planned_text_model())[1] == "local"
