@@ -13,6 +13,9 @@ from enum import StrEnum
 
 import msgspec
 
+# A studio's id, as `POST /studios` and the CLI accept it.
+STUDIO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
 
 class Studio(msgspec.Struct, frozen=True):
     """A tenant: every scene, artifact and API key belongs to one."""

@@ -11,14 +11,13 @@ import secrets
 
 import msgspec
 
-from api.schemas.common import NAME_PATTERN
 from api.services import Services
 from api.services.tenancy import now_micros
 from engine.errors import AlreadyExists, InvalidIntent, NotFound
-from engine.tenancy import ApiKey, Studio
+from engine.tenancy import STUDIO_ID_PATTERN, ApiKey, Studio
 
 TOKEN_PREFIX = "ssk"
-STUDIO_ID = re.compile(NAME_PATTERN)  # what POST /studios accepts
+STUDIO_ID = re.compile(STUDIO_ID_PATTERN)  # what POST /studios accepts
 
 
 class StudioExists(AlreadyExists):
