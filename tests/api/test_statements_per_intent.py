@@ -59,7 +59,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
     connect = sqlite3.connect
 
     def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        connection = connect(*args, **kwargs)
+        connection: sqlite3.Connection = connect(*args, **kwargs)
         connection.set_trace_callback(traced)
         return connection
 
