@@ -113,24 +113,33 @@ class WebhookCenter:
         saved = time.monotonic()
         async for batch in self.hub.follow(position):
             finished = [e for e in batch if isinstance(e.payload, ExecutionFinished)]
-            for event in finished:
-                if await self.store.add_deliveries(await self._deliveries_for(event)):
-                    self._due.set()
+            hooks = {
+                studio: await self.store.list_webhooks(studio)
+                for studio in {event.metadata.studio for event in finished}
+            }
+            deliveries = [d for event in finished for d in self._deliveries_for(event, hooks)]
+            recorded = await self.store.add_deliveries(deliveries) if deliveries else 0
+            if recorded:
+                self._due.set()
             last = batch[-1].position
             assert last is not None
             # Deliveries are recorded once per webhook and position whatever happens,
             # so the checkpoint may lag: it is saved with news, or now and then.
-            if finished or time.monotonic() - saved >= 1.0:
+            if deliveries or time.monotonic() - saved >= 1.0:
                 await self.events.save_checkpoint(self.CHECKPOINT, last)
                 saved = time.monotonic()
 
-    async def _deliveries_for(self, event: RecordedEvent) -> list[WebhookDelivery]:
+    def _deliveries_for(
+        self, event: RecordedEvent, hooks: dict[str, list[Webhook]]
+    ) -> list[WebhookDelivery]:
+        """The deliveries of one finished execution, to the studio's webhooks (`hooks`,
+        looked up once per batch) that asked for how it ended."""
         assert isinstance(event.payload, ExecutionFinished) and event.position is not None
         studio = event.metadata.studio
         name = event_name(event.payload.status)
         now = now_micros()
         deliveries = []
-        for hook in await self.store.list_webhooks(studio):
+        for hook in hooks[studio]:
             if name not in hook.events:
                 continue
             delivery = str(uuid.uuid4())

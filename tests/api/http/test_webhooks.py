@@ -98,3 +98,36 @@ async def test_webhook_urls_must_be_http(api: Api) -> None:
         "POST", "/webhooks", "acme", json={"url": "http://127.0.0.1/", "events": ["nope"]}
     )
     assert events.status_code == 422
+
+
+async def test_each_studio_hears_of_its_own_executions_once(api: Api, receiver: Receiver) -> None:
+    """Executions of several studios finishing close together (one batch of the log
+    holds several) are each delivered once, to the webhooks of their own studio that
+    asked for how they ended, and to no other."""
+    receiver.failures = 0
+    for studio in ("acme", "globex", "initech"):
+        await api.studio(studio)
+        await api.scene(studio, f"{studio}-promo")
+    hooks = {
+        "acme": {"url": receiver.url},
+        "globex": {"url": receiver.url + "?studio=globex"},
+        "initech": {"url": receiver.url, "events": ["execution.failed"]},
+    }
+    for studio, body in hooks.items():
+        assert (await api.request("POST", "/webhooks", studio, json=body)).status_code == 201
+    intents = [(studio, n) for n in range(4) for studio in hooks]
+    accepted = await asyncio.gather(
+        *(api.intent(studio, f"{studio}-promo", diagnose(1)) for studio, _ in intents)
+    )
+    executions = {
+        a.json()["execution_id"]: studio for a, (studio, _) in zip(accepted, intents, strict=True)
+    }
+    expected = {e: s for e, s in executions.items() if s != "initech"}  # asked for failures
+
+    async with asyncio.timeout(15):
+        while len(receiver.received) < len(expected):
+            await receiver.arrived.wait()
+            receiver.arrived.clear()
+    told = [json.loads(body)["data"] for _, body in receiver.received]
+    assert sorted(t["execution_id"] for t in told) == sorted(expected)
+    assert all(t["scene"] == f"{expected[t['execution_id']]}-promo" for t in told)
