@@ -162,7 +162,7 @@ class _Opened:
         self.tenancy_store = open_tenancy_store(url, pool_size=pools.tenancy)
         stack.push_async_callback(self.tenancy_store.close)
         self.read_models = open_read_models(
-            url, pool_size=pools.read_models, committers=pools.committers
+            url, pool_size=pools.read_models, committers=pools.committers, beside=self.store
         )
         stack.push_async_callback(self.read_models.close)
         # registered after the store: runs before it closes, so what is due gets saved

@@ -1,8 +1,11 @@
-"""Read models in the SQLite file: commits on a writer thread of their own.
+"""Read models in the SQLite file: commits on the file's writer thread.
 
 A commit is one function of a stdlib `sqlite3` connection run by a `SqliteWriter`
 (see `adapters.store._sqlite_writer`): the checkpoint's compare-and-set, then one
-`executemany` per table, inside the writer's transaction. Transactions of the rest
+`executemany` per table, inside the writer's transaction. Given the event store of
+the same file, the read models commit through its writer, so that appends and
+commits of one process go in the same groups instead of waiting for each other in
+SQLite's sleeping busy handler (tens of milliseconds a time). Transactions of the rest
 (generations, drops) are `BEGIN IMMEDIATE` through SQLAlchemy, so they never deadlock
 upgrading a read lock against a commit.
 """
@@ -30,10 +33,12 @@ _MOVE_CHECKPOINT = (
 
 
 class SqliteReadModels(SqlReadModels):
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, writer: SqliteWriter | None = None) -> None:
+        """`writer`: the file's writer, owned by whoever made it (the event store)."""
         database = create_sqlite_engine(url)
         super().__init__(database)
-        self._writer = SqliteWriter(partial(connect_writer, database))
+        self._owns_writer = writer is None
+        self._writer = writer or SqliteWriter(partial(connect_writer, database))
         self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     @asynccontextmanager
@@ -71,7 +76,8 @@ class SqliteReadModels(SqlReadModels):
         return self._inserts[key]
 
     async def close(self) -> None:
-        await self._writer.close()
+        if self._owns_writer:
+            await self._writer.close()
         await super().close()
 
 

@@ -26,6 +26,7 @@ the difference), 16 writers 1.5-2x (plain sqlite3 commits each one on its own).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -144,6 +145,10 @@ def create_sqlite_engine(url: URL) -> AsyncEngine:
     return database
 
 
+def _file_of(url: URL) -> str:
+    return os.path.realpath(url.database or ":memory:")
+
+
 def connect_writer(engine: AsyncEngine) -> sqlite3.Connection:
     """A stdlib connection to the engine's file, opened as the engine opens its own
     (same URL options, same pragmas), with transactions begun only explicitly."""
@@ -167,7 +172,14 @@ class SqliteEventStore(SqlEventStore):
     ) -> None:
         database = create_sqlite_engine(url)
         super().__init__(database, max_event_bytes=max_event_bytes, poll_interval=poll_interval)
+        self._file = _file_of(url)
         self._writer = SqliteWriter(partial(connect_writer, database))
+
+    def writer_of(self, url: URL) -> SqliteWriter | None:
+        """This store's writer thread when `url` is its file (None otherwise), for
+        read models in the same file to commit beside its appends; it stays this
+        store's: close them before it."""
+        return self._writer if _file_of(url) == self._file else None
 
     async def append(
         self,
