@@ -50,6 +50,16 @@ async def metadata(
     return ArtifactPublic.of(found.artifact, found.metadata)
 
 
+# Bytes a studio uploaded or a model made are served from the API's own origin, where
+# the inspector keeps its key: never sniffed into another type, and a page among them
+# (a generated surface, or an upload that says text/html) runs in a sandbox with an
+# origin of its own, so its scripts cannot reach the API's origin.
+CONTENT_SAFETY = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox allow-scripts",
+}
+
+
 @router.get(
     "/artifacts/{artifact}/content",
     responses={
@@ -79,6 +89,7 @@ async def content(
         "Accept-Ranges": "bytes",
         "ETag": f'"{artifact}"',
         "Cache-Control": "private, max-age=31536000, immutable",
+        **CONTENT_SAFETY,
     }
     if if_none_match is not None and f'"{artifact}"' in if_none_match:
         return Response(status_code=304, headers=headers)

@@ -45,6 +45,24 @@ async def test_ranges_stream_exactly_the_bytes_asked_for(api: Api) -> None:
     assert cached.status_code == 304 and cached.content == b""
 
 
+async def test_a_page_among_the_artifacts_cannot_script_the_api_origin(api: Api) -> None:
+    """An upload that says text/html (or a generated surface) is served from the API's
+    origin, where the inspector keeps its key: in a sandbox of its own origin, never
+    sniffed into another type, whole or in part."""
+    await api.studio("acme")
+    page = b"<script>fetch('/scenes', {headers: {Authorization: sessionStorage.key}})</script>"
+    uploaded = await api.request(
+        "POST", "/artifacts", "acme", content=page, headers={"Content-Type": "text/html"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    for asked in ({}, {"Range": "bytes=0-9"}):
+        served = await api.request("GET", uploaded.json()["content"], "acme", headers=asked)
+        assert served.status_code in (200, 206), served.text
+        assert served.headers["x-content-type-options"] == "nosniff"
+        policy = served.headers["content-security-policy"].split()
+        assert "sandbox" in policy and "allow-same-origin" not in policy
+
+
 async def test_no_artifact_id_reaches_outside_the_store(api: Api) -> None:
     await api.studio("acme")
     for sneaky in (
