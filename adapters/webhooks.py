@@ -166,7 +166,7 @@ class HttpWebhookTransport:
             response = await self._client.send(request)
         except Unreachable as refusal:
             return WebhookAnswer(None, f"not sent: {refusal}")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             return WebhookAnswer(None, reason)
         await response.aclose()

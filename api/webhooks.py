@@ -215,8 +215,12 @@ class WebhookCenter:
                 "Scenestate-Attempt": str(attempt),
                 SIGNATURE_HEADER: sign(hook.secret, int(time.time()), body),
             }
-            answer = await self.transport.post(hook.url, body, headers)
-            status_code, error = answer.status_code, answer.error
+            try:
+                answer = await self.transport.post(hook.url, body, headers)
+                status_code, error = answer.status_code, answer.error
+            except Exception as exc:  # one delivery's trouble, never the sender's end
+                log.exception("webhook delivery raised", extra={"delivery": delivery.id})
+                error = f"not sent: {type(exc).__name__}: {exc}"[:500]
             if status_code is not None and not 200 <= status_code < 300:
                 error = f"the receiver answered {status_code}"
         took = (time.perf_counter() - started) * 1000

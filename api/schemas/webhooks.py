@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import AnyHttpUrl, BaseModel, Field, UrlConstraints
 
 from api.schemas.common import CreateModel
 from engine.tenancy import DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery
@@ -19,8 +19,13 @@ def _finished() -> list[EventName]:
     return ["execution.completed", "execution.failed"]
 
 
+MAX_URL = 2048  # what browsers and HTTP clients reliably take
+
+WebhookUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=MAX_URL)]
+
+
 class WebhookCreate(CreateModel):
-    url: AnyHttpUrl = Field(examples=["https://studio.example/hooks/scenestate"])
+    url: WebhookUrl = Field(examples=["https://studio.example/hooks/scenestate"])
     events: list[EventName] = Field(default_factory=_finished, min_length=1)
 
 

@@ -9,6 +9,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import uvicorn
@@ -90,7 +91,8 @@ async def test_a_finished_execution_is_delivered_signed_after_a_retry(
 
 async def test_webhook_urls_must_be_http(api: Api) -> None:
     await api.studio("acme")
-    for url in ("ftp://example.com/x", "not a url", "file:///etc/passwd"):
+    too_long = "https://studio.example/" + "a" * 3_000
+    for url in ("ftp://example.com/x", "not a url", "file:///etc/passwd", too_long):
         refused = await api.request("POST", "/webhooks", "acme", json={"url": url})
         assert refused.status_code == 422, url
         assert refused.json()["error"]["field"] == "url"
@@ -131,3 +133,40 @@ async def test_each_studio_hears_of_its_own_executions_once(api: Api, receiver: 
     told = [json.loads(body)["data"] for _, body in receiver.received]
     assert sorted(t["execution_id"] for t in told) == sorted(expected)
     assert all(t["scene"] == f"{expected[t['execution_id']]}-promo" for t in told)
+
+
+async def test_a_delivery_that_cannot_be_sent_fails_alone(
+    api: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery whose sending raises (a URL the HTTP client refuses, say) is recorded
+    as a failed attempt with the reason; the sender goes on with every other one."""
+    receiver.failures = 0
+    transport = api.app.state.api.services.webhook_transport
+    post = transport.post
+
+    async def refusing(url: str, body: bytes, headers: Any) -> Any:
+        if "broken" in url:
+            raise ValueError("this URL cannot be sent")
+        return await post(url, body, headers)
+
+    monkeypatch.setattr(transport, "post", refusing)
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    broken = {"url": receiver.url + "?broken"}
+    hook = (await api.request("POST", "/webhooks", "acme", json=broken)).json()
+    assert (await api.request("POST", "/webhooks", "acme", json={"url": receiver.url})).is_success
+    for _ in range(2):
+        await api.intent("acme", "promo", diagnose(1))
+
+    async with asyncio.timeout(15):
+        while len(receiver.received) < 2:  # both executions reach the working hook
+            await receiver.arrived.wait()
+            receiver.arrived.clear()
+        while True:
+            log = await api.request("GET", f"/webhooks/{hook['id']}/deliveries", "acme")
+            tried = [d for d in log.json()["deliveries"] if d["attempts"] > 0]
+            if len(tried) == 2:
+                break
+            await asyncio.sleep(0.05)
+    for delivery in tried:
+        assert "this URL cannot be sent" in delivery["attempt_log"][0]["error"]
