@@ -226,10 +226,22 @@ def parse_intent(
     merged.setdefault("received_at", now())
     check_storable(merged)
     _check_kind(merged)
+    action = merged.get("action")
+    if isinstance(action, Mapping) and action.get("name") == "resolve_conflict":
+        check_resolution(action.get("choice"), given="value" in action, field="action.value")
     try:
         return cast(AnyIntent, msgspec.convert(merged, AnyIntent, strict=False))
     except msgspec.ValidationError as exc:
         raise _invalid(str(exc)) from None
+
+
+def check_resolution(choice: object, *, given: bool, field: str = "value") -> None:
+    """A conflict resolved with a new value names it (null too, said outright); ours
+    and theirs take none."""
+    if choice == "value" and not given:
+        raise InvalidIntent(field, "is required with choice value: the property's new value")
+    if choice in ("ours", "theirs") and given:
+        raise InvalidIntent(field, f"goes only with choice value, not {choice}")
 
 
 def _as_mapping(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import msgspec
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.schemas.common import BranchName, CreateModel, PropValue, ProvenancePublic
 from engine.branching import Change
 from engine.events import ConflictRecorded, ConflictSide
+from engine.intents import check_resolution
 from engine.service import BranchInfo
 
 
@@ -106,7 +107,12 @@ class ConflictList(BaseModel):
 
 class ResolutionCreate(CreateModel):
     choice: Literal["ours", "theirs", "value"]
-    value: PropValue = None
+    value: PropValue = Field(None, description="The new value; only, and always, with `value`.")
+
+    @model_validator(mode="after")
+    def _value_with_its_choice(self) -> Self:
+        check_resolution(self.choice, given="value" in self.model_fields_set)
+        return self
 
 
 class ResolveAllCreate(CreateModel):

@@ -37,12 +37,12 @@ async def test_a_conflicting_merge_is_listed_and_resolved_with_a_value(api: Api)
     assert (conflict["ours"]["value"], conflict["theirs"]["value"]) == ("Noon", "Dusk")
     assert conflict["base"]["value"] == "Dawn"
 
-    resolved = await api.request(
-        "POST",
-        f"/scenes/promo/conflicts/{conflict['conflict']}/resolution",
-        "acme",
-        json={"choice": "value", "value": "Twilight"},
-    )
+    url = f"/scenes/promo/conflicts/{conflict['conflict']}/resolution"
+    for wrong in ({"choice": "value"}, {"choice": "theirs", "value": "Twilight"}):
+        refused = await api.request("POST", url, "acme", json=wrong)
+        assert refused.status_code == 422, refused.text  # a value only, and always, with value
+        assert refused.json()["error"]["field"] == "value", refused.text
+    resolved = await api.request("POST", url, "acme", json={"choice": "value", "value": "Twilight"})
     assert resolved.status_code == 202, resolved.text
     scene = (await api.request("GET", "/scenes/promo", "acme")).json()
     [shot] = [n for n in scene["nodes"] if n["id"] == "s1"]
