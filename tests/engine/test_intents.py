@@ -65,20 +65,22 @@ def test_missing_id_and_time_are_filled_and_common_fields_kept() -> None:
         ({"kind": "text_prompt", "text": "x", "branch": "Bad Name"}, "branch", "matching regex"),
         ({"kind": "text_prompt", "text": "x", "scene": "../etc"}, "scene", "matching regex"),
         (
-            {"kind": "structured_action", "action": {"name": "resolve_conflict", "conflict": "c"}}
-            | {"action": {"name": "resolve_conflict", "conflict": "c", "choice": "value"}},
+            {
+                "kind": "structured_action",
+                "action": {"name": "resolve_conflict", "conflict": "c", "choice": "value"},
+            },
             "action.value",
             "required with choice value",
         ),
         (
-            {"kind": "structured_action"}
-            | {
+            {
+                "kind": "structured_action",
                 "action": {
                     "name": "resolve_conflict",
                     "conflict": "c",
                     "choice": "ours",
                     "value": 1,
-                }
+                },
             },
             "action.value",
             "only with choice value",
