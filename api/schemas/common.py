@@ -61,8 +61,12 @@ class ProvenancePublic(BaseModel):
 
 
 class Links(BaseModel):
-    execution: str = Field(description="The execution this intent started, if it started one.")
-    events: str = Field(description="SSE stream of the execution, from its first event.")
+    execution: str | None = Field(
+        description="The execution this intent started; null when it started none."
+    )
+    events: str | None = Field(
+        description="SSE stream of that execution, from its first event; null likewise."
+    )
     scene: str
 
 
@@ -97,8 +101,8 @@ class Accepted(BaseModel):
             position=submitted.last_position,
             execution_started=submitted.execution_started,
             links=Links(
-                execution=execution + branch,
-                events=f"{execution}/events{branch}",
+                execution=execution + branch if submitted.execution_started else None,
+                events=f"{execution}/events{branch}" if submitted.execution_started else None,
                 scene=base + branch,
             ),
         )

@@ -27,6 +27,28 @@ async def test_an_intent_is_accepted_before_its_generation_runs(api: Api) -> Non
     assert execution.json()["status"] == "running"
 
 
+async def test_every_link_an_answer_gives_is_there(api: Api) -> None:
+    """An accepted request links to its scene, and to its execution and that stream
+    only when it started one: a link never leads to a 404."""
+    await api.studio("acme")
+    made = await api.scene("acme", "promo")
+    edit = {"kind": "structured_action", "action": {"name": "add_node", "kind": "shot"}}
+    answers = [made, (await api.intent("acme", "promo", edit)).json()]
+    answers.append((await api.intent("acme", "promo", diagnose(1))).json())
+    assert [a["execution_started"] for a in answers] == [False, False, True]
+    for answer in answers:
+        links = answer["links"]
+        started = answer["execution_started"]
+        assert (links["execution"] is not None, links["events"] is not None) == (started, started)
+        for link in (links["scene"], links["execution"]):
+            if link is not None:
+                found = await api.request("GET", link, "acme")
+                assert found.status_code == 200, (link, found.text)
+        if links["events"] is not None:
+            ended = await api.request("GET", links["events"] + "&until=finished", "acme")
+            assert ended.status_code == 200, ended.text
+
+
 async def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_answer(
     api: Api,
 ) -> None:
