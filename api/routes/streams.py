@@ -39,6 +39,7 @@ from api.schemas.common import BRANCH_PATTERN
 from api.schemas.stream_tokens import StreamTokenCreate, StreamTokenPublic
 from api.schemas.streams import EXECUTION
 from api.services import executions
+from api.stream_tokens import StreamScope
 from api.streaming import StreamFilter
 from engine.errors import ScenestateError
 from engine.events import ExecutionFinished
@@ -81,18 +82,20 @@ async def mint_stream_token(
 ) -> StreamTokenPublic:
     services = api.services
     await services.tenancy.require_scene(principal.caller.studio, body.scene)
-    events = f"/scenes/{body.scene}/events"
+    events, query = f"/scenes/{body.scene}/events", ""
+    execution = None
     if body.execution is not None:
-        run, _ = await executions.execution(services, body.scene, body.execution)
-        events = f"/scenes/{body.scene}/executions/{run.id}/events"
-        body = StreamTokenCreate(scene=body.scene, execution=run.id)
+        run, _ = await executions.execution(services, body.scene, body.execution, body.branch)
+        execution = run.id
+        events = f"/scenes/{body.scene}/executions/{execution}/events"
+        query = f"branch={body.branch}&"
     key = await api.keys.key(principal.key_id)
     assert key is not None  # it authenticated this very request
-    token, expires = stream_tokens.mint(key.id, key.secret_hash, body.scene, body.execution)
+    token, expires = stream_tokens.mint(key.id, key.secret_hash, body.scene, execution)
     return StreamTokenPublic(
         token=token,
         expires_at=datetime.fromtimestamp(expires, UTC),
-        events=f"{events}?token={token}",
+        events=f"{events}?{query}token={token}",
     )
 
 
@@ -133,13 +136,11 @@ async def execution_events(
     last_event_id: LastEventId = None,
     token: StreamToken = None,
 ) -> StreamingResponse:
+    resumed = resume_point(last_event_id, after)
+    first, execution = await execution_start(api, scene, branch, execution)
     if principal.stream is not None and principal.stream.execution not in (None, execution):
         raise ApiError(403, "this stream token opens another execution's stream")
-    start = resume_point(last_event_id, after)
-    if start is None:
-        start = await execution_start(api, scene, branch, execution)
-    else:
-        await execution_start(api, scene, branch, execution)
+    start = first if resumed is None else resumed
     wanted = StreamFilter(scene, branch, execution)
     return _sse(api, principal, wanted, start, execution if until == "finished" else None)
 
@@ -161,14 +162,15 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
     return position
 
 
-async def execution_start(api: Api, scene: str, branch: str, execution: str) -> int:
-    """The position just before the execution's first event (404 if there is none)."""
+async def execution_start(api: Api, scene: str, branch: str, execution: str) -> tuple[int, str]:
+    """The position just before the execution's first event, and its whole id (it may
+    be given by a unique start); 404 if there is no such execution on the branch."""
     services = api.services
     run = (await executions.record(services, scene, execution, branch)).execution
     stream = StreamId(scene, run.started.branch)
     version = run.started.version
     first, _ = await services.store.positions_of(stream, version, version)
-    return first - 1
+    return first - 1, run.id
 
 
 def _sse(
@@ -241,7 +243,9 @@ async def scene_socket(
 ) -> None:
     api: Api = websocket.app.state.api
     try:
-        key_id = await _authorize(websocket, api, scene, None, token)
+        key_id, opened = await _authorize(websocket, api, scene, token)
+        if opened is not None and opened.execution is not None:
+            raise ApiError(403, "this stream token opens one execution's stream only")
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
@@ -264,8 +268,10 @@ async def execution_socket(
 ) -> None:
     api: Api = websocket.app.state.api
     try:
-        key_id = await _authorize(websocket, api, scene, execution, token)
-        start = await execution_start(api, scene, branch, execution)
+        key_id, opened = await _authorize(websocket, api, scene, token)
+        start, execution = await execution_start(api, scene, branch, execution)
+        if opened is not None and opened.execution not in (None, execution):
+            raise ApiError(403, "this stream token opens another stream")
     except ApiError as exc:
         await refuse_socket(websocket, exc)
         return
@@ -287,11 +293,12 @@ async def refuse_socket(websocket: WebSocket, error: ApiError) -> None:
 
 
 async def _authorize(
-    websocket: WebSocket, api: Api, scene: str, execution: str | None, token: str | None
-) -> str:
+    websocket: WebSocket, api: Api, scene: str, token: str | None
+) -> tuple[str, StreamScope | None]:
     """What the HTTP routes' dependencies check: the key (a header, or a stream token
     in the URL; never an API key there), its rate, the scene's studio, and a token's
-    scope."""
+    scene; the key's id, and what a token opens (its execution is the caller's to
+    check, once the id given is whole)."""
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         token = header[7:].strip()
@@ -309,10 +316,10 @@ async def _authorize(
     if principal.admin:
         raise ApiError(403, "use a studio's key for streams")
     opened = principal.stream
-    if opened is not None and (opened.scene != scene or opened.execution not in (None, execution)):
+    if opened is not None and opened.scene != scene:
         raise ApiError(403, "this stream token opens another stream")
     await api.services.tenancy.require_scene(principal.caller.studio, scene)
-    return principal.key_id
+    return principal.key_id, opened
 
 
 async def _pump(

@@ -6,14 +6,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import CreateModel, Id
+from api.schemas.common import BranchName, CreateModel, Id
 
 
 class StreamTokenCreate(CreateModel):
     """Which stream a token opens: a scene's (every branch), or one execution's."""
 
     scene: Id
-    execution: Id | None = None
+    execution: Id | None = Field(None, description="Its id, or a unique start of it.")
+    branch: BranchName = Field("main", description="The branch the execution runs on.")
 
 
 class StreamTokenPublic(BaseModel):

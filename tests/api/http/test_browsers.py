@@ -122,3 +122,29 @@ async def test_tokens_never_reach_the_log(api: Api) -> None:
     assert "/scenes/other/events" in logged
     assert minted["token"] not in logged and minted["token"][:20] not in logged
     assert all(json.loads(line) for line in logged.splitlines())
+
+
+async def test_an_execution_on_a_branch_streams_by_token_and_by_unique_start(live: Api) -> None:
+    """A token opens an execution on any branch (its events URL names the branch), and
+    the stream of an execution given by a unique start of its id is that execution's."""
+    await live.studio("acme")
+    await live.scene("acme", "promo")
+    forked = await live.request("POST", "/scenes/promo/branches", "acme", json={"name": "storm"})
+    assert forked.status_code == 202, forked.text
+    work = {**diagnose(2), "branch": "storm"}
+    execution = (await live.intent("acme", "promo", work)).json()["execution_id"]
+    await live.finished("acme", "promo", execution, branch="storm")
+
+    body = {"scene": "promo", "execution": execution[:8], "branch": "storm"}
+    minted = await live.request("POST", "/streams/tokens", "acme", json=body)
+    assert minted.status_code == 201, minted.text
+    assert "branch=storm" in minted.json()["events"]
+    by_token = await live.http.get(minted.json()["events"] + "&until=finished")
+    assert by_token.status_code == 200, by_token.text
+
+    whole = f"/scenes/promo/executions/{execution}/events?branch=storm&until=finished"
+    start = f"/scenes/promo/executions/{execution[:8]}/events?branch=storm&until=finished"
+    streamed = [await live.request("GET", url, "acme") for url in (whole, start)]
+    assert [s.status_code for s in streamed] == [200, 200]
+    assert streamed[0].text == streamed[1].text == by_token.text
+    assert f'"execution_id":"{execution}"' in streamed[0].text
