@@ -150,7 +150,9 @@ def _artifact_unbound(state: SceneState, event: ArtifactUnbound, prov: Provenanc
 
 
 def _branch_forked(state: SceneState, event: BranchForked, prov: Provenance) -> SceneState:
-    """Applied on top of the parent's state at the fork point."""
+    """Applied on top of the parent's state at the fork point. Executions still running
+    there stay the parent's: their tasks report to it, never to the new branch (which
+    plans its own work, reusing their results through the work cache once they exist)."""
     includes = state.includes.set(event.parent, event.parent_version)
     if prov.branch in includes:
         includes = includes.delete(prov.branch)
@@ -162,6 +164,9 @@ def _branch_forked(state: SceneState, event: BranchForked, prov: Provenance) -> 
         includes=includes,
         merges=(),
         conflicts=immutables.Map(),
+        executions=immutables.Map(),
+        tasks=immutables.Map(),
+        waiting=immutables.Map(),
     )
 
 

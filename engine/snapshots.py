@@ -3,7 +3,9 @@
 A snapshot carries `SNAPSHOT_SCHEMA`; one written by another schema, or one that no
 longer decodes, is reported as unreadable and the caller rebuilds from events.
 Schema 6: the state holds open executions only, each slot its current binding, and
-the slot failures the draft view shows (see `engine.scene.SceneState`).
+the slot failures the draft view shows (see `engine.scene.SceneState`). Schema 7: the
+same shape; a branch no longer starts with the executions still running on its parent
+at the fork (their states in older snapshots are folded again from the events).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from engine.scene import (
     SceneState,
 )
 
-SNAPSHOT_SCHEMA = 6
+SNAPSHOT_SCHEMA = 7
 
 
 class _NodeRecord(msgspec.Struct, array_like=True, gc=False):

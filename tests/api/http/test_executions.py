@@ -81,3 +81,21 @@ async def test_executions_page_newest_first_and_the_same_as_the_whole_list(api: 
     assert past.json() == {"branch": "main", "executions": [], "total": 5}
     refused = await api.request("GET", "/scenes/promo/executions?limit=0", "acme")
     assert refused.status_code == 422
+
+
+async def test_a_branch_forked_while_an_execution_runs_leaves_it_to_its_branch(api: Api) -> None:
+    """An execution still running when a branch is forked stays its own branch's: the
+    new branch neither lists it nor can cancel it, and it finishes where it began."""
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    work = diagnose(3, "sleep", params={"seconds": 0.3}, chain=True)
+    running = (await api.intent("acme", "promo", work)).json()["execution_id"]
+    fork = await api.request("POST", "/scenes/promo/branches", "acme", json={"name": "fork"})
+    assert fork.status_code == 202, fork.text
+
+    listed = await api.request("GET", "/scenes/promo/executions?branch=fork", "acme")
+    assert running not in {e["execution"] for e in listed.json()["executions"]}, listed.text
+    url = f"/scenes/promo/executions/{running}"
+    assert (await api.request("GET", f"{url}?branch=fork", "acme")).status_code == 404
+    assert (await api.request("POST", f"{url}/cancel?branch=fork", "acme")).status_code == 404
+    assert (await api.finished("acme", "promo", running))["status"] == "succeeded"
