@@ -88,6 +88,10 @@ EXECUTION_NAMESPACE = uuid.UUID("6f1c9a52-3f0e-4d8b-9a57-2f3d4c1b8e01")
 
 PLAN_VERSION = 1
 KEEP_SNAPSHOTS = 2  # per stream: the newest, and the one before it
+# The transforms of the pipeline's own events: the dispatcher's, and task results'.
+DISPATCH_TRANSFORM, RESULT_TRANSFORM = "dispatch", "task."
+# How many times a merge or resolution is decided again after losing a race to them.
+GENERATION_RACES = 50
 
 
 class NoWorkCache:
@@ -227,6 +231,7 @@ class SceneService:
         # (Merges and resolutions are never retried, so they always read the store.)
         cached = self.cache.newest(stream) if attempts > 1 else None
         attempt = 1
+        generation_races = 0
         while True:
             state = cached or await self.load(intent.scene, intent.branch)
             try:
@@ -240,6 +245,13 @@ class SceneService:
             try:
                 result = await self.store.append(stream, events, state.version, key)
             except ConcurrencyConflict:
+                if (
+                    attempts == 1
+                    and generation_races < GENERATION_RACES
+                    and await self._only_generation_since(stream, state.version)
+                ):
+                    generation_races += 1  # the pipeline's bookkeeping won: look again
+                    continue
                 if cached is None and attempt == attempts:
                     raise
                 attempt += cached is None
@@ -249,6 +261,13 @@ class SceneService:
                 return await self._earlier_receipt(result, intent)
             await self._after_append(state, events, result)
             return _receipt(intent, result, events)
+
+    async def _only_generation_since(self, stream: StreamId, version: int) -> bool:
+        """Whether everything appended to `stream` after `version` is the pipeline's
+        bookkeeping (dispatches and task results), which nobody reviewed a merge or a
+        resolution against, so it may be decided again on top of it."""
+        since = await self.store.read_stream(stream, version)
+        return bool(since) and all(_by_the_pipeline(event) for event in since)
 
     async def submit_together(self, intents: Sequence[AnyIntent]) -> list[Receipt | Exception]:
         """Decide and append intents for one scene branch that arrived together: in order,
@@ -565,7 +584,7 @@ class SceneService:
                 and task.dispatched < attempt
                 and task.status == TaskStatus.PLANNED
             ]
-            meta = EventMetadata(studio, "dispatcher", "", "", "dispatch", 1)
+            meta = EventMetadata(studio, "dispatcher", "", "", DISPATCH_TRANSFORM, 1)
             now = self.clock.now()
             return [NewEvent(self.ids.new_id(), p, meta, now) for p in payloads]
 
@@ -607,7 +626,7 @@ class SceneService:
             actor=f"worker:{result.worker}" if result.worker else "bus",
             intent_id=execution.intent_id if execution else "",
             execution_id=task.execution,
-            transform=f"task.{task.operation}",
+            transform=f"{RESULT_TRANSFORM}{task.operation}",
             transform_version=1,
         )
         now = self.clock.now()
@@ -686,11 +705,18 @@ def _goal_of(intent: AnyIntent, state: SceneState) -> str:
 
 
 def reviewed_against_one_state(intent: AnyIntent) -> bool:
-    """Merges and resolutions were reviewed against one target state; after a race
-    they must be looked at again, so the loser gets the conflict instead of a retry."""
+    """Merges and resolutions were reviewed against one target state; after a race with
+    another intent they must be looked at again, so the loser gets the conflict instead
+    of a retry (a race with the pipeline's bookkeeping alone is decided again)."""
     return isinstance(intent, StructuredAction) and isinstance(
         intent.action, MergeBranch | ResolveConflict | ResolveAll
     )
+
+
+def _by_the_pipeline(event: RecordedEvent) -> bool:
+    """An event the dispatcher or a task's result wrote, not an intent."""
+    transform = event.metadata.transform
+    return transform == DISPATCH_TRANSFORM or transform.startswith(RESULT_TRANSFORM)
 
 
 def _stream_of_editors(intents: Sequence[AnyIntent]) -> StreamId:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
 from engine.errors import ConcurrencyConflict, InvalidIntent, NotFound
+from engine.events import MergeApplied, NewEvent
+from engine.ports import AppendResult, StreamId
 from tests.engine.scenes import Studio, shots
+from tests.memory_store import MemoryStore
 
 SHA_A, SHA_B, SHA_C = "aa" * 32, "bb" * 32, "cc" * 32
 
@@ -283,6 +287,55 @@ async def test_two_concurrent_merges_into_one_target_cannot_both_apply(studio: S
     )
     losers = [r for r in results if isinstance(r, ConcurrencyConflict)]
     assert len(losers) == 1 and "reload" in str(losers[0])
+
+
+class RacedStore(MemoryStore):
+    """A store where, just before each of the first `races` merges lands, someone else
+    appends to its target: `racer` is called with the target's stream."""
+
+    def __init__(self, races: int, racer: Callable[[StreamId], Awaitable[object]]) -> None:
+        super().__init__()
+        self.races = races
+        self.racer = racer
+
+    async def append(
+        self,
+        stream: StreamId,
+        events: Sequence[NewEvent],
+        expected_version: int,
+        idempotency_key: str | None = None,
+    ) -> AppendResult:
+        if self.races and any(isinstance(e.payload, MergeApplied) for e in events):
+            self.races -= 1
+            await self.racer(stream)
+        return await super().append(stream, events, expected_version, idempotency_key)
+
+
+async def test_a_merge_that_loses_a_race_to_the_pipeline_is_decided_again() -> None:
+    """A task being dispatched while a merge is decided is no reason to refuse the
+    merge: nobody reviewed it against that bookkeeping. An edit is."""
+    store = RacedStore(races=0, racer=lambda stream: asyncio.sleep(0))
+    studio = Studio(store)
+    await shots(studio)
+    await studio.fork("alt")
+    await studio.set("alt", "shot-1", "title", "Alt")
+    for _ in range(3):  # tasks the dispatcher marks while merges are decided
+        await studio.act("main", "diagnose", count=1, operation="echo")
+    store.races, store.racer = 3, lambda stream: dispatch_one(studio, stream)
+    await studio.merge("alt", into="main")
+    assert await studio.value("main", "shot-1", "title") == "Alt"
+
+    store.races, store.racer = 1, lambda stream: studio.set("main", "shot-2", "title", "Edit")
+    await studio.set("alt", "shot-3", "title", "Later")
+    with pytest.raises(ConcurrencyConflict):
+        await studio.merge("alt", into="main")
+
+
+async def dispatch_one(studio: Studio, stream: StreamId) -> None:
+    """Mark one planned task of the branch dispatched, as the dispatcher does."""
+    state = await studio.state(stream.branch)
+    task = next(t for t in state.tasks.values() if not t.dispatched)
+    await studio.service.mark_dispatched(stream.scene, stream.branch, [(task.id, 1)], "st")
 
 
 async def test_diff_between_branches_and_versions(studio: Studio) -> None:
