@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal
@@ -24,6 +24,7 @@ from api.errors import ApiError
 from api.metrics import add_log_context
 from api.schemas.common import ARTIFACT_START_PATTERN, BRANCH_PATTERN, ID_PATTERN
 from api.services import Services
+from api.services.idempotency import Retry
 
 
 def api_of(request: Request) -> Api:
@@ -137,3 +138,23 @@ StreamToken = Annotated[
         "browser's EventSource that cannot send an Authorization header.",
     ),
 ]
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="A retried POST with the same key gets the first answer; nothing runs twice.",
+    ),
+]
+
+
+def retry_of(request: Request, idempotency_key: IdempotencyKey = None) -> Retry:
+    """The request's idempotency key, and what the request was."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return Retry(idempotency_key, f"{request.method} {request.url.path}{query}")
+
+
+RetryDep = Annotated[Retry, Depends(retry_of)]

@@ -8,6 +8,7 @@ deciding stays pure.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,13 @@ from engine.merging import merge_states, node_image
 from engine.nodes import check_prop, may_hold, node_kind
 from engine.reducers import fold
 from engine.scene import Node, SceneState
+
+CONFLICT_ID = re.compile(r"^c-[0-9a-f]{12}$")
+
+
+def is_conflict_id(given: str) -> bool:
+    """Whether `given` is a whole conflict id (as a merge names them), not a start."""
+    return CONFLICT_ID.match(given) is not None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
+from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene, RetryDep
 from api.errors import ERROR_RESPONSES
 from api.routes._accepted import accepted
 from api.schemas.branches import (
@@ -50,12 +50,17 @@ async def list_branches(scene: OwnedScene, api: ApiDep) -> BranchList:
     summary="Fork a branch from any branch at any version",
 )
 async def fork(
-    scene: OwnedScene, body: BranchCreate, principal: CurrentStudio, api: ApiDep
+    scene: OwnedScene,
+    body: BranchCreate,
+    principal: CurrentStudio,
+    api: ApiDep,
+    retry: RetryDep,
+    response: Response,
 ) -> Accepted:
     submitted = await branches.fork(
-        api.services, principal.caller, scene, body.name, body.source, body.at_version
+        api.services, principal.caller, scene, body.name, body.source, body.at_version, retry
     )
-    return accepted(api, submitted)
+    return accepted(api, submitted, response)
 
 
 @router.get(
@@ -81,10 +86,17 @@ async def diff(scene: OwnedScene, old: StateRef, new: StateRef, api: ApiDep) -> 
     summary="Merge one branch into another (conflicts are recorded, never guessed)",
 )
 async def merge(
-    scene: OwnedScene, body: MergeCreate, principal: CurrentStudio, api: ApiDep
+    scene: OwnedScene,
+    body: MergeCreate,
+    principal: CurrentStudio,
+    api: ApiDep,
+    retry: RetryDep,
+    response: Response,
 ) -> Accepted:
-    merged = await branches.merge(api.services, principal.caller, scene, body.source, body.into)
-    return accepted(api, merged.submission)
+    merged = await branches.merge(
+        api.services, principal.caller, scene, body.source, body.into, retry
+    )
+    return accepted(api, merged.submission, response)
 
 
 @router.get(
@@ -108,12 +120,14 @@ async def resolve(
     body: ResolutionCreate,
     principal: CurrentStudio,
     api: ApiDep,
+    retry: RetryDep,
+    response: Response,
     branch: BranchQuery = "main",
 ) -> Accepted:
     submitted = await branches.resolve(
-        api.services, principal.caller, scene, conflict, body.choice, body.value, branch
+        api.services, principal.caller, scene, conflict, body.choice, body.value, branch, retry
     )
-    return accepted(api, submitted)
+    return accepted(api, submitted, response)
 
 
 @router.post(
@@ -127,9 +141,11 @@ async def resolve_all(
     body: ResolveAllCreate,
     principal: CurrentStudio,
     api: ApiDep,
+    retry: RetryDep,
+    response: Response,
     branch: BranchQuery = "main",
 ) -> Accepted:
     submitted = await branches.resolve_all(
-        api.services, principal.caller, scene, body.choice, branch
+        api.services, principal.caller, scene, body.choice, branch, retry
     )
-    return accepted(api, submitted)
+    return accepted(api, submitted, response)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
+from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene, RetryDep
 from api.errors import ERROR_RESPONSES
 from api.routes._accepted import accepted
 from api.schemas.common import Accepted
@@ -62,9 +62,11 @@ async def cancel_execution(
     execution: ItemId,
     principal: CurrentStudio,
     api: ApiDep,
+    retry: RetryDep,
+    response: Response,
     branch: BranchQuery = "main",
 ) -> Accepted:
     submitted = await executions.cancel_execution(
-        api.services, principal.caller, scene, execution, branch
+        api.services, principal.caller, scene, execution, branch, retry
     )
-    return accepted(api, submitted)
+    return accepted(api, submitted, response)

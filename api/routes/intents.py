@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from api.deps import ApiDep, CurrentStudio, SceneId
+from api.deps import ApiDep, CurrentStudio, IdempotencyKey, SceneId
 from api.errors import ERROR_RESPONSES, ApiError
 from api.routes._accepted import accepted
 from api.schemas.common import BRANCH_PATTERN, Accepted
@@ -17,15 +17,6 @@ from api.services import intake
 
 router = APIRouter(tags=["intents"], responses=ERROR_RESPONSES)
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="A retried POST with the same key returns the first answer, appending nothing.",
-    ),
-]
 OptionalBranch = Annotated[
     str | None, Query(pattern=BRANCH_PATTERN, description="The branch (default: main).")
 ]

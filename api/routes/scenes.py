@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import ApiDep, BranchQuery, CurrentStudio, OwnedScene
+from api.deps import ApiDep, BranchQuery, CurrentStudio, OwnedScene, RetryDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.routes._accepted import accepted
 from api.schemas.common import Accepted
@@ -33,10 +33,13 @@ AsOf = Annotated[
 
 
 @router.post("/scenes", status_code=201, response_model=Accepted, summary="Create a scene")
-async def create_scene(body: SceneCreate, principal: CurrentStudio, api: ApiDep) -> Accepted:
-    return accepted(
-        api, await scenes.create_scene(api.services, principal.caller, body.id, body.title)
+async def create_scene(
+    body: SceneCreate, principal: CurrentStudio, api: ApiDep, retry: RetryDep, response: Response
+) -> Accepted:
+    submitted = await scenes.create_scene(
+        api.services, principal.caller, body.id, body.title, retry
     )
+    return accepted(api, submitted, response)
 
 
 @router.get("/scenes", response_model=SceneList, summary="The studio's scenes")

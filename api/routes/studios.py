@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import Admin, ApiDep, CurrentStudio, ItemId, ServicesDep
-from api.errors import ERROR_RESPONSES
+from api.deps import Admin, ApiDep, CurrentStudio, ItemId, RetryDep, ServicesDep
+from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas.studios import KeyCreate, KeyCreated, KeyPublic, Me, StudioCreate, StudioPublic
 from api.services import studios
 
@@ -31,8 +31,16 @@ async def list_studios(admin: Admin, services: ServicesDep) -> list[StudioPublic
     summary="Make an API key for a studio (its token is shown this once)",
 )
 async def create_key(
-    studio: ItemId, body: KeyCreate, admin: Admin, services: ServicesDep
+    studio: ItemId, body: KeyCreate, admin: Admin, services: ServicesDep, retry: RetryDep
 ) -> KeyCreated:
+    if retry.key is not None:
+        # a replay would have to keep the token, which is shown once and never kept
+        raise ApiError(
+            422,
+            "Idempotency-Key: making a key takes none (its token is never kept to be "
+            "shown again); list the studio's keys to see whether a retry made one",
+            field="Idempotency-Key",
+        )
     minted = await studios.create_key(
         services, studio, body.name, body.actor, body.rate_per_second, body.burst
     )

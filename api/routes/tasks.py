@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene
+from api.deps import ApiDep, BranchQuery, CurrentStudio, ItemId, OwnedScene, RetryDep
 from api.errors import ERROR_RESPONSES
 from api.routes._accepted import accepted
 from api.schemas.common import Accepted
@@ -32,11 +32,13 @@ async def retry_task(
     task: ItemId,
     principal: CurrentStudio,
     api: ApiDep,
+    retry: RetryDep,
+    response: Response,
     branch: BranchQuery = "main",
 ) -> Accepted:
-    return accepted(
-        api, await executions.retry_task(api.services, principal.caller, scene, task, branch)
-    )
+    caller = principal.caller
+    submitted = await executions.retry_task(api.services, caller, scene, task, branch, retry)
+    return accepted(api, submitted, response)
 
 
 @router.post(
@@ -50,8 +52,10 @@ async def cancel_task(
     task: ItemId,
     principal: CurrentStudio,
     api: ApiDep,
+    retry: RetryDep,
+    response: Response,
     branch: BranchQuery = "main",
 ) -> Accepted:
-    return accepted(
-        api, await executions.cancel_task(api.services, principal.caller, scene, task, branch)
-    )
+    caller = principal.caller
+    submitted = await executions.cancel_task(api.services, caller, scene, task, branch, retry)
+    return accepted(api, submitted, response)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentStudio, ItemId, ServicesDep
+from api.deps import CurrentStudio, ItemId, RetryDep, ServicesDep
 from api.errors import ERROR_RESPONSES
 from api.schemas.webhooks import (
     DeliveryList,
@@ -29,9 +29,17 @@ router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
     summary="Register a URL for finished executions (its signing secret is shown once)",
 )
 async def create_webhook(
-    body: WebhookCreate, principal: CurrentStudio, services: ServicesDep
+    body: WebhookCreate,
+    principal: CurrentStudio,
+    services: ServicesDep,
+    retry: RetryDep,
+    response: Response,
 ) -> WebhookCreated:
-    made = await webhooks.register(services, principal.caller, str(body.url), body.events)
+    made, replayed = await webhooks.register(
+        services, principal.caller, str(body.url), body.events, retry
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return WebhookCreated(secret=made.secret, **WebhookPublic.of(made).model_dump())
 
 

@@ -9,9 +9,11 @@ from typing import Any, Literal
 import msgspec
 
 from api.services import Caller, Services
+from api.services.idempotency import Retry
 from api.services.ids import by_prefix
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
+from engine.branch_decisions import is_conflict_id
 from engine.branching import Change
 from engine.errors import InvalidIntent
 from engine.scene import SceneState
@@ -43,18 +45,26 @@ async def fork(
     name: str,
     source: str = "main",
     at_version: int | None = None,
+    retry: Retry | None = None,
 ) -> Submission:
     """A new branch `name` of `scene`, starting as `source` was at `at_version`."""
     action = {"name": "fork_branch", "source": source, "at_version": at_version}
-    return await submit(services, caller, _action(scene, name, action), claim=False)
+    return await submit(services, caller, _action(scene, name, action), claim=False, retry=retry)
 
 
 async def merge(
-    services: Services, caller: Caller, scene: str, source: str, into: str = "main"
+    services: Services,
+    caller: Caller,
+    scene: str,
+    source: str,
+    into: str = "main",
+    retry: Retry | None = None,
 ) -> Merged:
     before = await services.scenes.load(scene, into)
     action = {"name": "merge_branch", "source": source}
-    submitted = await submit(services, caller, _action(scene, into, action), claim=False)
+    submitted = await submit(
+        services, caller, _action(scene, into, action), claim=False, retry=retry
+    )
     after = await services.scenes.load(scene, into, submitted.receipt.last_version)
     return Merged(submitted, before, after)
 
@@ -67,23 +77,31 @@ async def resolve(
     choice: Choice,
     value: Any = None,
     branch: str = "main",
+    retry: Retry | None = None,
 ) -> Submission:
     """Resolve one conflict (its id, or a unique start of it) with our side, theirs, or a
     new value."""
     state = await services.scenes.load(scene, branch)
-    conflict = by_prefix(conflict, state.conflicts, "conflict", "conflict")
+    landed = retry is not None and retry.key is not None and is_conflict_id(conflict)
+    if not (landed and conflict not in state.conflicts):  # else its key's answer says
+        conflict = by_prefix(conflict, state.conflicts, "conflict", "conflict")
     action: dict[str, Any] = {"name": "resolve_conflict", "conflict": conflict, "choice": choice}
     if choice == "value":
         action["value"] = value
-    return await submit(services, caller, _action(scene, branch, action), claim=False)
+    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
 
 
 async def resolve_all(
-    services: Services, caller: Caller, scene: str, choice: Choice, branch: str = "main"
+    services: Services,
+    caller: Caller,
+    scene: str,
+    choice: Choice,
+    branch: str = "main",
+    retry: Retry | None = None,
 ) -> Submission:
     """Resolve every open conflict of a branch the same way (ours or theirs)."""
     action = {"name": "resolve_all", "choice": choice}
-    return await submit(services, caller, _action(scene, branch, action), claim=False)
+    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
 
 
 async def branches(services: Services, scene: str) -> list[BranchInfo]:

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from api.services import Caller, Services
+from api.services.idempotency import Retry
 from api.services.ids import SHORTEST, SHOWN, by_prefix
 from api.services.intake import Submission, submit
 from api.services.scenes import scene_state
@@ -139,29 +140,44 @@ async def task(services: Services, scene: str, task_id: str, branch: str = "main
 
 
 async def cancel_execution(
-    services: Services, caller: Caller, scene: str, execution_id: str, branch: str = "main"
+    services: Services,
+    caller: Caller,
+    scene: str,
+    execution_id: str,
+    branch: str = "main",
+    retry: Retry | None = None,
 ) -> Submission:
     found = await record(services, scene, execution_id, branch)
     action = {"name": "cancel_execution", "execution": found.execution.id}
-    return await submit(services, caller, _action(scene, branch, action), claim=False)
+    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
 
 
 async def retry_task(
-    services: Services, caller: Caller, scene: str, task_id: str, branch: str = "main"
+    services: Services,
+    caller: Caller,
+    scene: str,
+    task_id: str,
+    branch: str = "main",
+    retry: Retry | None = None,
 ) -> Submission:
     """Run a failed, blocked or canceled task again in place; nothing else reruns."""
     found = await task(services, scene, task_id, branch)
     action = {"name": "retry_task", "task": found.id}
-    return await submit(services, caller, _action(scene, branch, action), claim=False)
+    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
 
 
 async def cancel_task(
-    services: Services, caller: Caller, scene: str, task_id: str, branch: str = "main"
+    services: Services,
+    caller: Caller,
+    scene: str,
+    task_id: str,
+    branch: str = "main",
+    retry: Retry | None = None,
 ) -> Submission:
     """Cancel one task; a worker running it is told."""
     found = await task(services, scene, task_id, branch)
     action = {"name": "cancel_task", "task": found.id}
-    return await submit(services, caller, _action(scene, branch, action), claim=False)
+    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
 
 
 async def workers_per_lane(services: Services) -> dict[str, int]:

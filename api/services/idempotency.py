@@ -32,6 +32,16 @@ from engine.tenancy import IdempotencyRecord
 
 T = TypeVar("T")
 
+
+class Retry(msgspec.Struct, frozen=True):
+    """What a request carries for its retries: its idempotency key (None when it has
+    none) and what it was (`POST /scenes/promo/merges`), for the message that refuses
+    a key first used for something else."""
+
+    key: str | None
+    request: str
+
+
 LEASE = 30.0  # seconds a request holds its key before a retry may take it over
 WAIT = 10.0  # seconds a retry waits for the request in flight under its key
 POLL = 0.05  # seconds between looks at a key in flight

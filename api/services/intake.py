@@ -60,12 +60,17 @@ async def submit(
     *,
     claim: bool = True,
     request: str | None = None,
+    retry: idempotency.Retry | None = None,
 ) -> Submission:
     """Check, append and describe one intent of the caller's studio. `claim`: the
     intent may claim an unused scene id (creating a scene); otherwise the scene must
     be the studio's already. An intent with an idempotency key is answered once per
     key (`api.services.idempotency`); `request` says how it arrived, for the message
-    that refuses a key used for something else."""
+    that refuses a key used for something else. `retry`: the key and request of an
+    HTTP route that submits the intent on the caller's behalf."""
+    if retry is not None and retry.key is not None:
+        fields = dict(raw) if isinstance(raw, Mapping) else msgspec.json.decode(raw)
+        raw, request = {**fields, "idempotency_key": retry.key}, retry.request
     intent = make_intent(services, caller, raw)  # refuses bad input before anything
     if intent.idempotency_key is None:
         return await _submit(services, caller, raw, claim)

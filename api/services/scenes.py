@@ -9,6 +9,7 @@ from datetime import datetime
 import msgspec
 
 from api.services import Caller, Services
+from api.services.idempotency import Retry
 from api.services.intake import Submission, submit
 from engine.errors import InvalidIntent
 from engine.events import RecordedEvent
@@ -36,7 +37,11 @@ class HistoryFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def create_scene(
-    services: Services, caller: Caller, scene: str, title: str | None = None
+    services: Services,
+    caller: Caller,
+    scene: str,
+    title: str | None = None,
+    retry: Retry | None = None,
 ) -> Submission:
     """A new scene of the caller's studio; an id another studio holds is refused the
     same way as one of its own (another studio's ids are not news)."""
@@ -45,7 +50,7 @@ async def create_scene(
         raise InvalidIntent("scene", f"scene {scene!r} already exists")
     action = {"name": "create_scene", "title": title}
     fields = {"kind": "structured_action", "scene": scene, "branch": "main", "action": action}
-    return await submit(services, caller, fields)
+    return await submit(services, caller, fields, retry=retry)
 
 
 async def list_scenes(services: Services, studio: str) -> list[str]:

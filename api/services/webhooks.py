@@ -4,11 +4,16 @@ Deliveries themselves are made by `api.webhooks.WebhookCenter`."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from api.services import Caller, Services
+import msgspec
+
+from api.services import Caller, Services, idempotency
+from api.services.idempotency import Retry
 from api.services.tenancy import now_micros
 from engine.errors import NotFound
 from engine.tenancy import DeliveryAttempt, Webhook, WebhookDelivery
@@ -20,16 +25,50 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-async def register(services: Services, caller: Caller, url: str, events: Iterable[str]) -> Webhook:
-    """A new webhook of the caller's studio; a destination that is not public (or
-    whose URL carries credentials) is refused, naming the reason."""
+async def register(
+    services: Services,
+    caller: Caller,
+    url: str,
+    events: Iterable[str],
+    retry: Retry | None = None,
+) -> tuple[Webhook, bool]:
+    """A new webhook of the caller's studio, and whether it is a retry's answer (with
+    an idempotency key, the first request's webhook, secret included); a destination
+    that is not public (or whose URL carries credentials) is refused, naming why."""
     await services.webhook_transport.check(url)
+    chosen = tuple(sorted(set(events)))
+    if retry is None or retry.key is None:
+        return await _create(services, caller, url, chosen, f"wh_{uuid.uuid4().hex[:16]}"), False
+    fields = {"url": url, "events": list(chosen), "idempotency_key": retry.key}
+
+    async def first(held: dict[str, Any]) -> bytes:
+        # the id follows the key's record, so a retry taking over a dead holder's
+        # request finds the webhook that request may have made
+        hook = "wh_" + hashlib.sha256(str(held["id"]).encode()).hexdigest()[:16]
+        return msgspec.json.encode(await _create(services, caller, url, chosen, hook))
+
+    return await idempotency.once(
+        services,
+        caller,
+        fields,
+        retry.request,
+        first,
+        lambda b: msgspec.json.decode(b, type=Webhook),
+    )
+
+
+async def _create(
+    services: Services, caller: Caller, url: str, events: tuple[str, ...], hook: str
+) -> Webhook:
+    found = await services.tenancy_store.webhook(caller.studio, hook)
+    if found is not None:
+        return found
     webhook = Webhook(
-        id=f"wh_{uuid.uuid4().hex[:16]}",
+        id=hook,
         studio=caller.studio,
         url=url,
         secret=new_secret(),
-        events=tuple(sorted(set(events))),
+        events=events,
         created_at=now_micros(),
     )
     await services.tenancy_store.create_webhook(webhook)

@@ -118,3 +118,89 @@ async def test_an_expired_key_may_be_used_again(api: Api, tmp_path: Path) -> Non
     other = await api.intent("acme", "promo", {"kind": "text_prompt", "text": "b"}, headers=key)
     assert other.status_code == 202, other.text
     assert other.json()["intent_id"] != first.json()["intent_id"]
+
+
+async def test_every_post_that_changes_something_honours_the_key(
+    hostile: Api, backend_url: str
+) -> None:
+    """Not only intents: creating a scene, forking, merging, resolving, cancelling and
+    registering a webhook, each retried at once under one key, happen once and every
+    retry gets the first answer; the key with another body is refused."""
+    api = hostile
+    await api.studio("acme", rate_per_second=0)
+    await api.scene("acme", "promo")
+    shot = {"name": "add_node", "kind": "shot", "node": "s1"}
+    assert (await api.intent("acme", "promo", action(shot))).status_code == 202
+    sleeper = await api.intent("acme", "promo", diagnose(1, "sleep", params={"seconds": 5}))
+    execution = sleeper.json()["execution_id"]
+
+    await once_under_a_key(api, "/scenes", {"id": "teaser"}, {"id": "trailer"})
+    await once_under_a_key(
+        api, "/scenes/promo/branches", {"name": "storm"}, {"name": "storm", "at_version": 1}
+    )
+    for branch, value in (("main", "Noon"), ("storm", "Dusk")):
+        title = {"name": "set_property", "node": "s1", "prop": "title", "value": value}
+        assert (await api.intent("acme", "promo", action(title, branch))).status_code == 202
+    await once_under_a_key(
+        api, "/scenes/promo/merges", {"source": "storm"}, {"source": "storm", "into": "storm"}
+    )
+    conflicts = await api.request("GET", "/scenes/promo/conflicts", "acme")
+    [conflict] = conflicts.json()["conflicts"]
+    await once_under_a_key(
+        api,
+        f"/scenes/promo/conflicts/{conflict['conflict']}/resolution",
+        {"choice": "ours"},
+        {"choice": "theirs"},
+    )
+    await once_under_a_key(api, f"/scenes/promo/executions/{execution}/cancel", None, None)
+    hook = await once_under_a_key(
+        api, "/webhooks", {"url": "https://studio.example/a"}, {"url": "https://studio.example/b"}
+    )
+
+    history = (await api.request("GET", "/scenes/promo/history", "acme")).json()["entries"]
+    assert sum(e["type"] == "MergeApplied" for e in history) == 1
+    assert sum(e["type"] == "ConflictResolved" for e in history) == 1
+    assert sum(e["type"] == "ExecutionFinished" for e in history) == 1  # the cancel
+    storm = await api.request("GET", "/scenes/promo/history?branch=storm", "acme")
+    assert sum(e["type"] == "BranchForked" for e in storm.json()["entries"]) == 1
+    hooks = (await api.request("GET", "/webhooks", "acme")).json()["webhooks"]
+    assert [h["id"] for h in hooks] == [hook["id"]]
+
+
+def action(fields: dict[str, object], branch: str = "main") -> dict[str, object]:
+    return {"kind": "structured_action", "branch": branch, "action": fields}
+
+
+async def once_under_a_key(
+    api: Api, path: str, body: dict[str, object] | None, other: dict[str, object] | None
+) -> dict[str, object]:
+    """POST `body` to `path` ten times at once under one fresh key: every answer is the
+    first one, nine of them replays; then the key with the `other` body is refused."""
+    key = {"Idempotency-Key": f"k-{path}"}
+    sent = {} if body is None else {"json": body}
+    answers = await asyncio.gather(
+        *(api.request("POST", path, "acme", headers=key, **sent) for _ in range(10))
+    )
+    assert all(a.is_success for a in answers), [a.text for a in answers]
+    assert len({a.text for a in answers}) == 1, {a.text for a in answers}
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 9, path
+    later = await api.request("POST", path, "acme", headers=key, **sent)  # once it is done
+    assert later.text == answers[0].text and later.headers["Idempotent-Replayed"] == "true"
+    if other is not None:
+        refused = await api.request("POST", path, "acme", headers=key, json=other)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "idempotency_key_reused", refused.text
+    found: dict[str, object] = answers[0].json()
+    return found
+
+
+async def test_making_a_key_takes_no_idempotency_key(api: Api) -> None:
+    """A key's token is shown once and never kept, so no retry could be given it again:
+    the header is refused rather than ignored, and no key is made."""
+    await api.studio("acme")
+    admin = {**api.auth(None), "Idempotency-Key": "key-1"}
+    refused = await api.http.post("/studios/acme/keys", json={"name": "ci"}, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "Idempotency-Key"
+    keys = await api.http.get("/studios/acme/keys", headers=api.auth(None))
+    assert [k["name"] for k in keys.json()] == ["tests"]
