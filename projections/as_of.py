@@ -65,4 +65,8 @@ async def state_as_of(
     state = await scenes.load(scene, branch, version)
     if not state.created:
         raise await scenes.missing(scene, branch, version)
+    if state.version < version:  # a version not reached yet, as a diff says of one
+        raise InvalidIntent(
+            "version", f"{scene}@{branch} is at version {state.version}; {version} is past it"
+        )
     return state

@@ -67,6 +67,9 @@ async def test_history_and_as_of_show_the_scene_as_it_was(api: Api) -> None:
     assert [n["id"] for n in old.json()["nodes"]] == ["root"]
     now = (await api.request("GET", "/scenes/promo", "acme")).json()
     assert [n["id"] for n in now["nodes"]] == ["root", "s1"]
+    ahead = await api.request("GET", f"/scenes/promo?version={now['version'] + 1}", "acme")
+    assert ahead.status_code == 422, ahead.text  # not the head, passed off as that version
+    assert ahead.json()["error"]["field"] == "version" and "past it" in ahead.text
 
     history = (await api.request("GET", "/scenes/promo/history", "acme")).json()["entries"]
     assert [e["version"] for e in history] == list(range(1, now["version"] + 1))
