@@ -96,6 +96,8 @@ def film_works(
         shown = _captions_of(state, shot, start, duration)
         words = [str(caption["text"]) for caption in shown if not caption.get("shared")]
         prompt = _picture_prompt(shot, words, style)
+        if not prompt:  # nothing to picture yet: the film waits for it, planning nothing
+            return []
         works.extend(_generation(shot, number, prompt, duration, models))
         works.append(_conform(shot, number, picture, duration, fidelity))
         clips[f"clip-{number:03d}"] = f"{shot.id}/{fidelity}"
@@ -118,9 +120,12 @@ class Sound(msgspec.Struct, frozen=True):
 def _picture_prompt(shot: Node, captions: list[str], style: str) -> str:
     """The shot's prompt, then the words of the captions shown over it, then the
     scene's style: a picture model reads the prompt first, and the captions tell it
-    what the viewer will be told they are looking at (who is there, the weather)."""
+    what the viewer will be told they are looking at (who is there, the weather).
+    A shot with none of them is pictured from its title; one without a title either
+    has nothing to picture ("")."""
     lines = [text.strip().rstrip(".") for text in captions]
-    return ", ".join(p for p in (str(shot.value("prompt", "") or ""), *lines, style) if p)
+    prompt = ", ".join(p for p in (str(shot.value("prompt", "") or ""), *lines, style) if p)
+    return prompt or str(shot.value("title", "") or "").strip()
 
 
 def _generation(

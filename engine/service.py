@@ -482,7 +482,11 @@ class SceneService:
         works = _works_for(after, intent, await models(intent.studio))
         if not works:
             if isinstance(intent, StructuredAction) and isinstance(intent.action, Render):
-                raise InvalidIntent("action", "the scene has no shots to render")
+                raise InvalidIntent(
+                    "action",
+                    "the scene has nothing to render: no shots, or a shot with nothing to "
+                    "picture yet (give it a prompt or a title)",
+                )
             return []
         keys = content_keys(works)
         work_cache = self.work_cache if lookups is None else lookups

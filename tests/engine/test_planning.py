@@ -160,6 +160,22 @@ async def test_render_of_a_scene_without_shots_is_refused() -> None:
         await studio.act("main", "render")
 
 
+async def test_a_shot_with_nothing_to_picture_plans_no_film_until_it_has() -> None:
+    """A shot without a prompt, captions or style is pictured from its title; one
+    without a title either plans no film (never a task bound to fail on an empty
+    prompt), and a render says what is missing."""
+    studio = Studio()
+    await studio.act("main", "create_scene", title="bare")
+    await studio.act("main", "add_node", kind="shot", node="s1", parent="root")
+    assert film_works(await studio.state()) == []
+    with pytest.raises(InvalidIntent, match="nothing to picture"):
+        await studio.act("main", "render")
+
+    await studio.set("main", "s1", "title", "a lighthouse at dusk")
+    pictures = [w for w in film_works(await studio.state()) if w.operation == "text_to_image"]
+    assert [w.params["prompt"] for w in pictures] == ["a lighthouse at dusk"]
+
+
 EDITS = st.one_of(
     st.tuples(
         st.just("prompt"),
