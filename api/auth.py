@@ -73,6 +73,11 @@ class KeyRing:
             return self._admin
         if stream_tokens.key_of(token) is not None:
             return await self._stream_principal(token)
+        if token.startswith(stream_tokens.PREFIX):
+            raise _unauthenticated(
+                "the stream token is malformed (cut short?): POST /streams/tokens or "
+                "/artifacts/{artifact}/tokens makes a whole one"
+            )
         parts = split_token(token)
         if parts is None:
             if self._admin_token is None:
