@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.bootstrap import projection_runner
+from api.cli.styled import styled
 from api.cli.tables import lineage_summary, lineage_tree
 from api.runtime import Runtime
 from api.services import Caller, Services, executions, intake
@@ -309,10 +310,10 @@ async def _follow(
     progress: DemoProgress,
 ) -> ExecutionProgress:
     with Progress(
-        TextColumn("[bold]{task.fields[status]}"),
+        TextColumn("{task.fields[status]}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=console,
     ) as bar:
@@ -356,12 +357,14 @@ def _failures(final: ExecutionProgress) -> str:
 
 
 def _report(console: Console, made: Lineage, outcome: DemoOutcome) -> None:
-    console.print(
-        f"[bold]{outcome.film}[/] written; this run generated "
-        f"{outcome.ran} tasks and reused {outcome.reused} made earlier."
-    )
+    said = f" written; this run generated {outcome.ran} tasks"
+    said += f" and reused {outcome.reused} made earlier."
+    console.print(styled("[bold]{film}[/]{said}", film=outcome.film, said=said))
     if outcome.page is not None:
-        console.print(f"[bold]{outcome.page}[/] written: the landing page, the film embedded")
+        page = styled(
+            "[bold]{page}[/] written: the landing page, the film embedded", page=outcome.page
+        )
+        console.print(page)
     if outcome.reused_work and outcome.ran:
         reused = ", ".join(f"{n} {op}" for op, n in sorted(outcome.reused_work.items()))
         console.print(f"reused: {reused}", soft_wrap=True)

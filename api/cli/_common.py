@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from api.cli._exits import Exit, explain
+from api.cli.styled import styled
 from api.config import ConfigError, Settings, load_settings
 from api.services import Caller
 
@@ -20,8 +22,10 @@ if TYPE_CHECKING:
 from engine.errors import Unavailable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None)
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # a message is one line, however long
+# No markup: what users and models wrote is printed as written (`api.cli.styled`). Piped,
+# lines are as long as they need to be, so ids and times are never broken.
+console = Console(markup=False, width=None if sys.stdout.isatty() else 100_000)
+errors = Console(stderr=True, soft_wrap=True, markup=False)  # a message is one line
 T = TypeVar("T")
 
 LOCAL_STUDIO = "local"
@@ -63,7 +67,7 @@ def run_async(
         return asyncio.run(work())  # type: ignore[arg-type]
     except KeyboardInterrupt:
         kept = interrupted() if interrupted is not None else INTERRUPTED
-        errors.print(f"[yellow]interrupted:[/] {kept}")
+        errors.print(styled("[yellow]interrupted:[/] {kept}", kept=kept))
         raise typer.Exit(Exit.INTERRUPTED) from None
     except typer.Exit:
         raise
@@ -106,7 +110,13 @@ async def waiting(work: Callable[[], Awaitable[T]]) -> T:
         try:
             return await work()
         except Unavailable as exc:
-            errors.print(f"[yellow]waiting:[/] {exc}; trying again in {delay:g} s")
+            errors.print(
+                styled(
+                    "[yellow]waiting:[/] {exc}; trying again in {delay} s",
+                    exc=exc,
+                    delay=f"{delay:g}",
+                )
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MOST)
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from rich.text import Text
+
+from api.cli.styled import styled
 from api.config import ConfigError, Settings
 from engine.errors import (
     ConcurrencyConflict,
@@ -34,27 +37,33 @@ _VARIABLES = {
 }
 
 
-def explain(failure: BaseException, settings: Settings | None) -> tuple[str, Exit]:
+def explain(failure: BaseException, settings: Settings | None) -> tuple[Text, Exit]:
     """The one line to print for `failure`, and the exit code."""
+    line, code = _explained(failure, settings)
+    kind, _, said = line.partition(": ")
+    return styled("[red]{kind}:[/] {said}", kind=kind, said=said), code
+
+
+def _explained(failure: BaseException, settings: Settings | None) -> tuple[str, Exit]:
     if isinstance(failure, ConfigError):
-        return f"[red]configuration:[/] {failure}", Exit.CONFIGURATION
+        return f"configuration: {failure}", Exit.CONFIGURATION
     if isinstance(failure, InvalidIntent):
-        return f"[red]refused:[/] {failure}", Exit.REFUSED
+        return f"refused: {failure}", Exit.REFUSED
     if isinstance(failure, ConcurrencyConflict):
-        return f"[red]conflict:[/] {failure}", Exit.CONFLICT
+        return f"conflict: {failure}", Exit.CONFLICT
     if isinstance(failure, NotFound):
-        return f"[red]not found:[/] {failure}", Exit.NOT_FOUND
+        return f"not found: {failure}", Exit.NOT_FOUND
     if isinstance(failure, Misconfigured):
         hint = _where(failure.backend, settings)
-        return f"[red]configuration:[/] {failure}; {hint}", Exit.CONFIGURATION
+        return f"configuration: {failure}; {hint}", Exit.CONFIGURATION
     if isinstance(failure, Unavailable):
         hint = _where(failure.backend, settings)
-        return f"[red]unreachable:[/] {failure}; {hint}, and that it is running", Exit.UNREACHABLE
+        return f"unreachable: {failure}; {hint}, and that it is running", Exit.UNREACHABLE
     if isinstance(failure, ScenestateError):
-        return f"[red]error:[/] {failure}", Exit.FAILED
+        return f"error: {failure}", Exit.FAILED
     said = str(failure).strip().splitlines()
     reason = f"{type(failure).__name__}: {said[0]}" if said else type(failure).__name__
-    return f"[red]error:[/] {reason} (run again with --debug for the traceback)", Exit.FAILED
+    return f"error: {reason} (run again with --debug for the traceback)", Exit.FAILED
 
 
 def _where(backend: str, settings: Settings | None) -> str:

@@ -21,6 +21,7 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli._exits import Exit
+from api.cli.styled import styled
 from api.cli.tables import execution_table, executions_table
 from api.services import Services
 from api.services import executions as running
@@ -76,10 +77,10 @@ async def follow_live(
 
     runtime = Runtime(services, workers=2) if services.volatile_bus else None
     with Progress(
-        TextColumn("[bold]{task.fields[status]}"),
+        TextColumn("{task.fields[status]}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=console,
         transient=True,
@@ -101,7 +102,9 @@ async def follow_live(
         def unserved(lanes: list[str]) -> None:
             if set(lanes) - told:  # say it once per lane
                 told.update(lanes)
-                errors.print(f"[yellow]waiting:[/] {running.unserved_hint(lanes)}")
+                errors.print(
+                    styled("[yellow]waiting:[/] {hint}", hint=running.unserved_hint(lanes))
+                )
 
         async with runtime or contextlib.nullcontext():
             check = runtime.check if runtime is not None else None
@@ -149,14 +152,18 @@ def worker(
     settings = settings_or_exit()
     if settings.nats_url is None:
         errors.print(
-            "[red]configuration:[/] a worker process needs SCENESTATE_NATS_URL (nats://...); "
-            "with the in-process bus, `scenestate run` runs the workers"
+            styled(
+                "[red]configuration:[/] a worker process needs SCENESTATE_NATS_URL "
+                "(nats://...); with the in-process bus, `scenestate run` runs the workers"
+            )
         )
         raise typer.Exit(Exit.CONFIGURATION)
     try:
         chosen = [Lane(name.strip()) for name in lanes.split(",") if name.strip()]
     except ValueError:
-        errors.print(f"[red]refused:[/] --lanes: expected some of {', '.join(LANES)}")
+        errors.print(
+            styled("[red]refused:[/] --lanes: expected some of {lanes}", lanes=", ".join(LANES))
+        )
         raise typer.Exit(Exit.REFUSED) from None
 
     async def serve() -> None:
@@ -172,7 +179,8 @@ def worker(
                     await worker.run()
                     return
             except Unavailable as exc:
-                errors.print(f"[yellow]waiting:[/] {exc}; trying again in {delay:g} s")
+                said = "[yellow]waiting:[/] {exc}; trying again in {delay} s"
+                errors.print(styled(said, exc=exc, delay=f"{delay:g}"))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MOST)
 

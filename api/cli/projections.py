@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import msgspec
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from api.cli._common import BranchOpt, app, console, run_job
+from api.cli.styled import styled
 from api.cli.tables import counted, lineage_summary, lineage_tree
 from api.services import Services, scenes
 from api.services.ids import by_prefix
@@ -198,7 +200,7 @@ def _timeline_tables(timeline: Timeline) -> list[Table]:
         f"{timeline.duration:g}s at {timeline.fps:g} fps, {timeline.width}x{timeline.height}, "
         f"{counted(timeline.pending, 'task')} pending, {counted(timeline.conflicts, 'conflict')}"
     )
-    shots = Table(title=title, caption="  ".join(_slot_line(s) for s in timeline.outputs))
+    shots = Table(title=title, caption=Text("  ").join(_slot_line(s) for s in timeline.outputs))
     for column in ("#", "shot", "start", "duration", "title / prompt", "slots"):
         shots.add_column(column, overflow="fold")
     for shot in timeline.shots:
@@ -208,7 +210,7 @@ def _timeline_tables(timeline: Timeline) -> list[Table]:
             f"{shot.start:g}s",
             f"{shot.duration:g}s",
             shot.title or shot.prompt,
-            "\n".join(_slot_line(s) for s in shot.slots),
+            Text("\n").join(_slot_line(s) for s in shot.slots),
         )
     tables = [shots]
     for track in timeline.tracks:
@@ -219,7 +221,7 @@ def _timeline_tables(timeline: Timeline) -> list[Table]:
             table.add_column(column, overflow="fold")
         for item in track.items:
             length = "-" if item.duration is None else f"{item.duration:g}s"
-            slots = "\n".join(_slot_line(s) for s in item.slots) or "-"
+            slots = Text("\n").join(_slot_line(s) for s in item.slots) or Text("-")
             table.add_row(f"{item.start:g}s", length, item.node, item.text, slots)
         tables.append(table)
     return tables + [_surface_table(surface) for surface in timeline.surfaces]
@@ -235,23 +237,28 @@ def _surface_table(surface: SurfaceView) -> Table:
     table = Table(title=title, caption="\n".join(surface.missing) or None)
     for column in ("names", "what", "now"):
         table.add_column(column, overflow="fold")
-    table.add_row("code", "page", surface.code[:12] + "…" if surface.code else "[dim]not made[/]")
+    table.add_row("code", "page", surface.code[:12] + "…" if surface.code else NOT_MADE)
     for line in surface.copy:
         now = line.text or (f"{line.artifact[:12]}…" if line.artifact else None)
-        table.add_row(
-            line.node, f"{line.role} (≤ {line.limit})", now or f"[dim]{line.placeholder}[/]"
-        )
+        table.add_row(line.node, f"{line.role} (≤ {line.limit})", now or dim(line.placeholder))
     for medium in surface.media:
-        shown = f"{medium.artifact[:12]}…" if medium.artifact else "[dim]not made[/]"
+        shown = f"{medium.artifact[:12]}…" if medium.artifact else NOT_MADE
         table.add_row(medium.ref, medium.kind, shown)
     return table
 
 
-def _slot_line(slot: SlotView) -> str:
+NOT_MADE = styled("[dim]not made[/]")
+
+
+def dim(text: str) -> Text:
+    return styled("[dim]{text}[/]", text=text)
+
+
+def _slot_line(slot: SlotView) -> Text:
     if slot.artifact is not None:
         working = f" (now: {slot.task.description or slot.task.operation})" if slot.task else ""
-        return f"{slot.slot}: {slot.artifact[:12]}…{working}"
-    return f"{slot.slot}: [dim]{slot.placeholder}[/]"
+        return Text(f"{slot.slot}: {slot.artifact[:12]}…{working}")
+    return styled("{slot}: [dim]{placeholder}[/]", slot=slot.slot, placeholder=slot.placeholder)
 
 
 def _fidelity_tables(shown: FidelityView) -> list[Table]:

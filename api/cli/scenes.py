@@ -23,6 +23,7 @@ from api.cli._common import (
     settings_or_exit,
 )
 from api.cli._exits import redacted
+from api.cli.styled import styled
 from api.cli.tables import history_table, receipt_line, scene_tree
 from api.services import Services, intake, scenes
 from engine.errors import InvalidIntent, ScenestateError
@@ -218,5 +219,5 @@ def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        errors.print(f"[red]cannot read {path}:[/] {exc.strerror}")
+        errors.print(styled("[red]cannot read {path}:[/] {why}", path=path, why=exc.strerror))
         raise typer.Exit(2) from None

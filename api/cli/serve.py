@@ -10,6 +10,7 @@ import typer
 
 from api.cli._common import app, errors, run_async, settings_or_exit, waiting
 from api.cli._exits import Exit
+from api.cli.styled import styled
 
 
 @app.command()
@@ -41,13 +42,17 @@ def serve(
     settings = settings_or_exit()
     if settings.http.admin_key is None:
         errors.print(
-            "[yellow]note:[/] SCENESTATE_ADMIN_KEY is not set: no studio or key can be "
-            "created over HTTP"
+            styled(
+                "[yellow]note:[/] SCENESTATE_ADMIN_KEY is not set: no studio or key can be "
+                "created over HTTP"
+            )
         )
     if no_workers and settings.nats_url is None:
         errors.print(
-            "[yellow]note:[/] --no-workers with the in-process bus: nothing will run tasks "
-            "(set SCENESTATE_NATS_URL and run `scenestate worker`)"
+            styled(
+                "[yellow]note:[/] --no-workers with the in-process bus: nothing will run "
+                "tasks (set SCENESTATE_NATS_URL and run `scenestate worker`)"
+            )
         )
     # A database that refuses or cannot be reached is waited for, a line each try.
     run_async(lambda: waiting(lambda: prepare_database(settings)), settings)
@@ -62,7 +67,9 @@ def serve(
     server = uvicorn.Server(uvicorn.Config(api, log_config=None, access_log=False, lifespan="on"))
     server.run(sockets=[listening])
     if not server.started:
-        errors.print("[red]unreachable:[/] the API did not start (the log line above says why)")
+        errors.print(
+            styled("[red]unreachable:[/] the API did not start (the log line above says why)")
+        )
         raise typer.Exit(Exit.UNREACHABLE)
 
 
@@ -76,9 +83,8 @@ def _listen(host: str, port: int) -> socket.socket:
         listening.bind((host, port))
     except OSError as exc:
         listening.close()
-        errors.print(
-            f"[red]unreachable:[/] cannot listen on {host}:{port}: {exc.strerror or exc}; "
-            "choose another --port or --host, or stop what holds it"
-        )
+        said = "[red]unreachable:[/] cannot listen on {where}: {why}; "
+        said += "choose another --port or --host, or stop what holds it"
+        errors.print(styled(said, where=f"{host}:{port}", why=exc.strerror or exc))
         raise typer.Exit(Exit.UNREACHABLE) from None
     return listening

@@ -7,8 +7,10 @@ from datetime import UTC
 
 import msgspec
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
+from api.cli.styled import styled
 from engine.branching import Change
 from engine.events import ConflictSide, RecordedEvent
 from engine.executions import ExecutionRecord
@@ -20,7 +22,13 @@ from projections.lineage_records import ArtifactOrigin, Lineage, TaskOrigin
 
 
 def scene_tree(state: SceneState) -> Tree:
-    title = f"[bold]{state.scene}[/]@{state.branch} v{state.version}  [dim]{state.title}[/]"
+    title = styled(
+        "[bold]{scene}[/]@{branch} v{version}  [dim]{title}[/]",
+        scene=state.scene,
+        branch=state.branch,
+        version=state.version,
+        title=state.title,
+    )
     top = Tree(title)
     _add_children(top, state, state.root, include_self=True)
     return top
@@ -30,17 +38,29 @@ def _add_children(branch: Tree, state: SceneState, node_id: str, include_self: b
     node = state.nodes[node_id]
     here = branch.add(_node_label(node)) if include_self else branch
     for name, prop in sorted(node.props.items()):
-        here.add(f"[cyan]{name}[/] = {prop.value!r}  [dim]{_who(prop.provenance)}[/]")
+        here.add(
+            styled(
+                "[cyan]{name}[/] = {value}  [dim]{who}[/]",
+                name=name,
+                value=repr(prop.value),
+                who=_who(prop.provenance),
+            )
+        )
     for slot, bindings in sorted(node.slots.items()):
         for binding in bindings:
             sha = binding.artifact[:12]
-            here.add(f"[magenta]slot {slot}[/] → {sha}…  [dim]{_who(binding.provenance)}[/]")
+            who = _who(binding.provenance)
+            here.add(
+                styled(
+                    "[magenta]slot {slot}[/] → {sha}…  [dim]{who}[/]", slot=slot, sha=sha, who=who
+                )
+            )
     for child in state.child_ids(node_id):
         _add_children(here, state, child, include_self=True)
 
 
-def _node_label(node: Node) -> str:
-    return f"[bold green]{node.kind}[/] {node.id}"
+def _node_label(node: Node) -> Text:
+    return styled("[bold green]{kind}[/] {id}", kind=node.kind, id=node.id)
 
 
 def _who(prov: Provenance) -> str:
@@ -117,16 +137,18 @@ def conflict_table(state: SceneState, title: str) -> Table:
     return table
 
 
-def _side(side: ConflictSide) -> str:
+def _side(side: ConflictSide) -> Text:
     if not side.present:
-        return "(absent)"
+        return Text("(absent)")
     if side.node is not None:
         shown = f"{side.node.kind} under {side.node.parent}"
     elif side.order is not None:
         shown = f"under {side.value} at {side.order}"
     else:
         shown = repr(side.value)
-    return f"{shown}  [dim]{_who(side.provenance)}[/]" if side.provenance else shown
+    if side.provenance is None:
+        return Text(shown)
+    return styled("{shown}  [dim]{who}[/]", shown=shown, who=_who(side.provenance))
 
 
 def change_table(changes: Iterable[Change], title: str) -> Table:
@@ -185,7 +207,7 @@ def execution_table(progress: Progress) -> Table:
 
 
 def lineage_tree(found: Lineage) -> Tree:
-    top = Tree(f"[bold]artifact[/] {found.origin.artifact}")
+    top = Tree(styled("[bold]artifact[/] {artifact}", artifact=found.origin.artifact))
     _add_origin(top, found.origin)
     return top
 
@@ -193,38 +215,47 @@ def lineage_tree(found: Lineage) -> Tree:
 def _add_origin(branch: Tree, origin: ArtifactOrigin, execution: str | None = None) -> None:
     """`execution`: the one of the task this artifact feeds (not repeated below)."""
     if origin.repeated:
-        branch.add("[dim](shown above)[/]")
+        branch.add(styled("[dim](shown above)[/]"))
         return
     if origin.made_by is not None:
         _add_task(branch, origin.made_by, execution)
         if origin.also_made_by:
-            branch.add(f"[dim]same bytes also made by {', '.join(origin.also_made_by)}[/]")
+            also = ", ".join(origin.also_made_by)
+            branch.add(styled("[dim]same bytes also made by {also}[/]", also=also))
         return
     for bound in origin.bound_by:
         said = f": {bound.intent.summary}" if bound.intent is not None else ""
-        branch.add(
-            f"[yellow]bound[/] into {bound.node}.{bound.slot} by {bound.actor} "
+        rest = (
+            f" into {bound.node}.{bound.slot} by {bound.actor} "
             f"via {bound.transform} (intent {bound.intent_id}{said})"
         )
+        branch.add(styled("[yellow]bound[/]{rest}", rest=rest))
 
 
 def _add_task(branch: Tree, task: TaskOrigin, seen: str | None = None) -> None:
     what = task.description or task.operation
+    rest = f" · model {task.model} · provider {task.provider} · lane {task.lane}  "
     here = branch.add(
-        f"[green]made by[/] task {task.task}: [bold]{task.operation}[/] · model {task.model} "
-        f"· provider {task.provider} · lane {task.lane}  [dim]{what}[/]"
+        styled(
+            "[green]made by[/] task {task}: [bold]{operation}[/]{rest}[dim]{what}[/]",
+            task=task.task,
+            operation=task.operation,
+            rest=rest,
+            what=what,
+        )
     )
     execution = task.execution
     if execution is not None and execution.execution != seen:
         intent = execution.intent
         asked = f"{intent.kind} by {intent.actor}: {intent.summary}" if intent else "?"
-        here.add(
-            f"[cyan]execution[/] {execution.execution} (goal {execution.goal}, planned by "
+        rest = (
+            f" {execution.execution} (goal {execution.goal}, planned by "
             f"{task.transform}) ← intent {intent.intent_id if intent else '?'} ({asked})"
         )
+        here.add(styled("[cyan]execution[/]{rest}", rest=rest))
     for item in task.inputs:
         shown = item.artifact[:16] + "…" if item.artifact else "(no artifact recorded)"
-        feed = here.add(f"[magenta]input {item.name}[/] ← {shown}")
+        feed = here.add(styled("[magenta]input {name}[/] ← {shown}", name=item.name, shown=shown))
         mine = execution.execution if execution is not None else None
         if item.source is not None:
             _add_origin(feed, item.source, mine)

@@ -229,3 +229,23 @@ def test_a_studio_chooses_its_models_at_the_command_line(cli: Cli) -> None:
     assert refused.returncode == 2 and "fal offers no text model 'gpt-9'" in refused.stderr
     back = cli("model", "text", "--local", "--studio", "acme").stdout
     assert re.search(r"text\s+│\s+local-copy-1\s+│\s+local\s+│\s+│", back), back
+
+
+def test_what_users_wrote_is_printed_as_written(cli: Cli) -> None:
+    """Titles, ids and settings that look like console markup are shown as they are,
+    never read as styling, and an unbalanced tag is no traceback; piped tables keep
+    every id and time on one line."""
+    title = "[bold]Dusk[/y] & [red]"
+    scene = {"scene": "odd", "kind": "structured_action"}
+    create = {**scene, "action": {"name": "create_scene", "title": title}}
+    cli("intent", "-", input=json.dumps(create))
+    assert title in cli("show", "odd").stdout
+    missing = cli("lineage", "[bold]abcdef", ok=False)
+    assert missing.returncode == 4 and "'[bold]abcdef'" in missing.stderr, missing.stderr
+    odd_limits = Cli({**cli.env, "SCENESTATE_PROVIDER_LIMITS": "zzz[/x]"}, cli.cwd)
+    limits = odd_limits("show", "odd", ok=False)
+    assert limits.returncode == 6 and "Traceback" not in limits.stderr, limits.stderr
+    assert "SCENESTATE_PROVIDER_LIMITS" in limits.stderr
+    history = cli("history", "odd").stdout.splitlines()
+    rows = [line for line in history if line.startswith("│")]
+    assert rows and all(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row) for row in rows)
