@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
 import io
 import zipfile
 from collections.abc import AsyncIterator
@@ -128,9 +127,9 @@ async def run_demo(
         await _set_up_scene(services, film or FilmFormat())
         receipt = await _submit(services, {"kind": "text_prompt", "text": PROMPT}, "demo-prompt")
         if edit is not None:
-            receipt = await _edit_shot(services, edit)
+            receipt = await _edit_shot(services, edit) or receipt
         if copy is not None:
-            receipt = await _edit_copy(services, copy)
+            receipt = await _edit_copy(services, copy) or receipt
         async with Runtime(services, workers=workers, concurrency=2) as runtime:
             chosen = progress or DemoProgress()
             final = await _make_the_film(services, console, receipt, runtime, chosen)
@@ -270,13 +269,28 @@ async def _set_up_scene(services: Services, film: FilmFormat) -> None:
     create = {"kind": "structured_action", "action": {"name": "create_scene"}}
     await _submit(services, create, "demo")
     for prop, value in (("width", film.width), ("height", film.height), ("fps", film.fps)):
-        action = {"name": "set_property", "node": "root", "prop": prop, "value": value}
-        await _submit(
-            services, {"kind": "structured_action", "action": action}, f"demo-{prop}-{value}"
-        )
+        await _change(services, "root", prop, value, direct=False)
 
 
-async def _edit_copy(services: Services, edit: CopyEdit) -> Receipt:
+async def _change(
+    services: Services, node: str, prop: str, value: object, *, direct: bool = True
+) -> Receipt | None:
+    """Set `node`'s `prop` to `value` unless it holds it already (then None). The key
+    names the version it was decided on: a rerun whose change landed finds the value
+    in place, and a later change back to an earlier value is a change again (a key of
+    the value alone would replay the first time and write nothing)."""
+    state = await services.scenes.load(SCENE)
+    found = state.nodes.get(node)
+    if found is not None and found.value(prop) == value:
+        return None
+    step: dict[str, Any] = {"kind": "direct_edit", "node": node, "prop": prop, "value": value}
+    if not direct:  # a setting, not an edit someone makes
+        action = {"name": "set_property", "node": node, "prop": prop, "value": value}
+        step = {"kind": "structured_action", "action": action}
+    return await _submit(services, step, f"demo-{node}-{prop}-v{state.version}")
+
+
+async def _edit_copy(services: Services, edit: CopyEdit) -> Receipt | None:
     state = await services.scenes.load(SCENE)
     copy = sorted(n for n, node in state.nodes.items() if node.kind == "copy")
     if edit.node not in copy:
@@ -284,12 +298,10 @@ async def _edit_copy(services: Services, edit: CopyEdit) -> Receipt:
         raise InvalidIntent("--edit-copy", f"the scene has no copy {edit.node!r}; it has: {have}")
     if not edit.text.strip():
         raise InvalidIntent("--edit-copy", "the new text is empty")
-    digest = hashlib.sha256(edit.text.encode()).hexdigest()[:16]
-    step = {"kind": "direct_edit", "node": edit.node, "prop": "text", "value": edit.text}
-    return await _submit(services, step, f"demo-copy-{edit.node}-{digest}")
+    return await _change(services, edit.node, "text", edit.text)
 
 
-async def _edit_shot(services: Services, edit: ShotEdit) -> Receipt:
+async def _edit_shot(services: Services, edit: ShotEdit) -> Receipt | None:
     state = await services.scenes.load(SCENE)
     shots = [n for n in state.child_ids(state.root) if state.nodes[n].kind == "shot"]
     if not 1 <= edit.shot <= len(shots):
@@ -297,9 +309,7 @@ async def _edit_shot(services: Services, edit: ShotEdit) -> Receipt:
     if not edit.prompt.strip():
         raise InvalidIntent("--edit-shot", "the new prompt is empty")
     node = shots[edit.shot - 1]
-    digest = hashlib.sha256(edit.prompt.encode()).hexdigest()[:16]
-    step = {"kind": "direct_edit", "node": node, "prop": "prompt", "value": edit.prompt}
-    return await _submit(services, step, f"demo-edit-{node}-{digest}")
+    return await _change(services, node, "prompt", edit.prompt)
 
 
 async def _follow(
