@@ -357,4 +357,5 @@ async def open_worker(
         (worker,) = build_workers(
             settings, bus, artifacts, providers, count=1, lanes=lanes, concurrency=concurrency
         )
+        await bus.queue_depth()  # a bus that is not there is said now, not waited for
         yield worker

@@ -57,6 +57,9 @@ class Runtime:
         self._running: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Runtime:
+        # The bus now: one that is not there is said at once (BusUnavailable), where its
+        # jobs would wait for it in silence, each failed pull an empty round.
+        await self.services.bus.queue_depth()
         self._running = [asyncio.create_task(job()) for job in self._jobs]
         return self
 

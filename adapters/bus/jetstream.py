@@ -283,6 +283,12 @@ class JetStreamTaskBus:
         return self._nc, self._js
 
     async def _connect(self) -> None:
+        # The client below reconnects forever, its first connection too: a server that
+        # is not there at all would be waited for in silence. Ask once first.
+        probe = await self._plain_connection()
+        if probe is None:
+            raise BusUnavailable(f"no NATS server answers at {self._url}")
+        await probe.close()
         nc = await nats.connect(
             self._url,
             name=f"scenestate-bus-{self._layout.prefix}",
@@ -308,7 +314,16 @@ class JetStreamTaskBus:
 
     async def _plain_connection(self) -> NATS | None:
         with contextlib.suppress(nats.errors.Error, OSError):
-            return await nats.connect(self._url, allow_reconnect=False)
+            return await nats.connect(
+                self._url,
+                allow_reconnect=False,
+                # a server is dropped after this many tries (0 would mean never, and
+                # the default 60 tries two minutes)
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
+                connect_timeout=2,
+                error_cb=_quiet,
+            )
         return None
 
     async def _ensure_layout(self, js: JetStreamContext) -> None:
@@ -441,6 +456,10 @@ class JetStreamTaskBus:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+async def _quiet(error: Exception) -> None:
+    """A probe's failure is its answer (None), not news to log."""
 
 
 async def _log_error(exc: Exception) -> None:

@@ -3,6 +3,8 @@ streams and consumers) on the shared server, and deletes them at the end."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 
 from adapters.bus import JetStreamTaskBus, open_bus
+from engine.errors import BusUnavailable
 from engine.ports import TaskBus
 from tests.adapters.bus_contract import BusBackend, BusContract
 
@@ -50,3 +53,18 @@ def test_a_nats_url_means_jetstream() -> None:
 def test_a_prefix_must_be_one_subject_token() -> None:
     with pytest.raises(ValueError):
         open_bus("nats://127.0.0.1:4222", prefix="two.tokens")
+
+
+async def test_a_bus_with_no_server_there_says_so_at_once() -> None:
+    """The client reconnects forever once connected; a first connection to a server
+    that is not there is refused at once (BusUnavailable), never waited for in silence."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    bus = JetStreamTaskBus(f"nats://127.0.0.1:{port}", prefix=f"gone{uuid.uuid4().hex[:8]}")
+    try:
+        async with asyncio.timeout(30):  # the bug was a wait without end
+            with pytest.raises(BusUnavailable, match=f"no NATS server answers at .*:{port}"):
+                await bus.queue_depth()
+    finally:
+        await bus.close()
