@@ -111,12 +111,28 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+DATABASE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+asyncpg")
+
+
+def _check_database_url(url: str) -> None:
+    """A URL of a database the stores open, or a ConfigError naming the variable."""
+    scheme, found, rest = url.partition("://")
+    if not found or scheme not in DATABASE_SCHEMES or not rest:
+        shown = f"{scheme}://…@{rest.rsplit('@', 1)[1]}" if "@" in rest else url  # no password
+        raise ConfigError(
+            f"SCENESTATE_DATABASE_URL: {shown!r} is not a database URL the stores open; "
+            "expected postgresql+asyncpg://USER@HOST:PORT/DATABASE or "
+            "sqlite+aiosqlite:///PATH (unset: SQLite in SCENESTATE_DATA_DIR)"
+        )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("SCENESTATE_DATA_DIR", ".scenestate")).expanduser()
     database_url = env.get("SCENESTATE_DATABASE_URL") or (
         f"sqlite+aiosqlite:///{(data_dir / 'scenestate.db').resolve()}"
     )
+    _check_database_url(database_url)
     snapshot_every = int(_number(env, "SCENESTATE_SNAPSHOT_EVERY", 200, minimum=0, whole=True))
     pool_size = _number(
         env,

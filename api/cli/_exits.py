@@ -61,9 +61,22 @@ def _explained(failure: BaseException, settings: Settings | None) -> tuple[str, 
         return f"unreachable: {failure}; {hint}, and that it is running", Exit.UNREACHABLE
     if isinstance(failure, ScenestateError):
         return f"error: {failure}", Exit.FAILED
+    if isinstance(failure, OSError) and settings is not None and _under(failure, settings):
+        where = settings.data_dir
+        why = failure.strerror or failure
+        return (
+            f"configuration: SCENESTATE_DATA_DIR ({where}) cannot be used: {why}",
+            Exit.CONFIGURATION,
+        )
     said = str(failure).strip().splitlines()
     reason = f"{type(failure).__name__}: {said[0]}" if said else type(failure).__name__
     return f"error: {reason} (run again with --debug for the traceback)", Exit.FAILED
+
+
+def _under(failure: OSError, settings: Settings) -> bool:
+    """Whether a file error is about the data directory (or something in it)."""
+    name = str(failure.filename or "")
+    return bool(name) and name.startswith(str(settings.data_dir).rstrip("/"))
 
 
 def _where(backend: str, settings: Settings | None) -> str:

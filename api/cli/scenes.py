@@ -25,6 +25,7 @@ from api.cli._common import (
 from api.cli._exits import redacted
 from api.cli.styled import styled
 from api.cli.tables import history_table, receipt_line, scene_tree
+from api.config import ConfigError
 from api.services import Services, intake, scenes
 from engine.errors import InvalidIntent, ScenestateError
 from engine.tasks import ExecutionStatus
@@ -186,7 +187,10 @@ def demo(
         if film_format is not None:
             film = FilmFormat.parse(film_format)
         else:
-            film = FilmFormat.parse(services.settings.demo_format, "SCENESTATE_DEMO_FORMAT")
+            try:
+                film = FilmFormat.parse(services.settings.demo_format, "SCENESTATE_DEMO_FORMAT")
+            except InvalidIntent as exc:  # a setting, not something asked for
+                raise ConfigError(str(exc)) from None
         await run_demo(
             services,
             console,

@@ -40,6 +40,15 @@ def test_a_bad_number_names_the_variable() -> None:
         load_settings({"SCENESTATE_SNAPSHOT_EVERY": "often"})
 
 
+@pytest.mark.parametrize(
+    "url", ["garbage", "mysql://x/y", "postgresql://", "mysql://ana:s3cret@db/x"]
+)
+def test_a_database_url_no_store_opens_names_the_variable(url: str) -> None:
+    with pytest.raises(ConfigError, match="SCENESTATE_DATABASE_URL") as refused:
+        load_settings({"SCENESTATE_DATABASE_URL": url})
+    assert "s3cret" not in str(refused.value)
+
+
 def test_bus_settings_come_from_the_environment() -> None:
     bus = load_settings(
         {
