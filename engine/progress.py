@@ -10,6 +10,8 @@ from engine.executions import FINISHED, ExecutionRecord, TaskState
 from engine.scene import SceneState
 from engine.tasks import ExecutionStatus, TaskStatus
 
+UNSUCCESSFUL = (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CANCELED)
+
 
 class Progress(msgspec.Struct, frozen=True):
     execution: str
@@ -22,9 +24,16 @@ class Progress(msgspec.Struct, frozen=True):
     tasks: list[TaskState]
 
     def headline(self) -> str:
+        """ "5 of 7 tasks done (3 reused), now: ..."; tasks that ended otherwise than
+        succeeding are named: "4 of 7 tasks succeeded, 1 failed, 2 blocked"."""
         doing = f", now: {'; '.join(self.now)}" if self.now else ""
         reused = f" ({self.reused} reused)" if self.reused else ""
-        return f"{self.done} of {self.total} tasks done{reused}{doing}"
+        ended = [(str(s), self.by_status.get(str(s), 0)) for s in UNSUCCESSFUL]
+        bad = ", ".join(f"{count} {status}" for status, count in ended if count)
+        if not bad:
+            return f"{self.done} of {self.total} tasks done{reused}{doing}"
+        succeeded = self.by_status.get(str(TaskStatus.SUCCEEDED), 0)
+        return f"{succeeded} of {self.total} tasks succeeded, {bad}{reused}{doing}"
 
 
 def progress_of(state: SceneState, execution_id: str) -> Progress | None:

@@ -108,9 +108,16 @@ async def follow_live(
 
         async with runtime or contextlib.nullcontext():
             check = runtime.check if runtime is not None else None
-            return await running.follow(
+            followed = await running.follow(
                 services, scene, branch, execution_id, update, check, on_unserved=unserved
             )
+            if runtime is not None:  # this process runs the pipeline: finish what it left
+                for left in (await services.scenes.load(scene, branch)).executions:
+                    console.print(f"finishing execution {left}, left unfinished by an earlier run")
+                    await running.follow(
+                        services, scene, branch, left, update, check, on_unserved=unserved
+                    )
+            return followed
 
 
 @app.command()

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import uuid
 
+import pytest
+
 from adapters.bus import JetStreamTaskBus
 from tests.api.conftest import SCENESTATE, Cli
 
@@ -249,3 +251,35 @@ def test_what_users_wrote_is_printed_as_written(cli: Cli) -> None:
     history = cli("history", "odd").stdout.splitlines()
     rows = [line for line in history if line.startswith("│")]
     assert rows and all(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row) for row in rows)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the embedded pipeline
+async def test_an_interrupted_wait_is_finished_by_the_next_one(cli: Cli) -> None:
+    """Ctrl-C on `intent --wait` leaves its execution unfinished (the in-process bus
+    lost its tasks with the process); the next `--wait` on the scene finishes it too,
+    saying so, and a failed one's headline counts what failed."""
+    intent(cli, action("ops", "create_scene"))
+    slow = action(
+        "ops", "diagnose", count=4, chain=True, operation="sleep", params={"seconds": 0.4}
+    )
+    first = await asyncio.create_subprocess_exec(
+        str(SCENESTATE), "intent", "-", "--wait", env=cli.env, cwd=cli.cwd,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert first.stdin is not None
+    first.stdin.write(json.dumps(slow).encode())
+    first.stdin.close()
+    line = await asyncio.wait_for(first.stdout.readline(), 60)  # type: ignore[union-attr]
+    execution = _execution(line.decode())
+    async with asyncio.timeout(60):  # one task done: interrupt the rest
+        while "1 of 4" not in cli("execution", "ops", execution).stdout:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    await asyncio.wait_for(first.communicate(), 60)
+    assert first.returncode == 130
+    again = cli("intent", "-", "--wait", input=json.dumps(action("ops", "diagnose", count=1)))
+    assert f"finishing execution {execution}" in again.stdout, again.stdout
+    assert "4 of 4 tasks done" in cli("execution", "ops", execution).stdout
+    failing = action("ops", "diagnose", count=1, operation="fail")
+    failed = cli("intent", "-", "--wait", input=json.dumps(failing), ok=False)
+    assert "0 of 1 tasks succeeded, 1 failed" in failed.stdout + failed.stderr, failed
