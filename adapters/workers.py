@@ -203,6 +203,9 @@ class Worker:
         context = _Context(delivery, self.artifacts, self.heartbeat)
         limit = self.limits.get(task.provider)
         running = asyncio.create_task(self._call(operation, task, context, limit))
+        # its outcome is read below, unless the worker is stopped at that moment: then
+        # it is seen here, not logged as an exception nobody retrieved
+        running.add_done_callback(_seen)
         self._running[task.task_id] = (task, running)
         try:
             # A task over within moments is reported once, by its outcome (which
@@ -293,3 +296,8 @@ class Worker:
         for task_id, (task, running) in list(self._running.items()):
             if target in (task_id, task.execution_id):
                 running.cancel()
+
+
+def _seen(task: asyncio.Task[TaskOutput]) -> None:
+    if not task.cancelled():
+        task.exception()
