@@ -16,6 +16,7 @@ from engine.executions import TaskState
 from engine.recipes import DEFAULT_FPS, DEFAULT_HEIGHT, DEFAULT_SHOT_SECONDS, DEFAULT_WIDTH
 from engine.scene import Node, SceneState
 from engine.tasks import TaskStatus
+from engine.ui_copy import spoken_text
 from projections.surfaces import SurfaceView, draft_surfaces
 
 # Which task speaks for a slot when several aim at it: work under way first.
@@ -143,7 +144,7 @@ def _shot(
     slots = _slots(node, working)
     bound = {s.slot: s.artifact for s in slots if s.artifact is not None}
     captions = [
-        _caption(state.nodes[child], start, duration)
+        _caption(state, state.nodes[child], start, duration)
         for child in state.child_ids(node.id)
         if state.nodes[child].kind == "caption"
     ]
@@ -160,13 +161,15 @@ def _shot(
     )
 
 
-def _caption(node: Node, shot_start: float, shot_duration: float) -> Item:
+def _caption(state: SceneState, node: Node, shot_start: float, shot_duration: float) -> Item:
+    """A caption as the film shows it: the text of the copy it speaks, when it names one
+    (as the recipe burns it in), else its own."""
     begin = float(_value(node, "start", 0.0))
     end = min(float(_value(node, "end", shot_duration)), shot_duration)
     return Item(
         node=node.id,
         kind=node.kind,
-        text=str(_value(node, "text", "")),
+        text=spoken_text(state, node),
         start=shot_start + begin,
         duration=max(end - begin, 0.0),
     )
@@ -186,7 +189,7 @@ def _tracks(
         item = Item(
             node=node.id,
             kind=node.kind,
-            text=str(_value(node, "text", "") or _value(node, "prompt", "")),
+            text=spoken_text(state, node) or str(_value(node, "prompt", "")),
             start=float(_value(node, "start", 0.0)),
             duration=float(duration) if isinstance(duration, int | float) else None,
             slots=_slots(node, working),

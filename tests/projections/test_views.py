@@ -118,6 +118,24 @@ async def test_the_draft_timeline_lays_out_shots_tracks_and_placeholders() -> No
     assert video.placeholder == "generating video for shot 1: failed (the model refused)"
 
 
+async def test_a_caption_that_speaks_a_copy_shows_the_copy_s_text() -> None:
+    """A caption naming a copy node (a tagline shared by the film and a page) shows
+    what the film burns in: the copy's text, after every edit of it."""
+    studio = Studio()
+    await two_shots(studio)
+    tagline = {"role": "tagline", "text": "One night, one light."}
+    await studio.act({"name": "add_node", "kind": "copy", "node": "tagline", "props": tagline})
+    spoken = {"copy": "tagline", "start": 0.0, "end": 1.0}
+    await studio.act(
+        {"name": "add_node", "kind": "caption", "parent": "shot-1", "node": "ct", "props": spoken}
+    )
+    await studio.act(
+        {"name": "set_property", "node": "tagline", "prop": "text", "value": "Keep it lit."}
+    )
+    captions, _, _ = timeline_of(await studio.scenes.load("s")).tracks
+    assert [(i.node, i.text) for i in captions.items] == [("ct", "Keep it lit."), ("c", "Dawn.")]
+
+
 async def test_draft_views_follow_the_log_within_milliseconds(sqlite_backend: Backend) -> None:
     backend = sqlite_backend
     await backend.act("s", {"name": "create_scene", "title": "Live"})
