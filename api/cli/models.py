@@ -3,12 +3,14 @@ choosing one (or the local model again)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
-from api.cli._common import LOCAL_STUDIO, StudioOpt, app, console, run_job
+from api.cli._common import LOCAL_STUDIO, StudioOpt, app, console, errors, run_job
+from api.cli._exits import Exit
+from api.cli.styled import styled
 from api.services import Services
 from api.services import models as studio_models
 from engine.models import ModelChoices
@@ -39,9 +41,16 @@ def model(
 ) -> None:
     """Choose the model a studio's recipes plan for one kind of work."""
 
+    if (name is None) == (not local):  # neither, or both
+        raise_refused(
+            "give the MODEL to plan (with --provider), or --local to go back to the local one"
+            if name is None
+            else "give a MODEL or --local, not both"
+        )
+
     async def job(services: Services) -> None:
         chosen_studio = studio or LOCAL_STUDIO
-        if local or name is None:
+        if name is None:
             chosen = await studio_models.use_local_model(services, chosen_studio, kind)
         else:
             chosen = await studio_models.choose_model(services, chosen_studio, kind, name, provider)
@@ -57,3 +66,8 @@ def _table(studio: str, choices: ModelChoices) -> Table:
     for kind, choice in choices.all().items():
         table.add_row(kind, choice.model, choice.provider, "yes" if kind in choices.chosen else "")
     return table
+
+
+def raise_refused(reason: str) -> NoReturn:
+    errors.print(styled("[red]refused:[/] model: {reason}", reason=reason))
+    raise typer.Exit(Exit.REFUSED)

@@ -229,6 +229,10 @@ def test_a_studio_chooses_its_models_at_the_command_line(cli: Cli) -> None:
     assert re.search(r"text\s+│\s+llama-3-8b-instruct\s+│\s+replicate\s+│\s+yes", listed), listed
     refused = cli("model", "text", "gpt-9", "--provider", "fal", "--studio", "acme", ok=False)
     assert refused.returncode == 2 and "fal offers no text model 'gpt-9'" in refused.stderr
+    for neither_or_both in ((), ("llama-3-8b-instruct", "--local")):
+        unsure = cli("model", "text", *neither_or_both, "--studio", "acme", ok=False)
+        assert unsure.returncode == 2 and "--local" in unsure.stderr, unsure.stderr
+    assert "replicate" in cli("models", "--studio", "acme").stdout  # still the choice
     back = cli("model", "text", "--local", "--studio", "acme").stdout
     assert re.search(r"text\s+│\s+local-copy-1\s+│\s+local\s+│\s+│", back), back
 
