@@ -160,10 +160,10 @@ async def test_render_of_a_scene_without_shots_is_refused() -> None:
         await studio.act("main", "render")
 
 
-async def test_a_shot_with_nothing_to_picture_plans_no_film_until_it_has() -> None:
+async def test_a_shot_with_nothing_to_picture_is_left_out_until_it_has() -> None:
     """A shot without a prompt, captions or style is pictured from its title; one
-    without a title either plans no film (never a task bound to fail on an empty
-    prompt), and a render says what is missing."""
+    without a title either is left out of the film (never a task bound to fail on an
+    empty prompt), and a render of nothing but such shots says what is missing."""
     studio = Studio()
     await studio.act("main", "create_scene", title="bare")
     await studio.act("main", "add_node", kind="shot", node="s1", parent="root")
@@ -171,9 +171,15 @@ async def test_a_shot_with_nothing_to_picture_plans_no_film_until_it_has() -> No
     with pytest.raises(InvalidIntent, match="nothing to picture"):
         await studio.act("main", "render")
 
+    props = {"prompt": "a storm"}
+    await studio.act("main", "add_node", kind="shot", node="s2", parent="root", props=props)
+
+    def pictures(state: SceneState) -> list[object]:
+        return [w.params["prompt"] for w in film_works(state) if w.operation == "text_to_image"]
+
+    assert pictures(await studio.state()) == ["a storm"]  # s1 waits, s2 is made
     await studio.set("main", "s1", "title", "a lighthouse at dusk")
-    pictures = [w for w in film_works(await studio.state()) if w.operation == "text_to_image"]
-    assert [w.params["prompt"] for w in pictures] == ["a lighthouse at dusk"]
+    assert pictures(await studio.state()) == ["a lighthouse at dusk", "a storm"]
 
 
 EDITS = st.one_of(
