@@ -18,7 +18,9 @@ def by_prefix(given: str, known: Iterable[str], what: str, field: str) -> str:
     if given in candidates:
         return given
     if len(given) < SHORTEST:
-        raise NotFound(f"no {what} {given!r}")
+        raise NotFound(
+            f"no {what} {given!r} (a start of an id needs at least {SHORTEST} characters)"
+        )
     found = sorted(c for c in candidates if c.startswith(given))
     if not found:
         raise NotFound(f"no {what} {given!r}")
