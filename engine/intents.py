@@ -296,6 +296,8 @@ def _check_kind(data: Mapping[str, Any]) -> None:
     action = data.get("action")
     if kind == "structured_action" and isinstance(action, Mapping):
         name = action.get("name")
+        if name is None:
+            raise InvalidIntent("action.name", f"required: one of {', '.join(ACTION_NAMES)}")
         if name not in ACTION_NAMES:
             raise UnknownAction("action.name", str(name), ACTION_NAMES)
 

@@ -63,6 +63,7 @@ def test_missing_id_and_time_are_filled_and_common_fields_kept() -> None:
             "unknown field `x`",
         ),
         ({"kind": "text_prompt", "text": "x", "branch": "Bad Name"}, "branch", "matching regex"),
+        ({"kind": "structured_action", "action": {}}, "action.name", "required: one of"),
         ({"kind": "text_prompt", "text": "x", "scene": "../etc"}, "scene", "matching regex"),
         (
             {
