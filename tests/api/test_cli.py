@@ -284,6 +284,6 @@ async def test_an_interrupted_wait_is_finished_by_the_next_one(cli: Cli) -> None
     again = cli("intent", "-", "--wait", input=json.dumps(action("ops", "diagnose", count=1)))
     assert f"finishing execution {execution}" in again.stdout, again.stdout
     assert "4 of 4 tasks done" in cli("execution", "ops", execution).stdout
-    failing = action("ops", "diagnose", count=1, operation="fail")
+    failing = action("ops", "diagnose", count=1, operation="fail", params={"kind": "invalid_input"})
     failed = cli("intent", "-", "--wait", input=json.dumps(failing), ok=False)
     assert "0 of 1 tasks succeeded, 1 failed" in failed.stdout + failed.stderr, failed
