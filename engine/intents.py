@@ -249,6 +249,8 @@ def _as_mapping(raw: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         return dict(raw)
     if len(raw) > MAX_INTENT_BYTES:
         raise InvalidIntent("(body)", f"intent of {len(raw)} bytes is over {MAX_INTENT_BYTES}")
+    if not raw.strip():
+        raise InvalidIntent("(body)", "empty: an intent is a JSON object")
     try:
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:

@@ -29,7 +29,14 @@ def parse_as_of(text: str, field: str = "--as-of") -> int | datetime:
         if version > LARGEST_VERSION:
             raise InvalidIntent(field, f"version {text.strip()} is past any stream's last version")
         return version
-    return parse_moment(text, field) + _rest_of_written_unit(text.strip())
+    if text.strip().removeprefix("-").isdigit():
+        raise InvalidIntent(field, f"a version is 0 or more, not {text.strip()}")
+    try:
+        return parse_moment(text, field) + _rest_of_written_unit(text.strip())
+    except InvalidIntent:
+        raise InvalidIntent(
+            field, f"{text!r} is neither a version (a whole number) nor an ISO 8601 time"
+        ) from None
 
 
 def _rest_of_written_unit(text: str) -> timedelta:

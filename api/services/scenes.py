@@ -31,6 +31,12 @@ class HistoryFilter(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime | None = None
     until: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise InvalidIntent(
+                "until", f"{self.until.isoformat()} is not after since {self.since.isoformat()}"
+            )
+
     @property
     def empty(self) -> bool:
         return (self.node, self.actor, self.execution, self.since, self.until) == (None,) * 5

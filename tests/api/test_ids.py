@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from api.services.ids import by_prefix
+from api.services.scenes import HistoryFilter
 from engine.errors import InvalidIntent, NotFound
+from projections.as_of import parse_as_of
 
 KNOWN = ["c-0123abcd4567", "c-0123ffff0000", "c-9999aaaa1111"]
 
@@ -26,3 +30,16 @@ def test_an_unknown_or_too_short_start_is_not_found() -> None:
     for given in ("c-77", "c-9"):  # nothing starts so; too short to look
         with pytest.raises(NotFound):
             by_prefix(given, KNOWN, "conflict", "conflict")
+
+
+def test_as_of_says_what_it_takes() -> None:
+    """A version (0 or more) or an ISO 8601 time; anything else is refused saying both."""
+    for wrong, said in (("-1", "a version is 0 or more"), ("yesterday", "neither a version")):
+        with pytest.raises(InvalidIntent, match=said):
+            parse_as_of(wrong)
+
+
+def test_a_history_window_that_ends_before_it_begins_is_refused() -> None:
+    later, earlier = datetime(2026, 12, 8, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    with pytest.raises(InvalidIntent, match="is not after since"):
+        HistoryFilter(since=later, until=earlier)

@@ -102,7 +102,7 @@ def test_unknown_action_lists_the_known_ones() -> None:
     assert "add_node" in str(caught.value)
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"x" * 300_000])
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"x" * 300_000, b"", b" \n"])
 def test_body_that_is_not_an_intent_object_is_refused(body: bytes) -> None:
     with pytest.raises(InvalidIntent) as caught:
         parse_intent(body, now=lambda: EPOCH, new_id=lambda: "i")

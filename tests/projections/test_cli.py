@@ -61,7 +61,7 @@ def test_queries_views_and_rebuild_through_the_cli(cli: Cli) -> None:
     )
     assert traced.stdout.count("made by task") == 2 and "echo · model diagnostic" in traced.stdout
     assert '"name":"diagnose"' in traced.stdout and execution.group(1) in traced.stdout
-    assert refused.returncode == 2 and "not an ISO 8601 time" in refused.stderr
+    assert refused.returncode == 2 and "nor an ISO 8601 time" in refused.stderr
 
     rebuilt = cli("projections", "rebuild", "lineage").stdout
     assert "projection lineage rebuilt as generation 2 up to" in rebuilt
