@@ -80,7 +80,8 @@ class Dispatcher:
             if self.index.noted(stream, payload):
                 dirty[stream] = event.metadata.studio
             elif isinstance(payload, TaskCanceled):
-                await self.bus.cancel(Cancellation("", payload.task, payload.reason))
+                cancel = Cancellation("", payload.task, payload.reason, payload.attempt)
+                await self.bus.cancel(cancel)
         live = (batch[-1].position or 0) > self.replayed_to
         for (scene, branch), studio in dirty.items():
             version = handled[(scene, branch)] if live else None

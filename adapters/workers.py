@@ -108,7 +108,9 @@ class Worker:
         self.policies = policies
         self.limits = dict(limits or {})
         self._running: dict[str, tuple[TaskMessage, asyncio.Task[TaskOutput]]] = {}
-        self._canceled: set[str] = set()
+        # canceled task or execution -> the attempt canceled (0: every attempt); a
+        # retry's later attempt of the task runs
+        self._canceled: dict[str, int] = {}
 
     async def run(self) -> None:
         """Serve tasks until cancelled, saying now and then that it is there."""
@@ -153,7 +155,7 @@ class Worker:
 
     async def _handle(self, delivery: TaskDelivery) -> None:
         task = delivery.task
-        if task.task_id in self._canceled or task.execution_id in self._canceled:
+        if self._is_canceled(task):
             await self._report(task, TaskStatus.CANCELED)
             await delivery.term()
             return
@@ -168,7 +170,7 @@ class Worker:
         try:
             output = await self._run(operation, delivery, queue_wait)
         except asyncio.CancelledError:
-            if task.task_id in self._canceled or task.execution_id in self._canceled:
+            if self._is_canceled(task):
                 await self._report(task, TaskStatus.CANCELED)
                 await delivery.term()
                 return
@@ -290,12 +292,20 @@ class Worker:
 
     def _cancel(self, cancellation: Cancellation) -> None:
         target = cancellation.task_id or cancellation.execution_id
-        self._canceled.add(target)
+        self._canceled[target] = cancellation.attempt
         if len(self._canceled) > 10_000:
-            self._canceled.pop()
-        for task_id, (task, running) in list(self._running.items()):
-            if target in (task_id, task.execution_id):
+            del self._canceled[next(iter(self._canceled))]  # the oldest
+        for _, (task, running) in list(self._running.items()):
+            if self._is_canceled(task):
                 running.cancel()
+
+    def _is_canceled(self, task: TaskMessage) -> bool:
+        """Whether this attempt of `task` was canceled (a later one, a retry, was not)."""
+        for target in (task.task_id, task.execution_id):
+            upto = self._canceled.get(target)
+            if upto is not None and (upto == 0 or task.attempt <= upto):
+                return True
+        return False
 
 
 def _seen(task: asyncio.Task[TaskOutput]) -> None:

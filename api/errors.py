@@ -159,7 +159,12 @@ def as_api_error(exc: ScenestateError) -> ApiError:
         return ApiError(413, str(exc))
     if isinstance(exc, StoreError):
         log.error("store error: %s", exc)
-        return ApiError(503, f"the store could not answer: {exc}")
+        return ApiError(  # with Retry-After, as every 503
+            503,
+            f"the store could not answer: {exc}; retry shortly",
+            retry_after=UNAVAILABLE_RETRY,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY)},
+        )
     return ApiError(400, str(exc))
 
 

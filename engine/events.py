@@ -242,6 +242,7 @@ class TaskBlocked(Event, frozen=True):
 class TaskCanceled(Event, frozen=True):
     task: str
     reason: str = ""
+    attempt: int = 0  # the attempt canceled; 0 in events written before it was recorded
 
 
 class TaskRetryRequested(Event, frozen=True):

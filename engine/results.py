@@ -43,10 +43,11 @@ def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
     implied = [started] if result.worker and task.status != TaskStatus.RUNNING else []
     if result.status == TaskStatus.SUCCEEDED:
         grown = grow_plan(task, result.outputs.get(SUBPLAN))
-        finished = [] if grown else _finish(state, task.execution, {task.id: TaskStatus.SUCCEEDED})
+        done = {task.id: TaskStatus.SUCCEEDED}
+        finished = [] if grown else finish_if_done(state, task.execution, done)
         return [*implied, *_succeeded(state, task, result), *grown, *finished]
     if result.status == TaskStatus.CANCELED:
-        ended: list[AnyEvent] = [TaskCanceled(task.id, "canceled while running")]
+        ended: list[AnyEvent] = [TaskCanceled(task.id, "canceled while running", task.attempt)]
     else:
         error = result.error
         kind = str(error.kind) if error is not None else "internal"
@@ -65,7 +66,7 @@ def decide_result(state: SceneState, result: TaskResult) -> list[AnyEvent]:
     blocked = block_dependents(state, task.id, f"{task.id} {result.status}")
     outcomes = {task.id: result.status, **{b.task: TaskStatus.BLOCKED for b in blocked}}
     executions = {task.execution} | {state.tasks[b.task].execution for b in blocked}
-    finished = [e for ex in sorted(executions) for e in _finish(state, ex, outcomes)]
+    finished = [e for ex in sorted(executions) for e in finish_if_done(state, ex, outcomes)]
     if result.status == TaskStatus.CANCELED or not result.metrics.run_time:
         implied = []  # it never ran: canceled, or lost/refused before it started
     return [*implied, *ended, *blocked, *finished]
@@ -167,7 +168,7 @@ def block_dependents(state: SceneState, root: str, reason: str) -> list[TaskBloc
     return [TaskBlocked(t.id, root, f"waits on {reason}") for t in dependents(state, root)]
 
 
-def _finish(
+def finish_if_done(
     state: SceneState, execution_id: str, outcomes: Mapping[str, TaskStatus]
 ) -> list[AnyEvent]:
     """ExecutionFinished once every task of the execution has finished; `outcomes`

@@ -20,7 +20,7 @@ from engine.events import (
 )
 from engine.executions import FINISHED, ExecutionRecord, TaskState, image_of
 from engine.intents import CancelExecution, CancelTask, RetryTask
-from engine.results import block_dependents
+from engine.results import block_dependents, finish_if_done
 from engine.scene import SceneState
 from engine.tasks import ExecutionStatus, TaskStatus
 
@@ -54,7 +54,7 @@ def decide_cancel_execution(
     if execution.status != ExecutionStatus.RUNNING:
         raise InvalidIntent("action.execution", f"execution already {execution.status}")
     events: list[AnyEvent] = [
-        TaskCanceled(tid, "execution canceled")
+        TaskCanceled(tid, "execution canceled", state.tasks[tid].attempt)
         for tid in execution.tasks
         if state.tasks[tid].status not in FINISHED
     ]
@@ -68,10 +68,12 @@ def decide_cancel_task(
     task = _task(state, archived, action.task, "action.task")
     if task.status in FINISHED:
         raise InvalidIntent("action.task", f"task {task.id} already {task.status}")
-    return [
-        TaskCanceled(task.id, "canceled"),
-        *block_dependents(state, task.id, f"{task.id} canceled"),
-    ]
+    blocked = block_dependents(state, task.id, f"{task.id} canceled")
+    # the execution ends with its last open task, however that task ended
+    outcomes = {task.id: TaskStatus.CANCELED, **{b.task: TaskStatus.BLOCKED for b in blocked}}
+    executions = {task.execution} | {state.tasks[b.task].execution for b in blocked}
+    finished = [e for ex in sorted(executions) for e in finish_if_done(state, ex, outcomes)]
+    return [TaskCanceled(task.id, "canceled", task.attempt), *blocked, *finished]
 
 
 def decide_retry_task(

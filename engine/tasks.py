@@ -133,8 +133,11 @@ class TaskResult(msgspec.Struct, frozen=True, gc=False):
 
 
 class Cancellation(msgspec.Struct, frozen=True, gc=False):
-    """Stop a task, or every task of an execution when `task_id` is None."""
+    """Stop a task, or every task of an execution when `task_id` is None. `attempt`: the
+    attempt canceled, and those before it (0: every attempt); a retry's later attempt
+    runs."""
 
     execution_id: str
     task_id: str | None = None
     reason: str = ""
+    attempt: int = 0

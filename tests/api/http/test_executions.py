@@ -3,6 +3,8 @@ cancellation."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.api.http.conftest import Api, diagnose
 
 
@@ -99,3 +101,42 @@ async def test_a_branch_forked_while_an_execution_runs_leaves_it_to_its_branch(a
     assert (await api.request("GET", f"{url}?branch=fork", "acme")).status_code == 404
     assert (await api.request("POST", f"{url}/cancel?branch=fork", "acme")).status_code == 404
     assert (await api.finished("acme", "promo", running))["status"] == "succeeded"
+
+
+async def test_a_canceled_task_retried_runs_and_its_execution_ends(api: Api) -> None:
+    """Cancelling the running task stops it; retrying it runs a new attempt (a worker
+    that saw the cancel drops that attempt only), and an execution whose tasks were
+    all canceled one by one ends instead of running forever."""
+    await api.studio("acme")
+    await api.scene("acme", "promo")
+    slow = diagnose(1, "sleep", params={"seconds": 0.6})
+    execution = (await api.intent("acme", "promo", slow)).json()["execution_id"]
+    url = f"/scenes/promo/executions/{execution}"
+    [task] = (await api.request("GET", url, "acme")).json()["tasks"]
+
+    async def task_is(status: str) -> dict[str, object]:
+        async with asyncio.timeout(15):
+            while True:
+                found = (
+                    await api.request("GET", f"/scenes/promo/tasks/{task['id']}", "acme")
+                ).json()
+                if found["status"] == status:
+                    return found
+                await asyncio.sleep(0.05)
+
+    await task_is("running")
+    assert (
+        await api.request("POST", f"/scenes/promo/tasks/{task['id']}/cancel", "acme")
+    ).is_success
+    assert (await api.finished("acme", "promo", execution))["status"] != "running"
+    retried = await api.request("POST", f"/scenes/promo/tasks/{task['id']}/retry", "acme")
+    assert retried.status_code == 202, retried.text
+    assert (await task_is("succeeded"))["attempt"] == 2
+    assert (await api.finished("acme", "promo", execution))["status"] == "succeeded"
+
+    two = (await api.intent("acme", "promo", diagnose(2, "sleep", params={"seconds": 5}))).json()
+    for each in (
+        await api.request("GET", f"/scenes/promo/executions/{two['execution_id']}", "acme")
+    ).json()["tasks"]:
+        await api.request("POST", f"/scenes/promo/tasks/{each['id']}/cancel", "acme")
+    assert (await api.finished("acme", "promo", two["execution_id"]))["status"] != "running"
