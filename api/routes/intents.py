@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import ApiDep, CurrentStudio, IdempotencyKey, SceneId
+from api.deps import ApiDep, CurrentStudio, RetryDep, SceneId
 from api.errors import ERROR_RESPONSES, ApiError
 from api.routes._accepted import accepted
 from api.schemas.common import BRANCH_PATTERN, Accepted
 from api.schemas.intents import IntentCreate, intent_fields
 from api.services import intake
+from api.services.idempotency import Retry
 
 router = APIRouter(tags=["intents"], responses=ERROR_RESPONSES)
 
@@ -34,8 +35,8 @@ async def post_intent(
     principal: CurrentStudio,
     api: ApiDep,
     response: Response,
+    retry: RetryDep,
     branch: OptionalBranch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     fields = intent_fields(body)
     if body.scene is not None and body.scene != scene:
@@ -44,14 +45,10 @@ async def post_intent(
         )
     fields["scene"] = scene
     fields["branch"] = _agreed("branch", fields.get("branch"), branch) or "main"
-    key = _agreed("idempotency_key", fields.get("idempotency_key"), idempotency_key)
-    if key is not None:
-        fields["idempotency_key"] = key
-    request = f"POST /scenes/{scene}/intents" + (f"?branch={branch}" if branch else "")
-    submitted = await intake.submit(api.services, principal.caller, fields, request=request)
-    if submitted.receipt.duplicate:
-        response.headers["Idempotent-Replayed"] = "true"
-    return accepted(api, submitted)
+    key = _agreed("idempotency_key", fields.get("idempotency_key"), retry.key)
+    retry = Retry(key, retry.request)  # the key in the body counts as the header's
+    submitted = await intake.submit(api.services, principal.caller, fields, retry=retry)
+    return accepted(api, submitted, response)
 
 
 def _agreed(name: str, in_body: str | None, outside: str | None) -> str | None:

@@ -11,7 +11,7 @@ import msgspec
 from api.services import Caller, Services
 from api.services.idempotency import Retry
 from api.services.ids import by_prefix
-from api.services.intake import Submission, submit
+from api.services.intake import Submission, submit_action
 from api.services.scenes import scene_state
 from engine.branch_decisions import is_conflict_id
 from engine.branching import Change
@@ -34,10 +34,6 @@ class Merged(msgspec.Struct, frozen=True):
         return len(self.after.conflicts) - len(self.before.conflicts)
 
 
-def _action(scene: str, branch: str, action: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "structured_action", "scene": scene, "branch": branch, "action": action}
-
-
 async def fork(
     services: Services,
     caller: Caller,
@@ -49,7 +45,7 @@ async def fork(
 ) -> Submission:
     """A new branch `name` of `scene`, starting as `source` was at `at_version`."""
     action = {"name": "fork_branch", "source": source, "at_version": at_version}
-    return await submit(services, caller, _action(scene, name, action), claim=False, retry=retry)
+    return await submit_action(services, caller, scene, name, action, retry)
 
 
 async def merge(
@@ -62,9 +58,7 @@ async def merge(
 ) -> Merged:
     before = await services.scenes.load(scene, into)
     action = {"name": "merge_branch", "source": source}
-    submitted = await submit(
-        services, caller, _action(scene, into, action), claim=False, retry=retry
-    )
+    submitted = await submit_action(services, caller, scene, into, action, retry)
     after = await services.scenes.load(scene, into, submitted.receipt.last_version)
     return Merged(submitted, before, after)
 
@@ -88,7 +82,7 @@ async def resolve(
     action: dict[str, Any] = {"name": "resolve_conflict", "conflict": conflict, "choice": choice}
     if choice == "value":
         action["value"] = value
-    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
+    return await submit_action(services, caller, scene, branch, action, retry)
 
 
 async def resolve_all(
@@ -101,7 +95,7 @@ async def resolve_all(
 ) -> Submission:
     """Resolve every open conflict of a branch the same way (ours or theirs)."""
     action = {"name": "resolve_all", "choice": choice}
-    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
+    return await submit_action(services, caller, scene, branch, action, retry)
 
 
 async def branches(services: Services, scene: str) -> list[BranchInfo]:

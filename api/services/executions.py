@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
 from api.services import Caller, Services
 from api.services.idempotency import Retry
 from api.services.ids import SHORTEST, SHOWN, by_prefix
-from api.services.intake import Submission, submit
+from api.services.intake import Submission, submit_action
 from api.services.scenes import scene_state
 from engine.errors import NotFound, ScenestateError
 from engine.executions import ExecutionRecord, ExecutionState, TaskState
@@ -31,10 +30,6 @@ FOLLOW_POLL = 0.05  # seconds between looks at a followed execution
 # that workers just started can announce themselves), then between asks.
 UNSERVED_GRACE, UNSERVED_EVERY = 2.0, 5.0
 WAITING = (TaskStatus.PLANNED, TaskStatus.QUEUED)
-
-
-def _action(scene: str, branch: str, action: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "structured_action", "scene": scene, "branch": branch, "action": action}
 
 
 async def list_executions(
@@ -149,7 +144,7 @@ async def cancel_execution(
 ) -> Submission:
     found = await record(services, scene, execution_id, branch)
     action = {"name": "cancel_execution", "execution": found.execution.id}
-    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
+    return await submit_action(services, caller, scene, branch, action, retry)
 
 
 async def retry_task(
@@ -163,7 +158,7 @@ async def retry_task(
     """Run a failed, blocked or canceled task again in place; nothing else reruns."""
     found = await task(services, scene, task_id, branch)
     action = {"name": "retry_task", "task": found.id}
-    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
+    return await submit_action(services, caller, scene, branch, action, retry)
 
 
 async def cancel_task(
@@ -177,7 +172,7 @@ async def cancel_task(
     """Cancel one task; a worker running it is told."""
     found = await task(services, scene, task_id, branch)
     action = {"name": "cancel_task", "task": found.id}
-    return await submit(services, caller, _action(scene, branch, action), claim=False, retry=retry)
+    return await submit_action(services, caller, scene, branch, action, retry)
 
 
 async def workers_per_lane(services: Services) -> dict[str, int]:

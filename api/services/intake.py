@@ -59,24 +59,24 @@ async def submit(
     raw: bytes | Mapping[str, Any],
     *,
     claim: bool = True,
-    request: str | None = None,
     retry: idempotency.Retry | None = None,
 ) -> Submission:
     """Check, append and describe one intent of the caller's studio. `claim`: the
     intent may claim an unused scene id (creating a scene); otherwise the scene must
-    be the studio's already. An intent with an idempotency key is answered once per
-    key (`api.services.idempotency`); `request` says how it arrived, for the message
-    that refuses a key used for something else. `retry`: the key and request of an
-    HTTP route that submits the intent on the caller's behalf."""
+    be the studio's already. An intent with an idempotency key (its own, or the
+    `retry`'s of the request that carries it) is answered once per key
+    (`api.services.idempotency`); the request is named in the message that refuses
+    a key used for something else."""
     if retry is not None and retry.key is not None:
         fields = dict(raw) if isinstance(raw, Mapping) else msgspec.json.decode(raw)
-        raw, request = {**fields, "idempotency_key": retry.key}, retry.request
+        raw = {**fields, "idempotency_key": retry.key}
     intent = make_intent(services, caller, raw)  # refuses bad input before anything
     if intent.idempotency_key is None:
         return await _submit(services, caller, raw, claim)
     fields = dict(raw) if isinstance(raw, Mapping) else msgspec.json.decode(raw)
     fields.setdefault("branch", intent.branch)
-    described = request or f"an intent for {intent.scene}@{intent.branch}"
+    described = retry.request if retry is not None else None
+    described = described or f"an intent for {intent.scene}@{intent.branch}"
 
     async def first(chosen: dict[str, Any]) -> bytes:
         return msgspec.json.encode(await _submit(services, caller, chosen, claim))
@@ -88,6 +88,19 @@ async def submit(
         receipt = msgspec.structs.replace(answered.receipt, duplicate=True)
         return msgspec.structs.replace(answered, receipt=receipt)
     return answered
+
+
+async def submit_action(
+    services: Services,
+    caller: Caller,
+    scene: str,
+    branch: str,
+    action: dict[str, Any],
+    retry: idempotency.Retry | None = None,
+) -> Submission:
+    """`submit` a structured action on a scene the caller's studio holds already."""
+    fields = {"kind": "structured_action", "scene": scene, "branch": branch, "action": action}
+    return await submit(services, caller, fields, claim=False, retry=retry)
 
 
 def _decode_submission(data: bytes) -> Submission:
