@@ -207,7 +207,7 @@ class Worker:
         running = asyncio.create_task(self._call(operation, task, context, limit))
         # its outcome is read below, unless the worker is stopped at that moment: then
         # it is seen here, not logged as an exception nobody retrieved
-        running.add_done_callback(_seen)
+        running.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._running[task.task_id] = (task, running)
         try:
             # A task over within moments is reported once, by its outcome (which
@@ -306,8 +306,3 @@ class Worker:
             if upto is not None and (upto == 0 or task.attempt <= upto):
                 return True
         return False
-
-
-def _seen(task: asyncio.Task[TaskOutput]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -42,7 +42,8 @@ class ChosenModels:
         asking = self._asking.get(studio)
         if asking is None:
             asking = asyncio.ensure_future(self._ask(studio, self._forgotten))
-            asking.add_done_callback(_retrieved)  # when every caller gave up waiting
+            # its outcome is seen even when every caller gave up waiting
+            asking.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._asking[studio] = asking
         return await asyncio.shield(asking)
 
@@ -64,8 +65,3 @@ class ChosenModels:
                 self._kept.clear()
             self._kept[studio] = (asked_at, choices)
         return choices
-
-
-def _retrieved(task: asyncio.Task[ModelChoices]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -45,7 +45,8 @@ async def register(
         # the id follows the key's record, so a retry taking over a dead holder's
         # request finds the webhook that request may have made
         hook = "wh_" + hashlib.sha256(str(held["id"]).encode()).hexdigest()[:16]
-        return msgspec.json.encode(await _create(services, caller, url, chosen, hook))
+        made = await services.tenancy_store.webhook(caller.studio, hook)
+        return msgspec.json.encode(made or await _create(services, caller, url, chosen, hook))
 
     return await idempotency.once(
         services,
@@ -60,9 +61,6 @@ async def register(
 async def _create(
     services: Services, caller: Caller, url: str, events: tuple[str, ...], hook: str
 ) -> Webhook:
-    found = await services.tenancy_store.webhook(caller.studio, hook)
-    if found is not None:
-        return found
     webhook = Webhook(
         id=hook,
         studio=caller.studio,
