@@ -39,38 +39,39 @@ _VARIABLES = {
 
 def explain(failure: BaseException, settings: Settings | None) -> tuple[Text, Exit]:
     """The one line to print for `failure`, and the exit code."""
-    line, code = _explained(failure, settings)
-    kind, _, said = line.partition(": ")
+    kind, said, code = _explained(failure, settings)
     return styled("[red]{kind}:[/] {said}", kind=kind, said=said), code
 
 
-def _explained(failure: BaseException, settings: Settings | None) -> tuple[str, Exit]:
+def _explained(failure: BaseException, settings: Settings | None) -> tuple[str, str, Exit]:
+    """What kind of problem, the rest of its line, and the exit code."""
     if isinstance(failure, ConfigError):
-        return f"configuration: {failure}", Exit.CONFIGURATION
+        return "configuration", str(failure), Exit.CONFIGURATION
     if isinstance(failure, InvalidIntent):
-        return f"refused: {failure}", Exit.REFUSED
+        return "refused", str(failure), Exit.REFUSED
     if isinstance(failure, ConcurrencyConflict):
-        return f"conflict: {failure}", Exit.CONFLICT
+        return "conflict", str(failure), Exit.CONFLICT
     if isinstance(failure, NotFound):
-        return f"not found: {failure}", Exit.NOT_FOUND
+        return "not found", str(failure), Exit.NOT_FOUND
     if isinstance(failure, Misconfigured):
         hint = _where(failure.backend, settings)
-        return f"configuration: {failure}; {hint}", Exit.CONFIGURATION
+        return "configuration", f"{failure}; {hint}", Exit.CONFIGURATION
     if isinstance(failure, Unavailable):
         hint = _where(failure.backend, settings)
-        return f"unreachable: {failure}; {hint}, and that it is running", Exit.UNREACHABLE
+        return "unreachable", f"{failure}; {hint}, and that it is running", Exit.UNREACHABLE
     if isinstance(failure, ScenestateError):
-        return f"error: {failure}", Exit.FAILED
+        return "error", str(failure), Exit.FAILED
     if isinstance(failure, OSError) and settings is not None and _under(failure, settings):
         where = settings.data_dir
         why = failure.strerror or failure
         return (
-            f"configuration: SCENESTATE_DATA_DIR ({where}) cannot be used: {why}",
+            "configuration",
+            f"SCENESTATE_DATA_DIR ({where}) cannot be used: {why}",
             Exit.CONFIGURATION,
         )
     said = str(failure).strip().splitlines()
     reason = f"{type(failure).__name__}: {said[0]}" if said else type(failure).__name__
-    return f"error: {reason} (run again with --debug for the traceback)", Exit.FAILED
+    return "error", f"{reason} (run again with --debug for the traceback)", Exit.FAILED
 
 
 def _under(failure: OSError, settings: Settings) -> bool:

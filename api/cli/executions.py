@@ -10,8 +10,6 @@ import msgspec
 import typer
 
 from api.cli._common import (
-    RETRY_FIRST,
-    RETRY_MOST,
     BranchOpt,
     app,
     console,
@@ -19,13 +17,13 @@ from api.cli._common import (
     run_async,
     run_job,
     settings_or_exit,
+    waiting,
 )
 from api.cli._exits import Exit
 from api.cli.styled import styled
 from api.cli.tables import execution_table, executions_table
 from api.services import Services
 from api.services import executions as running
-from engine.errors import Unavailable
 from engine.progress import Progress as ExecutionProgress
 from engine.tasks import LANES, Lane
 
@@ -176,19 +174,11 @@ def worker(
     async def serve() -> None:
         from api.bootstrap import open_worker
 
-        delay = RETRY_FIRST
-        while True:
-            try:
-                async with open_worker(settings, chosen, concurrency) as worker:
-                    console.print(
-                        f"worker {worker.name} serving {', '.join(chosen)} from {settings.nats_url}"
-                    )
-                    await worker.run()
-                    return
-            except Unavailable as exc:
-                said = "[yellow]waiting:[/] {exc}; trying again in {delay} s"
-                errors.print(styled(said, exc=exc, delay=f"{delay:g}"))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MOST)
+        async with open_worker(settings, chosen, concurrency) as worker:
+            console.print(
+                f"worker {worker.name} serving {', '.join(chosen)} from {settings.nats_url}"
+            )
+            await worker.run()
 
-    run_async(serve, settings, lambda: "the worker stopped; its tasks go to another worker")
+    stopped = "the worker stopped; its tasks go to another worker"
+    run_async(lambda: waiting(serve), settings, lambda: stopped)
