@@ -91,20 +91,21 @@ def film_works(
     clips: dict[str, str] = {}
     captions: list[dict[str, object]] = []
     start = 0.0
-    # a shot with nothing to picture yet is left out of the film until it has
-    pictured = [s for s in shots if _picture_prompt(s, _caption_words(state, s), style)]
-    if not pictured:
-        return []
-    for number, shot in enumerate(pictured, start=1):
+    for shot in shots:
         duration = float(shot.value("duration", DEFAULT_SHOT_SECONDS) or DEFAULT_SHOT_SECONDS)
         shown = _captions_of(state, shot, start, duration)
         words = [str(caption["text"]) for caption in shown if not caption.get("shared")]
         prompt = _picture_prompt(shot, words, style)
+        if not prompt:  # nothing to picture yet: left out of the film until it has
+            continue
+        number = len(clips) + 1
         works.extend(_generation(shot, number, prompt, duration, models))
         works.append(_conform(shot, number, picture, duration, fidelity))
         clips[f"clip-{number:03d}"] = f"{shot.id}/{fidelity}"
         captions.extend({k: v for k, v in c.items() if k != "shared"} for c in shown)
         start += duration
+    if not clips:
+        return []
     voices, beds = _voice_works(state, models.of("voice")), _music_works(state, start, models)
     works.extend([*voices, *beds])
     sound = Sound(voices, beds)
@@ -117,13 +118,6 @@ class Sound(msgspec.Struct, frozen=True):
 
     voices: list[Work]
     beds: list[Work]
-
-
-def _caption_words(state: SceneState, shot: Node) -> list[str]:
-    """The words of the shot's own captions (not the copy they share with a page)."""
-    duration = float(shot.value("duration", DEFAULT_SHOT_SECONDS) or DEFAULT_SHOT_SECONDS)
-    shown = _captions_of(state, shot, 0.0, duration)
-    return [str(caption["text"]) for caption in shown if not caption.get("shared")]
 
 
 def _picture_prompt(shot: Node, captions: list[str], style: str) -> str:
