@@ -11,13 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.services.intake import Submission
 from engine.intents import check_storable
 from engine.provenance import Provenance
-from engine.tenancy import STUDIO_ID_PATTERN
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 BRANCH_PATTERN = r"^[a-z0-9][a-z0-9._/-]{0,63}$"
 ARTIFACT_PATTERN = r"^[0-9a-f]{64}$"
 ARTIFACT_START_PATTERN = r"^[0-9a-f]{4,64}$"  # a sha256, or a unique start of one
-NAME_PATTERN = STUDIO_ID_PATTERN
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, examples=["promo"])]
 BranchName = Annotated[str, Field(pattern=BRANCH_PATTERN, examples=["main"])]

@@ -6,13 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import NAME_PATTERN, CreateModel
-from engine.tenancy import ApiKey, Studio
+from api.schemas.common import CreateModel
+from engine.tenancy import STUDIO_ID_PATTERN, ApiKey, Studio
 from projections.times import from_micros
 
 
 class StudioCreate(CreateModel):
-    id: str = Field(pattern=NAME_PATTERN, examples=["acme"])
+    id: str = Field(pattern=STUDIO_ID_PATTERN, examples=["acme"])
     name: str = Field("", max_length=200)
 
 
